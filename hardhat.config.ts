@@ -1,0 +1,56 @@
+import { fileURLToPath } from "node:url";
+
+import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { configVariable, defineConfig } from "hardhat/config";
+
+import { daoTasks } from "./tasks/dao/index.js";
+
+// The compiler is the WebAssembly build shipped by the pinned npm `solc` package, so builds are offline and
+// reproducible. Hardhat needs an absolute path to it.
+const SOLC_VERSION = "0.8.34";
+const soljson = fileURLToPath(new URL("./node_modules/solc/soljson.js", import.meta.url));
+
+const fuzzRuns = Number(process.env.AITBC_FUZZ_RUNS ?? 256);
+const invariantRuns = Number(process.env.AITBC_INVARIANT_RUNS ?? 64);
+const invariantDepth = Number(process.env.AITBC_INVARIANT_DEPTH ?? 50);
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthersPlugin],
+  tasks: [...daoTasks],
+  typechain: { outDir: "typechain-types" },
+  solidity: {
+    version: SOLC_VERSION,
+    path: soljson,
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: "prague",
+    },
+  },
+  test: {
+    typechain: { outDir: "typechain-types" },
+  solidity: {
+      fuzz: { runs: fuzzRuns, seed: process.env.AITBC_FUZZ_SEED ?? "0x2a" },
+      invariant: { runs: invariantRuns, depth: invariantDepth, failOnRevert: false },
+    },
+    mocha: { timeout: 120_000 },
+  },
+  networks: {
+    hardhat: {
+      type: "edr-simulated",
+      chainType: "l1",
+    },
+    localhost: {
+      type: "http",
+      chainType: "l1",
+      url: process.env.AITBC_RPC_URL ?? "http://127.0.0.1:8545",
+    },
+    // Any EVM chain or L2: the RPC URL and the deployer key come from Hardhat's keystore
+    // (`npx hardhat keystore set AITBC_LIVE_RPC_URL`, `... AITBC_LIVE_PRIVATE_KEY`).
+    live: {
+      type: "http",
+      chainType: "generic",
+      url: configVariable("AITBC_LIVE_RPC_URL"),
+      accounts: [configVariable("AITBC_LIVE_PRIVATE_KEY")],
+    },
+  },
+});
