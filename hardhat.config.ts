@@ -4,6 +4,7 @@ import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mo
 import { configVariable, defineConfig } from "hardhat/config";
 
 import { daoTasks } from "./tasks/dao/index.js";
+import { deployTasks } from "./tasks/deploy/index.js";
 
 // The compiler is the WebAssembly build shipped by the pinned npm `solc` package, so builds are offline and
 // reproducible. Hardhat needs an absolute path to it.
@@ -16,7 +17,7 @@ const invariantDepth = Number(process.env.AITBC_INVARIANT_DEPTH ?? 50);
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthersPlugin],
-  tasks: [...daoTasks],
+  tasks: [...deployTasks, ...daoTasks],
   typechain: { outDir: "typechain-types" },
   solidity: {
     version: SOLC_VERSION,
@@ -27,18 +28,13 @@ export default defineConfig({
     },
   },
   test: {
-    typechain: { outDir: "typechain-types" },
-  solidity: {
+    solidity: {
       fuzz: { runs: fuzzRuns, seed: process.env.AITBC_FUZZ_SEED ?? "0x2a" },
       invariant: { runs: invariantRuns, depth: invariantDepth, failOnRevert: false },
     },
     mocha: { timeout: 120_000 },
   },
   networks: {
-    hardhat: {
-      type: "edr-simulated",
-      chainType: "l1",
-    },
     localhost: {
       type: "http",
       chainType: "l1",

@@ -14,8 +14,8 @@ import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
  * @notice The AITBC token: pays for compute jobs and carries voting power in the DAO.
  *
  * - ERC-20 with 18 decimals and EIP-2612 permit.
- * - EIP-5805 votes on a timestamp clock (ERC-6372 `CLOCK_MODE` = `mode=timestamp`), so proposal windows are expressed in
- *   seconds on every chain, including L2s whose block times differ from L1.
+ * - EIP-5805 votes on a timestamp clock (ERC-6372 `CLOCK_MODE` = `mode=timestamp`), so proposal windows are
+ *   expressed in seconds on every chain, including L2s whose block times differ from L1.
  * - A hard cap fixed at deployment. The initial distribution is minted by the constructor; afterwards only the owner
  *   (the DAO timelock) can mint, and never above the cap.
  */

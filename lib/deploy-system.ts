@@ -1,0 +1,31 @@
+import type { Signer } from "ethers";
+
+import { defaultParameters, deployGovernance, describeDeployment, finalizeGovernance, isLocalChain, type ProgressFn } from "./deploy.js";
+import type { Deployment } from "./deployments.js";
+import { AitbcError } from "./errors.js";
+
+export interface DeploySystemOptions {
+  network: string;
+  /** Accounts funded with test tokens on local chains. */
+  devAccounts?: string[];
+  guardian?: string;
+  progress?: ProgressFn;
+}
+
+/**
+ * Deploys the whole system (token, timelock, governor, marketplace) with the default parameters for the chain kind,
+ * hands every role to the timelock and renounces the deployer's admin role. Returns the deployment document.
+ */
+export async function deploySystem(deployer: Signer, options: DeploySystemOptions): Promise<Deployment> {
+  const provider = deployer.provider;
+  if (provider === null) throw new AitbcError("NO_PROVIDER", "The deployer signer is not connected to a chain");
+  const chainId = (await provider.getNetwork()).chainId;
+  const local = isLocalChain(chainId);
+  const deployerAddress = await deployer.getAddress();
+  const params = defaultParameters({ local, deployer: deployerAddress, devAccounts: local ? options.devAccounts : [], guardian: options.guardian });
+  const progress = options.progress ?? (() => {});
+  const governance = await deployGovernance(deployer, params, progress);
+  progress("renounce deployer admin");
+  await finalizeGovernance(deployer, governance.timelock);
+  return describeDeployment({ network: options.network, chainId, deployer: deployerAddress, governance, params });
+}

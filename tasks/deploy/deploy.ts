@@ -1,0 +1,52 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+
+import { deploySystem } from "../../lib/deploy-system.js";
+import { deploymentPath, readDeployment, writeDeployment } from "../../lib/deployments-fs.js";
+import { AitbcError, isAitbcError } from "../../lib/errors.js";
+import { runTask } from "../shared/cli.js";
+
+interface DeployArgs {
+  redeploy: boolean;
+  guardian: string;
+  json: boolean;
+}
+
+export default async function deployAction(args: DeployArgs, hre: HardhatRuntimeEnvironment) {
+  return runTask(hre, args, async (ctx) => {
+    if (args.guardian !== "" && !ctx.ethers.isAddress(args.guardian)) {
+      throw new AitbcError("BAD_ADDRESS", `--guardian ${args.guardian} is not an address`, { hint: "Pass a 0x-prefixed 20-byte address." });
+    }
+    const persistent = !ctx.ephemeral;
+    if (persistent && !args.redeploy) {
+      const existing = await readDeployment(ctx.networkName).catch((e: unknown) => {
+        if (isAitbcError(e, "DEPLOYMENT_MISSING")) return undefined;
+        throw e;
+      });
+      if (existing !== undefined && BigInt(existing.chainId) === ctx.chainId) {
+        const code = await ctx.ethers.provider.getCode(existing.contracts.AITBCGovernor);
+        if (code !== "0x") {
+          ctx.say(`A deployment already exists on ${ctx.networkName} (${deploymentPath(ctx.networkName)}); nothing to do.`);
+          ctx.say(`Pass --redeploy to deploy a fresh system.`);
+          return { deployed: false, deployment: existing };
+        }
+        ctx.say(`The recorded deployment is gone from this chain (node restarted?); deploying again.`);
+      }
+    }
+    const [deployer, ...others] = await ctx.ethers.getSigners();
+    ctx.say(`Deploying to ${ctx.networkName} (chain ${ctx.chainId}) from ${await deployer.getAddress()}`);
+    const deployment = await deploySystem(deployer, {
+      network: ctx.networkName,
+      devAccounts: await Promise.all(others.slice(0, 9).map((s) => s.getAddress())),
+      guardian: args.guardian === "" ? undefined : args.guardian,
+      progress: (step) => ctx.say(`  · ${step}`),
+    });
+    if (persistent) {
+      const file = await writeDeployment(deployment);
+      ctx.say(`Wrote ${file}`);
+    } else {
+      ctx.say(`(in-process network: nothing written; use --network localhost with \`npx hardhat node\` to keep a deployment)`);
+    }
+    for (const [name, address] of Object.entries(deployment.contracts)) ctx.say(`  ${name.padEnd(18)} ${address}`);
+    return { deployed: true, deployment };
+  });
+}

@@ -1,0 +1,101 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/types";
+
+import { AitbcError, isAitbcError } from "../../lib/errors.js";
+import { readDeployment } from "../../lib/deployments-fs.js";
+import type { Deployment } from "../../lib/deployments.js";
+
+export interface TaskContext {
+  ethers: HardhatEthers;
+  networkHelpers: NetworkHelpers;
+  networkName: string;
+  /** True for the in-process simulated chain, whose state vanishes when the command exits. */
+  ephemeral: boolean;
+  chainId: bigint;
+  json: boolean;
+  /** Human output; silent with `--json`. */
+  say: (line: string) => void;
+}
+
+export interface DeployedContext extends TaskContext {
+  deployment: Deployment;
+}
+
+/**
+ * Runs a task body with the project's error contract: an {@link AitbcError} prints one message naming the fix (or a JSON
+ * error object with `--json`) and sets a non-zero exit code; anything else is a bug and keeps its stack trace.
+ */
+export async function runTask<T>(
+  hre: HardhatRuntimeEnvironment,
+  options: { json?: boolean },
+  body: (ctx: TaskContext) => Promise<T>,
+): Promise<T | undefined> {
+  const json = options.json === true;
+  try {
+    const connection = await hre.network.getOrCreate();
+    const chainId = (await connection.ethers.provider.getNetwork()).chainId;
+    const ctx: TaskContext = {
+      ethers: connection.ethers,
+      networkHelpers: connection.networkHelpers,
+      networkName: connection.networkName,
+      ephemeral: connection.networkConfig.type === "edr-simulated",
+      chainId,
+      json,
+      say: json ? () => {} : (line) => console.log(line),
+    };
+    const result = await body(ctx);
+    if (json && result !== undefined) console.log(toJson(result));
+    return result;
+  } catch (error) {
+    const known = isAitbcError(error) ? error : translateChainError(error);
+    if (known === undefined) throw error;
+    if (json) console.log(toJson({ error: known.toJSON() }));
+    else console.error(`✖ ${known.toUserString()}`);
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
+/** Loads the deployment of the connected network and checks that it still exists on that chain. */
+export async function withDeployment(ctx: TaskContext): Promise<DeployedContext> {
+  if (ctx.ephemeral) {
+    throw new AitbcError("EPHEMERAL_NETWORK", `The in-process network \`${ctx.networkName}\` has no deployment: its chain vanishes when each command exits`, {
+      hint: "Start a node (`npx hardhat node`), deploy to it (`npx hardhat deploy --network localhost`) and pass `--network localhost`.",
+    });
+  }
+  const deployment = await readDeployment(ctx.networkName);
+  if (BigInt(deployment.chainId) !== ctx.chainId) {
+    throw new AitbcError(
+      "WRONG_NETWORK",
+      `deployments/${ctx.networkName}.json is for chain ${deployment.chainId}, but the node answers with chain ${ctx.chainId}`,
+      { hint: `Point --network at the chain it was deployed to, or redeploy: \`npx hardhat deploy --network ${ctx.networkName} --redeploy\`.` },
+    );
+  }
+  const code = await ctx.ethers.provider.getCode(deployment.contracts.AITBCGovernor);
+  if (code === "0x") {
+    throw new AitbcError(
+      "DEPLOYMENT_STALE",
+      `deployments/${ctx.networkName}.json names contracts that do not exist on this chain (was the node restarted?)`,
+      { hint: `Redeploy: \`npx hardhat deploy --network ${ctx.networkName} --redeploy\`.` },
+    );
+  }
+  return { ...ctx, deployment };
+}
+
+/** JSON with bigints as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
+}
+
+function translateChainError(error: unknown): AitbcError | undefined {
+  const e = error as { code?: string; message?: string; shortMessage?: string } | undefined;
+  const message = e?.shortMessage ?? e?.message ?? "";
+  if (e?.code === "ECONNREFUSED" || /ECONNREFUSED|connect ECONNREFUSED|fetch failed/i.test(message)) {
+    return new AitbcError("RPC_UNREACHABLE", `Cannot reach the network's RPC endpoint (${message})`, {
+      hint: "Start the node (`npx hardhat node`) or check the network's URL.",
+      cause: error,
+    });
+  }
+  return undefined;
+}
