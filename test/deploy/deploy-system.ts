@@ -54,7 +54,7 @@ describe("deploySystem", function () {
     const g = deployment.parameters.governance;
     expect(await governor.votingDelay()).to.equal(BigInt(g.votingDelay));
     expect(await governor.votingPeriod()).to.equal(BigInt(g.votingPeriod));
-    expect(await governor.quorumNumerator()).to.equal(BigInt(g.quorumPercent));
+    expect(await governor["quorumNumerator()"]()).to.equal(BigInt(g.quorumPercent));
     expect(await governor.lateQuorumVoteExtension()).to.equal(BigInt(g.lateQuorumExtension));
     expect(await governor.CLOCK_MODE()).to.equal("mode=timestamp");
     expect(await governor.timelock()).to.equal(deployment.contracts.AITBCTimelock);
