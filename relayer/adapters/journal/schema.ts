@@ -1,0 +1,192 @@
+import type { DatabaseSync } from "node:sqlite";
+
+import { RelayerError } from "../../core/errors.js";
+
+/** One schema step. `version` is the `user_version` the database has after it; versions start at 1 and are dense. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/**
+ * The journal's schema, newest last. Never edit a released step: append a new one.
+ *
+ * Amounts that can exceed 2^53 (units, rates, prices, job ids) are stored as decimal TEXT and parsed as bigint, so
+ * nothing is rounded on the way through.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "blocks, jobs, results, receipts, batches, transactions",
+    sql: `
+CREATE TABLE processed_blocks (
+  number        INTEGER PRIMARY KEY CHECK (number >= 0),
+  hash          TEXT    NOT NULL,
+  parent_hash   TEXT    NOT NULL,
+  processed_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE jobs (
+  job_id            TEXT    PRIMARY KEY,
+  state             TEXT    NOT NULL CHECK (state IN ('seen','accepted','running','done','signed','batched','settled','finalized','failed','expired','refused')),
+  model             TEXT    NOT NULL,
+  client            TEXT    NOT NULL,
+  addressed_provider TEXT,
+  max_units_milli   TEXT    NOT NULL,
+  rate              TEXT    NOT NULL,
+  deadline          INTEGER NOT NULL,
+  input_hash        TEXT    NOT NULL,
+  prompt            BLOB,
+  created_block     INTEGER NOT NULL,
+  created_tx_hash   TEXT    NOT NULL,
+  accept_tx_hash    TEXT,
+  run_attempts      INTEGER NOT NULL DEFAULT 0,
+  started_at        INTEGER,
+  completed_at      INTEGER,
+  units_milli       TEXT,
+  result_hash       TEXT,
+  receipt_id        TEXT,
+  receipt_hash      TEXT,
+  batch_id          INTEGER,
+  settle_tx_hash    TEXT,
+  settle_block      INTEGER,
+  failure_code      TEXT,
+  failure_message   TEXT,
+  refusal           TEXT,
+  seen_at           INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX jobs_by_state ON jobs (state);
+
+CREATE TABLE results (
+  job_id        TEXT    PRIMARY KEY REFERENCES jobs (job_id),
+  body          BLOB    NOT NULL,
+  content_type  TEXT    NOT NULL,
+  result_hash   TEXT    NOT NULL,
+  created_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE transactions (
+  tx_id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  purpose       TEXT    NOT NULL CHECK (purpose IN ('accept','settle','other')),
+  ref           TEXT    NOT NULL,
+  to_address    TEXT    NOT NULL,
+  data          TEXT    NOT NULL,
+  value         TEXT    NOT NULL,
+  nonce         INTEGER,
+  status        TEXT    NOT NULL CHECK (status IN ('intent','pending','mined','confirmed','reverted','abandoned')),
+  mined_hash    TEXT,
+  mined_block   INTEGER,
+  error         TEXT,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+) STRICT;
+-- One live transaction per nonce: two different payloads can never be in flight at the same nonce.
+CREATE UNIQUE INDEX transactions_live_nonce ON transactions (nonce) WHERE nonce IS NOT NULL AND status <> 'abandoned';
+CREATE INDEX transactions_by_status ON transactions (status);
+CREATE INDEX transactions_by_ref ON transactions (purpose, ref);
+
+CREATE TABLE tx_attempts (
+  hash                     TEXT    PRIMARY KEY,
+  tx_id                    INTEGER NOT NULL REFERENCES transactions (tx_id),
+  max_fee_per_gas          TEXT    NOT NULL,
+  max_priority_fee_per_gas TEXT    NOT NULL,
+  gas_limit                TEXT    NOT NULL,
+  raw                      TEXT    NOT NULL,
+  sent_at                  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX tx_attempts_by_tx ON tx_attempts (tx_id);
+
+CREATE TABLE batches (
+  batch_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  root          TEXT    NOT NULL,
+  items         BLOB    NOT NULL,
+  item_count    INTEGER NOT NULL CHECK (item_count > 0),
+  status        TEXT    NOT NULL CHECK (status IN ('intent','sent','confirmed','failed','finalized')),
+  tx_id         INTEGER REFERENCES transactions (tx_id),
+  tx_hash       TEXT,
+  block_number  INTEGER,
+  error         TEXT,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX batches_by_status ON batches (status);
+
+CREATE TABLE receipts (
+  receipt_id    TEXT    PRIMARY KEY,
+  receipt_hash  TEXT    NOT NULL UNIQUE,
+  leaf_hash     TEXT    NOT NULL UNIQUE,
+  job_id        TEXT    NOT NULL UNIQUE REFERENCES jobs (job_id),
+  client        TEXT    NOT NULL,
+  provider      TEXT    NOT NULL,
+  units_milli   TEXT    NOT NULL,
+  price_base    TEXT    NOT NULL,
+  json          TEXT    NOT NULL,
+  signed_at     INTEGER NOT NULL,
+  batch_id      INTEGER REFERENCES batches (batch_id)
+) STRICT;
+CREATE INDEX receipts_by_client ON receipts (client, signed_at DESC, receipt_id DESC);
+CREATE INDEX receipts_by_provider ON receipts (provider, signed_at DESC, receipt_id DESC);
+CREATE INDEX receipts_by_time ON receipts (signed_at DESC, receipt_id DESC);
+
+-- A receipt belongs to every batch that ever carried it (a failed batch is retried under a new id).
+CREATE TABLE batch_items (
+  batch_id      INTEGER NOT NULL REFERENCES batches (batch_id),
+  position      INTEGER NOT NULL,
+  receipt_id    TEXT    NOT NULL REFERENCES receipts (receipt_id),
+  proof         TEXT    NOT NULL,
+  PRIMARY KEY (batch_id, position),
+  UNIQUE (batch_id, receipt_id)
+) STRICT;
+`,
+  },
+];
+
+function userVersion(db: DatabaseSync): number {
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  return row.user_version;
+}
+
+/**
+ * Brings the database to the newest version in `migrations`. Each step runs in its own transaction together with its
+ * `user_version` bump, so a crash leaves the database at a complete version, never half-way through one.
+ *
+ * @returns the versions applied.
+ * @throws RelayerError `JOURNAL_SCHEMA_TOO_NEW` when the file was written by a newer relayer,
+ *         `JOURNAL_MIGRATION_FAILED` when a step fails (the database stays at the previous version).
+ */
+export function applyMigrations(db: DatabaseSync, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new RelayerError("JOURNAL_MIGRATION_FAILED", `migration ${i} has version ${m.version}, expected ${i + 1}`);
+    }
+  });
+  const latest = migrations.length;
+  const current = userVersion(db);
+  if (current > latest) {
+    throw new RelayerError("JOURNAL_SCHEMA_TOO_NEW", `journal schema is version ${current}, this relayer knows up to ${latest}`, {
+      details: { current, latest },
+      hint: "run the relayer version that wrote this journal, or point it at another journal file",
+    });
+  }
+  const applied: number[] = [];
+  for (const m of migrations.slice(current)) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(m.sql);
+      // PRAGMA takes no bound parameters; the version is an integer we produced.
+      db.exec(`PRAGMA user_version = ${m.version}`);
+      db.exec("COMMIT");
+    } catch (cause) {
+      db.exec("ROLLBACK");
+      throw new RelayerError("JOURNAL_MIGRATION_FAILED", `journal migration ${m.version} (${m.description}) failed`, {
+        cause,
+        details: { version: m.version },
+        hint: "the journal was left at the previous version; fix the cause and restart",
+      });
+    }
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,163 @@
+import { RelayerError } from "./errors.js";
+
+/** What a provider is willing to run for one model. */
+export interface ModelPolicy {
+  /** Lowest rate (token base units per unit) worth taking. */
+  minRate: bigint;
+  /** Largest job, in milli-units, this machine will run for the model (bounds run time and memory). */
+  maxUnitsMilli: bigint;
+}
+
+export interface PolicyConfig {
+  /** This provider's lower-case 0x address. */
+  provider: string;
+  /** Models served, by the on-chain model name. */
+  models: ReadonlyMap<string, ModelPolicy>;
+  /** Most jobs accepted but not yet finished at the same time. */
+  maxConcurrentJobs: number;
+  /** Largest escrow (base units) one job may lock; `null` for no cap. Limits exposure to one client. */
+  maxJobPrice: bigint | null;
+  /**
+   * Seconds kept free after the longest possible run (`maxUnitsMilli / 1000` GPU-seconds) for the accept transaction,
+   * queueing, batching and the settlement transaction. A job whose deadline leaves less is skipped.
+   */
+  deadlineMarginSeconds: number;
+  /** Longest prompt accepted, in bytes. */
+  maxPromptBytes: number;
+}
+
+/** One `JobCreated` event, as the policy needs it. */
+export interface JobOffer {
+  jobId: bigint;
+  model: string;
+  /** Addressed provider (lower-case), or `null` for an open job. */
+  addressedProvider: string | null;
+  maxUnitsMilli: bigint;
+  rate: bigint;
+  /** Unix seconds. */
+  deadline: number;
+  prompt: Uint8Array;
+}
+
+export const DECISION_REASONS = [
+  "ACCEPT",
+  "ADDRESSED_TO_OTHER",
+  "MODEL_NOT_SERVED",
+  "RATE_TOO_LOW",
+  "UNITS_TOO_LARGE",
+  "PRICE_TOO_HIGH",
+  "DEADLINE_TOO_CLOSE",
+  "PROMPT_EMPTY",
+  "PROMPT_TOO_LONG",
+  "PROMPT_NOT_UTF8",
+  "AT_CAPACITY",
+] as const;
+
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
+export type Decision =
+  | { take: true; reason: "ACCEPT" }
+  | {
+      take: false;
+      reason: Exclude<DecisionReason, "ACCEPT">;
+      /**
+       * `true` when the same job may be taken later without any change to it (only `AT_CAPACITY`): the app keeps it in
+       * `seen` and asks again when a slot frees up. Otherwise the job is refused for good.
+       */
+      retryable: boolean;
+      detail: string;
+    };
+
+export interface PolicyContext {
+  /** Jobs accepted and not yet finished (accepted + running). */
+  activeJobs: number;
+  /** Unix seconds. */
+  now: number;
+}
+
+const ADDRESS = /^0x[0-9a-f]{40}$/;
+
+/** Checks a configuration once, at start-up, so that {@link decide} never meets a nonsensical one. */
+export function validatePolicyConfig(config: PolicyConfig): PolicyConfig {
+  const problems: string[] = [];
+  if (!ADDRESS.test(config.provider)) problems.push("provider must be a lower-case 0x address");
+  if (config.models.size === 0) problems.push("at least one model must be served");
+  for (const [name, m] of config.models) {
+    if (name.length === 0) problems.push("model names must not be empty");
+    if (m.minRate < 0n) problems.push(`model ${name}: minRate must not be negative`);
+    if (m.maxUnitsMilli <= 0n) problems.push(`model ${name}: maxUnitsMilli must be positive`);
+  }
+  if (!Number.isSafeInteger(config.maxConcurrentJobs) || config.maxConcurrentJobs < 1) {
+    problems.push("maxConcurrentJobs must be an integer ≥ 1");
+  }
+  if (config.maxJobPrice !== null && config.maxJobPrice <= 0n) problems.push("maxJobPrice must be positive or null");
+  if (!Number.isSafeInteger(config.deadlineMarginSeconds) || config.deadlineMarginSeconds < 0) {
+    problems.push("deadlineMarginSeconds must be an integer ≥ 0");
+  }
+  if (!Number.isSafeInteger(config.maxPromptBytes) || config.maxPromptBytes < 1) {
+    problems.push("maxPromptBytes must be an integer ≥ 1");
+  }
+  if (problems.length > 0) {
+    throw new RelayerError("RELAYER_INVALID_CONFIG", `invalid job policy: ${problems.join("; ")}`, {
+      details: { problems },
+      hint: "fix the relayer configuration file and restart",
+    });
+  }
+  return config;
+}
+
+/** The escrow a job locks: `ceil(maxUnitsMilli × rate / 1000)` (DESIGN §4). */
+function escrowOf(maxUnitsMilli: bigint, rate: bigint): bigint {
+  return (maxUnitsMilli * rate + 999n) / 1000n;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    utf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function skip(reason: Exclude<DecisionReason, "ACCEPT">, detail: string): Decision {
+  return { take: false, reason, retryable: reason === "AT_CAPACITY", detail };
+}
+
+/**
+ * Whether to accept a job. Checks run from the ones that can never change (who the job is for, the model, the money)
+ * to the one that can (capacity), so a `retryable` answer means the job is otherwise acceptable.
+ */
+export function decide(config: PolicyConfig, offer: JobOffer, ctx: PolicyContext): Decision {
+  if (offer.addressedProvider !== null && offer.addressedProvider !== config.provider) {
+    return skip("ADDRESSED_TO_OTHER", `job is addressed to ${offer.addressedProvider}`);
+  }
+  const model = config.models.get(offer.model);
+  if (model === undefined) return skip("MODEL_NOT_SERVED", `model ${offer.model} is not served here`);
+  if (offer.rate < model.minRate) {
+    return skip("RATE_TOO_LOW", `rate ${offer.rate} is below the minimum ${model.minRate} for ${offer.model}`);
+  }
+  if (offer.maxUnitsMilli > model.maxUnitsMilli) {
+    return skip("UNITS_TOO_LARGE", `maxUnitsMilli ${offer.maxUnitsMilli} exceeds ${model.maxUnitsMilli} for ${offer.model}`);
+  }
+  if (config.maxJobPrice !== null) {
+    const escrow = escrowOf(offer.maxUnitsMilli, offer.rate);
+    if (escrow > config.maxJobPrice) return skip("PRICE_TOO_HIGH", `escrow ${escrow} exceeds the cap ${config.maxJobPrice}`);
+  }
+  if (offer.prompt.length === 0) return skip("PROMPT_EMPTY", "prompt is empty");
+  if (offer.prompt.length > config.maxPromptBytes) {
+    return skip("PROMPT_TOO_LONG", `prompt is ${offer.prompt.length} bytes, the limit is ${config.maxPromptBytes}`);
+  }
+  if (!isUtf8(offer.prompt)) return skip("PROMPT_NOT_UTF8", "prompt is not valid UTF-8");
+  // The runtime stops at maxUnits GPU-seconds, so that bounds the run; the margin covers everything around it.
+  const longestRun = Number((offer.maxUnitsMilli + 999n) / 1000n);
+  const needed = longestRun + config.deadlineMarginSeconds;
+  const left = offer.deadline - ctx.now;
+  if (left < needed) return skip("DEADLINE_TOO_CLOSE", `${left} s left before the deadline, ${needed} s needed`);
+  if (ctx.activeJobs >= config.maxConcurrentJobs) {
+    return skip("AT_CAPACITY", `${ctx.activeJobs} of ${config.maxConcurrentJobs} job slots in use`);
+  }
+  return { take: true, reason: "ACCEPT" };
+}
