@@ -33,7 +33,10 @@ describe("relayer/core: metering", function () {
     const wall = t.completedAt - t.startedAt;
     expect(meterUnitsMilli({ ...t, computeMs: wall })).to.equal(BigInt(wall));
     expect(meterUnitsMilli({ ...t, computeMs: wall + CLOCK_SLACK_MS })).to.equal(BigInt(wall + CLOCK_SLACK_MS));
-    expectMeteringError(() => meterUnitsMilli({ ...t, computeMs: wall + CLOCK_SLACK_MS + 1 }), "METERING_INVALID_TIMINGS");
+    expectMeteringError(
+      () => meterUnitsMilli({ ...t, computeMs: wall + CLOCK_SLACK_MS + 1 }),
+      "METERING_INVALID_TIMINGS",
+    );
   });
 
   it("refuses timings that cannot be honest", function () {
