@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+/**
+ * @title IProviderRegistry
+ * @notice Compute providers: their Ed25519 receipt key, the models they serve, their bond and their record.
+ *
+ * A provider registers with a bond of at least {minBond}. To leave, it starts unbonding: from then on it cannot accept
+ * new jobs, and after {unbondingPeriod} it withdraws the bond. Until it does, the escrow may slash the bond when the
+ * DAO resolves a dispute against the provider; slashed tokens go to the treasury.
+ *
+ * NOTE: the unbonding period should exceed the escrow's dispute window plus its dispute timeout, so that a bond cannot
+ * leave before every dispute about the provider's last jobs is decided.
+ */
+interface IProviderRegistry {
+    /// @notice A provider's entry.
+    /// @param bond tokens held for the provider.
+    /// @param unbondingSince zero while active; the time unbonding started otherwise.
+    /// @param registered true once registered (stays true after the bond is withdrawn; {register} re-activates).
+    /// @param jobsSettled jobs the provider has been paid for.
+    /// @param disputesLost disputes resolved against the provider.
+    /// @param receiptKey raw 32-byte Ed25519 public key that signs the provider's receipts.
+    struct Provider {
+        uint128 bond;
+        uint40 unbondingSince;
+        bool registered;
+        uint40 jobsSettled;
+        uint32 disputesLost;
+        bytes32 receiptKey;
+    }
+
+    /// @notice Thrown when the key is zero, a small-order point or not a canonical encoding (y >= p, or x = 0 with the
+    /// sign bit set).
+    error ProviderRegistryInvalidReceiptKey(bytes32 key);
+    /// @notice Thrown by {register} when the bond is below {minBond}.
+    error ProviderRegistryBondTooLow(uint256 bond, uint256 minBond);
+    /// @notice Thrown by {register} when the caller is active or still holds a bond.
+    error ProviderRegistryAlreadyRegistered(address provider);
+    /// @notice Thrown when the caller has no active registration.
+    error ProviderRegistryNotRegistered(address provider);
+    /// @notice Thrown when an action needs an active provider and `provider` is unbonding.
+    error ProviderRegistryUnbonding(address provider, uint256 unbondingSince);
+    /// @notice Thrown by {withdrawBond} when the provider has not started unbonding.
+    error ProviderRegistryNotUnbonding(address provider);
+    /// @notice Thrown by {withdrawBond} before `unlocksAt`.
+    error ProviderRegistryBondLocked(address provider, uint256 unlocksAt);
+    /// @notice Thrown when a model id is not on the rate card.
+    error ProviderRegistryUnknownModel(uint16 modelId);
+    /// @notice Thrown when a function reserved to the escrow is called by `caller`.
+    error ProviderRegistryUnauthorizedEscrow(address caller);
+    /// @notice Thrown by {setMinBond} for a value outside [1, {MAX_MIN_BOND}].
+    error ProviderRegistryInvalidMinBond(uint256 minBond);
+    /// @notice Thrown by {setUnbondingPeriod} for a value outside [{MIN_UNBONDING_PERIOD}, {MAX_UNBONDING_PERIOD}].
+    error ProviderRegistryInvalidUnbondingPeriod(uint256 period);
+    /// @notice Thrown by the constructor for a zero address.
+    error ProviderRegistryZeroAddress();
+    /// @notice Thrown when an amount is zero where it must not be.
+    error ProviderRegistryZeroAmount();
+
+    /// @notice Emitted when `provider` registers (or re-activates) with `bond` and `receiptKey`.
+    event ProviderRegistered(address indexed provider, bytes32 receiptKey, uint256 bond);
+    /// @notice Emitted when `provider` replaces its receipt key.
+    event ReceiptKeyUpdated(address indexed provider, bytes32 oldKey, bytes32 newKey);
+    /// @notice Emitted for each model a provider starts (`served` true) or stops serving.
+    event ModelServedSet(address indexed provider, uint16 indexed modelId, bool served);
+    /// @notice Emitted when `provider` adds `amount` to its bond, now `bond`.
+    event BondIncreased(address indexed provider, uint256 amount, uint256 bond);
+    /// @notice Emitted when `provider` starts unbonding; the bond unlocks at `unlocksAt`.
+    event UnbondingStarted(address indexed provider, uint256 unlocksAt);
+    /// @notice Emitted when `provider` cancels unbonding and is active again.
+    event UnbondingCancelled(address indexed provider);
+    /// @notice Emitted when `provider` withdraws its bond `amount`.
+    event BondWithdrawn(address indexed provider, uint256 amount);
+    /// @notice Emitted when the escrow slashes `amount` of `provider`'s bond to the treasury (may be zero).
+    event ProviderSlashed(address indexed provider, uint256 amount);
+    /// @notice Emitted when the minimum bond changes.
+    event MinBondUpdated(uint256 oldMinBond, uint256 newMinBond);
+    /// @notice Emitted when the unbonding period changes.
+    event UnbondingPeriodUpdated(uint256 oldPeriod, uint256 newPeriod);
+
+    /// @notice Registers the caller with `receiptKey`, the models it serves and `bond` (pulled with transferFrom).
+    function register(bytes32 receiptKey, uint16[] calldata models, uint256 bond) external;
+
+    /// @notice Replaces the caller's receipt key. Receipts signed with the old key no longer verify off-chain.
+    function setReceiptKey(bytes32 receiptKey) external;
+
+    /// @notice Starts serving `add` and stops serving `remove` (in that order).
+    function updateModels(uint16[] calldata add, uint16[] calldata remove) external;
+
+    /// @notice Adds `amount` to the caller's bond (pulled with transferFrom).
+    function increaseBond(uint256 amount) external;
+
+    /// @notice Stops the caller from accepting new jobs and starts the unbonding clock.
+    function startUnbonding() external;
+
+    /// @notice Returns an unbonding provider to active service.
+    function cancelUnbonding() external;
+
+    /// @notice Pays the caller's whole bond back once `unbondingSince + unbondingPeriod` has been reached.
+    function withdrawBond() external;
+
+    /// @notice Escrow only: takes up to `amount` from `provider`'s bond to the treasury and counts a lost dispute.
+    /// @return slashed the amount actually taken (the bond may be smaller).
+    function recordDisputeLost(address provider, uint256 amount) external returns (uint256 slashed);
+
+    /// @notice Escrow only: counts `count` settled jobs for `provider`.
+    function recordSettlements(address provider, uint256 count) external;
+
+    /// @notice Owner only: minimum bond for registering and for accepting jobs.
+    function setMinBond(uint256 minBond) external;
+
+    /// @notice Owner only: time between {startUnbonding} and {withdrawBond}.
+    function setUnbondingPeriod(uint256 period) external;
+
+    /// @notice Whether `provider` may accept a new job for `modelId`: registered, not unbonding, bonded at least
+    /// {minBond}, serving the model.
+    function canServe(address provider, uint16 modelId) external view returns (bool);
+
+    /// @notice Whether `provider` is registered and not unbonding (it may anchor roots).
+    function isActive(address provider) external view returns (bool);
+
+    /// @notice The entry of `provider` (all zero if it never registered).
+    function provider(address provider) external view returns (Provider memory);
+
+    /// @notice Whether `provider` lists `modelId` among the models it serves.
+    function serves(address provider, uint16 modelId) external view returns (bool);
+
+    /// @notice Whether `key` is acceptable as a receipt key (see {ProviderRegistryInvalidReceiptKey}).
+    function isValidReceiptKey(bytes32 key) external pure returns (bool);
+
+    /// @notice Current minimum bond.
+    function minBond() external view returns (uint256);
+
+    /// @notice Current unbonding period in seconds.
+    function unbondingPeriod() external view returns (uint256);
+
+    /// @notice The escrow allowed to slash and to record settlements.
+    function escrow() external view returns (address);
+}
