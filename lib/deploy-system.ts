@@ -1,6 +1,7 @@
 import type { Signer } from "ethers";
 
 import { defaultParameters, deployGovernance, describeDeployment, finalizeGovernance, isLocalChain, type ProgressFn } from "./deploy.js";
+import { defaultMarketParameters, deployMarket, type MarketParameters } from "./deploy-market.js";
 import type { Deployment } from "./deployments.js";
 import { AitbcError } from "./errors.js";
 
@@ -9,6 +10,8 @@ export interface DeploySystemOptions {
   /** Accounts funded with test tokens on local chains. */
   devAccounts?: string[];
   guardian?: string;
+  /** Overrides of the marketplace defaults for the chain kind. */
+  market?: Partial<MarketParameters>;
   progress?: ProgressFn;
 }
 
@@ -25,7 +28,36 @@ export async function deploySystem(deployer: Signer, options: DeploySystemOption
   const params = defaultParameters({ local, deployer: deployerAddress, devAccounts: local ? options.devAccounts : [], guardian: options.guardian });
   const progress = options.progress ?? (() => {});
   const governance = await deployGovernance(deployer, params, progress);
+  progress("marketplace: rate card, provider registry, job escrow");
+  const marketParams: MarketParameters = { ...defaultMarketParameters(local), ...options.market };
+  const market = await deployMarket(
+    deployer,
+    { token: governance.token, timelock: governance.timelock, treasury: governance.timelock },
+    marketParams,
+  );
   progress("renounce deployer admin");
   await finalizeGovernance(deployer, governance.timelock);
-  return describeDeployment({ network: options.network, chainId, deployer: deployerAddress, governance, params });
+  return describeDeployment({
+    network: options.network,
+    chainId,
+    deployer: deployerAddress,
+    governance,
+    params,
+    market: {
+      contracts: {
+        ModelRegistry: market.addresses.modelRegistry,
+        ProviderRegistry: market.addresses.providerRegistry,
+        JobEscrow: market.addresses.jobEscrow,
+      },
+      parameters: {
+        feeBps: marketParams.feeBps,
+        disputeWindow: marketParams.disputeWindow,
+        disputeTimeout: marketParams.disputeTimeout,
+        maxDeadlineDelay: marketParams.maxDeadlineDelay,
+        minBond: marketParams.minBond.toString(),
+        unbondingPeriod: marketParams.unbondingPeriod,
+        rateCard: marketParams.rateCard.map((m) => ({ name: m.name, unitType: m.unitType, rate: m.rate.toString() })),
+      },
+    },
+  });
 }

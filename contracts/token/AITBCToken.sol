@@ -75,8 +75,10 @@ contract AITBCToken is ERC20, ERC20Permit, ERC20Votes, Ownable {
 
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
         if (from == address(0)) {
+            // Written as a subtraction so that a huge `value` reports the cap instead of an overflow panic; the supply
+            // never exceeds the cap, so `cap - supply` cannot underflow.
             uint256 supply = totalSupply();
-            if (supply + value > cap) revert AITBCCapExceeded(value, supply, cap);
+            if (value > cap - supply) revert AITBCCapExceeded(value, supply, cap);
         }
         super._update(from, to, value);
     }

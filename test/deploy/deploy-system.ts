@@ -3,7 +3,12 @@ import { network } from "hardhat";
 
 import { deploySystem } from "../../lib/deploy-system.js";
 import { parseDeployment } from "../../lib/deployments.js";
-import { AITBCGovernor__factory, AITBCTimelock__factory, AITBCToken__factory } from "../../typechain-types/index.js";
+import {
+  AITBCGovernor__factory,
+  AITBCTimelock__factory,
+  AITBCToken__factory,
+  ModelRegistry__factory,
+} from "../../typechain-types/index.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -58,5 +63,26 @@ describe("deploySystem", function () {
     expect(await governor.lateQuorumVoteExtension()).to.equal(BigInt(g.lateQuorumExtension));
     expect(await governor.CLOCK_MODE()).to.equal("mode=timestamp");
     expect(await governor.timelock()).to.equal(deployment.contracts.AITBCTimelock);
+  });
+});
+
+describe("deploySystem: marketplace", function () {
+  async function deployedWithMarket() {
+    const [deployer] = await ethers.getSigners();
+    return deploySystem(deployer, { network: "test" });
+  }
+
+  it("deploys the marketplace owned by the timelock and records it with its parameters", async function () {
+    const deployment = await networkHelpers.loadFixture(deployedWithMarket);
+    const { JobEscrow, ModelRegistry, ProviderRegistry } = deployment.contracts;
+    for (const address of [JobEscrow, ModelRegistry, ProviderRegistry]) {
+      expect(address).to.be.a("string");
+      expect(await ethers.provider.getCode(address as string)).to.not.equal("0x");
+    }
+    const rates = ModelRegistry__factory.connect(ModelRegistry as string, ethers.provider);
+    const [rate, enabled] = await rates.rateOf(await rates.modelIdOf("llama3.2"));
+    expect(rate).to.equal(ethers.parseEther("2"));
+    expect(enabled).to.equal(true);
+    expect(deployment.parameters.market?.feeBps).to.equal(250);
   });
 });
