@@ -1,0 +1,150 @@
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { getAddress, Interface, isAddress, type ContractTransactionResponse } from "ethers";
+
+import { isLocalChain } from "../../lib/deploy.js";
+import { AitbcError } from "../../lib/errors.js";
+import { formatTimestamp } from "../../lib/governance/amounts.js";
+import type { GovernanceContracts } from "../../lib/governance/proposals.js";
+import { AITBCGovernor__factory, AITBCTimelock__factory, AITBCToken__factory } from "../../typechain-types/index.js";
+import { type DeployedContext, type TaskContext, withDeployment } from "../shared/cli.js";
+
+export interface DaoContext extends DeployedContext {
+  /** Read-only contract handles (connected to the provider). */
+  dao: GovernanceContracts;
+  /** Disposable chain: `dao:advance` is allowed and hints mention it. */
+  local: boolean;
+}
+
+export async function openDao(ctx: TaskContext): Promise<DaoContext> {
+  const deployed = await withDeployment(ctx);
+  const provider = ctx.ethers.provider;
+  const c = deployed.deployment.contracts;
+  return {
+    ...deployed,
+    local: isLocalChain(ctx.chainId),
+    dao: {
+      governor: AITBCGovernor__factory.connect(c.AITBCGovernor, provider),
+      token: AITBCToken__factory.connect(c.AITBCToken, provider),
+      timelock: AITBCTimelock__factory.connect(c.AITBCTimelock, provider),
+    },
+  };
+}
+
+/**
+ * The account a command acts for: the first signer by default; `--from` takes an index into the node's accounts
+ * (`0`, `1`, …) or one of their addresses.
+ */
+export async function pickSender(ctx: TaskContext, from: string): Promise<HardhatEthersSigner> {
+  const signers = await ctx.ethers.getSigners();
+  if (signers.length === 0) {
+    throw new AitbcError("NO_ACCOUNTS", `network \`${ctx.networkName}\` has no accounts to send from`, {
+      hint: "Configure accounts for the network (for `live`: `npx hardhat keystore set AITBC_LIVE_PRIVATE_KEY`).",
+    });
+  }
+  const wanted = from.trim();
+  if (wanted === "") return signers[0];
+  if (/^\d+$/.test(wanted)) {
+    const signer = signers[Number(wanted)];
+    if (signer === undefined) {
+      throw new AitbcError("UNKNOWN_ACCOUNT", `--from ${wanted}: the node has accounts 0 to ${signers.length - 1}`, {
+        hint: "Pass an account index within that range or one of the node's addresses.",
+      });
+    }
+    return signer;
+  }
+  if (!isAddress(wanted)) {
+    throw new AitbcError("UNKNOWN_ACCOUNT", `--from \`${wanted}\` is neither an account index nor an address`, {
+      hint: "Pass an index (`--from 1`) or one of the node's addresses.",
+    });
+  }
+  const signer = signers.find((s) => s.address.toLowerCase() === wanted.toLowerCase());
+  if (signer === undefined) {
+    throw new AitbcError("UNKNOWN_ACCOUNT", `--from ${getAddress(wanted)} is not an account this network can sign for`, {
+      hint: "Use one of the node's accounts (`--from 0` … ) or configure the key for this network.",
+    });
+  }
+  return signer;
+}
+
+export interface SentTx {
+  hash: string;
+  block: number;
+  gasUsed: bigint;
+}
+
+const errorInterfaces = [AITBCGovernor__factory.createInterface(), AITBCToken__factory.createInterface(), AITBCTimelock__factory.createInterface()];
+
+/** Finds revert data in the error shapes ethers and the Hardhat provider produce. */
+function revertData(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const walk = (e: unknown): string | undefined => {
+    if (typeof e !== "object" || e === null || seen.has(e)) return undefined;
+    seen.add(e);
+    const o = e as Record<string, unknown>;
+    if (typeof o.data === "string" && /^0x[0-9a-fA-F]{8}/.test(o.data)) return o.data;
+    for (const key of ["data", "error", "info", "cause"]) {
+      const found = walk(o[key]);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return walk(error);
+}
+
+/** `GovernorUnexpectedProposalState(3, 1, 0x…)` from revert data, when one of our contracts defines the error. */
+export function describeRevert(error: unknown): string | undefined {
+  const data = revertData(error);
+  if (data === undefined) return undefined;
+  for (const iface of errorInterfaces) {
+    try {
+      const parsed = iface.parseError(data);
+      if (parsed !== null) return `${parsed.name}(${parsed.args.toArray().map(String).join(", ")})`;
+    } catch {
+      // not this contract's error; try the next
+    }
+  }
+  try {
+    const plain = new Interface(["error Error(string)"]).parseError(data);
+    if (plain !== null) return `Error(${String(plain.args[0])})`;
+  } catch {
+    // unknown selector: reported raw below
+  }
+  return `unknown error ${data.slice(0, 10)}`;
+}
+
+/**
+ * Simulates, then sends one transaction, with progress lines (sent → mined). A call that would revert is reported as
+ * `TX_WOULD_REVERT` naming the contract error, and nothing is sent.
+ */
+export async function transact(
+  ctx: TaskContext,
+  label: string,
+  call: { estimate: () => Promise<bigint>; send: () => Promise<ContractTransactionResponse> },
+): Promise<SentTx> {
+  try {
+    await call.estimate();
+  } catch (error) {
+    const reason = describeRevert(error);
+    if (reason === undefined) throw error;
+    throw new AitbcError("TX_WOULD_REVERT", `${label} would revert with ${reason}; nothing was sent`, {
+      hint: "The chain changed since the checks ran, or the proposal breaks a contract rule; see `npx hardhat dao:show --id <id>`.",
+      details: { revert: reason },
+      cause: error,
+    });
+  }
+  const tx = await call.send();
+  ctx.say(`  → ${label}: sent ${tx.hash}`);
+  const receipt = await tx.wait();
+  if (receipt === null || receipt.status !== 1) {
+    throw new AitbcError("TX_FAILED", `${label} failed on-chain (${tx.hash})`, { hint: "Inspect the transaction on the node; nothing else was changed." });
+  }
+  ctx.say(`  ✓ mined in block ${receipt.blockNumber} (gas used ${receipt.gasUsed})`);
+  return { hash: tx.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed };
+}
+
+/** `2026-11-29 12:00:31 UTC`, for chain timestamps. */
+export const at = formatTimestamp;
+
+export function networkFlag(ctx: TaskContext): string {
+  return `--network ${ctx.networkName}`;
+}
