@@ -13,71 +13,13 @@
  *
  * Pure: no Node-specific imports, usable in a browser.
  */
-import { keccakP, keccak_256 } from "@noble/hashes/sha3.js";
-
 import { AitbcError } from "./errors.js";
+import { doubleKeccak256_224, keccak256_32, keccak256Into, keccak256SortedPair } from "./keccak.js";
 import { fromHex, toHex } from "./receipts/encoding.js";
 
 export type Hex = `0x${string}`;
 
-// ───────────────────────────── keccak-256 without allocations ─────────────────────────────
-
-const RATE_BYTES = 136;
-const RATE_WORDS = RATE_BYTES / 4;
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-const state = new Uint32Array(50);
-const state8 = new Uint8Array(state.buffer);
-
-/**
- * keccak-256 of `input[offset, offset + length)` written to `out[outOffset, outOffset + 32)`. Reuses one state, so
- * it is not re-entrant (nothing here is asynchronous).
- */
-function keccakInto(input: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): void {
-  if (!LITTLE_ENDIAN) {
-    out.set(keccak_256(input.subarray(offset, offset + length)), outOffset);
-    return;
-  }
-  state.fill(0);
-  let pos = offset;
-  let left = length;
-  const aligned = ((input.byteOffset + offset) & 3) === 0;
-  const words = aligned ? new Uint32Array(input.buffer, input.byteOffset + offset, length >> 2) : undefined;
-  while (left >= RATE_BYTES) {
-    if (words !== undefined) {
-      const w = (pos - offset) >> 2;
-      for (let i = 0; i < RATE_WORDS; i++) state[i] ^= words[w + i];
-    } else {
-      for (let i = 0; i < RATE_BYTES; i++) state8[i] ^= input[pos + i];
-    }
-    keccakP(state, 24);
-    pos += RATE_BYTES;
-    left -= RATE_BYTES;
-  }
-  for (let i = 0; i < left; i++) state8[i] ^= input[pos + i];
-  state8[left] ^= 0x01;
-  state8[RATE_BYTES - 1] ^= 0x80;
-  keccakP(state, 24);
-  out.set(state8.subarray(0, 32), outOffset);
-}
-
-/** keccak-256 of the sorted pair of the two 32-byte nodes at word offsets `a` and `b` of `words` (LE hosts). */
-function hashPairWords(words: Uint32Array, bytes: Uint8Array, a: number, b: number, outWord: number): void {
-  if (compareAt(bytes, a * 4, bytes, b * 4) > 0) {
-    const t = a;
-    a = b;
-    b = t;
-  }
-  for (let i = 0; i < 8; i++) {
-    state[i] = words[a + i];
-    state[8 + i] = words[b + i];
-  }
-  // 64 bytes of input: padding byte 0x01 at offset 64 (word 16), 0x80 at offset 135 (top byte of word 33).
-  state.fill(0, 16);
-  state[16] = 0x01;
-  state[RATE_WORDS - 1] = 0x80000000;
-  keccakP(state, 24);
-  for (let i = 0; i < 8; i++) words[outWord + i] = state[i];
-}
+// ───────────────────────────── node and leaf hashes ─────────────────────────────
 
 function compareAt(a: Uint8Array, ai: number, b: Uint8Array, bi: number): number {
   for (let i = 0; i < 32; i++) {
@@ -89,24 +31,16 @@ function compareAt(a: Uint8Array, ai: number, b: Uint8Array, bi: number): number
 
 /** `keccak256(sort(a, b))`, the node hash of `StandardMerkleTree` and of OpenZeppelin's `MerkleProof`. */
 export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(64);
-  if (compareAt(a, 0, b, 0) <= 0) {
-    buf.set(a, 0);
-    buf.set(b, 32);
-  } else {
-    buf.set(b, 0);
-    buf.set(a, 32);
-  }
   const out = new Uint8Array(32);
-  keccakInto(buf, 0, 64, out, 0);
+  keccak256SortedPair(a, 0, b, 0, out, 0);
   return out;
 }
 
 /** `keccak256(keccak256(encoded))`: the `StandardMerkleTree` leaf hash of an ABI-encoded value. */
 export function standardLeafHash(encoded: Uint8Array): Uint8Array {
   const out = new Uint8Array(32);
-  keccakInto(encoded, 0, encoded.length, out, 0);
-  keccakInto(out, 0, 32, out, 0);
+  keccak256Into(encoded, 0, encoded.length, out, 0);
+  keccak256_32(out, 0, out, 0);
   return out;
 }
 
@@ -196,8 +130,7 @@ export function receiptLeafHashesFlat(values: readonly ReceiptLeafValue[]): Uint
   const scratch = new Uint8Array(224);
   for (let i = 0; i < values.length; i++) {
     encodeReceiptLeafInto(values[i], scratch);
-    keccakInto(scratch, 0, 224, flat, i * 32);
-    keccakInto(flat, i * 32, 32, flat, i * 32);
+    doubleKeccak256_224(scratch, 0, flat, i * 32);
   }
   return flat;
 }
@@ -306,15 +239,7 @@ export class MerkleTree {
       nodes.set(flat.subarray(input * 32, input * 32 + 32), treeIndex * 32);
       treeIndexOf[input] = treeIndex;
     }
-    if (LITTLE_ENDIAN) {
-      const words = new Uint32Array(nodes.buffer, nodes.byteOffset, size * 8);
-      for (let i = size - 1 - n; i >= 0; i--) hashPairWords(words, nodes, (2 * i + 1) * 8, (2 * i + 2) * 8, i * 8);
-    } else {
-      for (let i = size - 1 - n; i >= 0; i--) {
-        const node = hashPair(nodes.subarray((2 * i + 1) * 32, (2 * i + 2) * 32), nodes.subarray((2 * i + 2) * 32, (2 * i + 3) * 32));
-        nodes.set(node, i * 32);
-      }
-    }
+    for (let i = size - 1 - n; i >= 0; i--) keccak256SortedPair(nodes, (2 * i + 1) * 32, nodes, (2 * i + 2) * 32, nodes, i * 32);
     return new MerkleTree(nodes, treeIndexOf);
   }
 
