@@ -1,0 +1,112 @@
+/**
+ * The provider's Ed25519 receipt key on disk: a JSON file readable by its owner only.
+ *
+ *   { "format": "aitbc-receipt-key-v1", "alg": "Ed25519", "public_key": "<base64url>", "secret_key": "<base64url>" }
+ *
+ * Both keys are the raw 32 bytes, base64url without padding; `public_key` is the `key_id` receipts carry. The file is
+ * created with mode 0600 and exclusively (an existing file is never overwritten), and a file that group or others can
+ * read is refused: a leaked receipt key lets anyone sign receipts in the provider's name.
+ */
+import { constants } from "node:fs";
+import { mkdir, open, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+
+import { AitbcError } from "../errors.js";
+import { getPublicKey, randomSecretKey, validatePublicKey } from "../receipts/ed25519.js";
+import { nodeBackend } from "../receipts/ed25519-node.js";
+import { base64UrlDecode, base64UrlEncode, bytesEqual, toHex } from "../receipts/encoding.js";
+
+export const KEY_FILE_FORMAT = "aitbc-receipt-key-v1";
+
+export interface ReceiptKey {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+  /** base64url of the public key: the receipts' `key_id`. */
+  keyId: string;
+  /** `0x` hex of the public key: what `ProviderRegistry` stores. */
+  publicKeyHex: `0x${string}`;
+}
+
+function keyError(code: string, file: string, message: string, hint: string, cause?: unknown): AitbcError {
+  return new AitbcError(code, `${file}: ${message}`, { hint, details: { file }, cause });
+}
+
+function fromSecret(secretKey: Uint8Array): ReceiptKey {
+  const publicKey = getPublicKey(secretKey, nodeBackend);
+  return { publicKey, secretKey, keyId: base64UrlEncode(publicKey), publicKeyHex: toHex(publicKey) };
+}
+
+/** Throws `KEY_INVALID` unless the public key meets the strict receipt-key rules (canonical, not small-order). */
+export function assertValidReceiptKey(publicKey: Uint8Array, source: string): void {
+  const check = validatePublicKey(publicKey);
+  if (!check.valid) {
+    throw new AitbcError("KEY_INVALID", `${source}: ${check.reason}`, {
+      hint: "Generate a fresh key: move the file away and run `provider:register` again.",
+      details: { reason: check.code },
+    });
+  }
+}
+
+/** Reads and checks a key file: owner-only permissions, format, and that the secret derives the stated public key. */
+export async function readKeyFile(file: string): Promise<ReceiptKey> {
+  const info = await stat(file);
+  if (process.platform !== "win32" && (info.mode & 0o077) !== 0) {
+    throw keyError("KEY_FILE_PERMISSIONS", file, `readable or writable by others (mode ${(info.mode & 0o777).toString(8)})`, `Restrict it to its owner: \`chmod 600 ${file}\`, and rotate the key if others may have read it.`);
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  } catch (cause) {
+    throw keyError("KEY_FILE_INVALID", file, "is not JSON", "Point --key-file at a key file written by `provider:register`.", cause);
+  }
+  if (typeof doc !== "object" || doc === null || doc.format !== KEY_FILE_FORMAT || doc.alg !== "Ed25519") {
+    throw keyError("KEY_FILE_INVALID", file, `is not an ${KEY_FILE_FORMAT} Ed25519 key file`, "Point --key-file at a key file written by `provider:register`.");
+  }
+  const secret = typeof doc.secret_key === "string" ? base64UrlDecode(doc.secret_key) : undefined;
+  const stated = typeof doc.public_key === "string" ? base64UrlDecode(doc.public_key) : undefined;
+  if (secret === undefined || secret.length !== 32 || stated === undefined || stated.length !== 32) {
+    throw keyError("KEY_FILE_INVALID", file, "secret_key and public_key must be base64url of 32 bytes", "Restore the file from its backup or generate a new key.");
+  }
+  const key = fromSecret(secret);
+  if (!bytesEqual(key.publicKey, stated)) {
+    throw keyError("KEY_FILE_INVALID", file, "public_key does not belong to secret_key", "The file was edited or corrupted; restore it from its backup or generate a new key.");
+  }
+  assertValidReceiptKey(key.publicKey, file);
+  return key;
+}
+
+/** Creates a new key file (mode 0600, parent folders 0700). Refuses to overwrite anything. */
+export async function createKeyFile(file: string): Promise<ReceiptKey> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  let key: ReceiptKey;
+  // A random seed gives a valid key with overwhelming probability; the check documents the rule and costs nothing.
+  do key = fromSecret(randomSecretKey());
+  while (!validatePublicKey(key.publicKey).valid);
+  const body = `${JSON.stringify({ format: KEY_FILE_FORMAT, alg: "Ed25519", public_key: key.keyId, secret_key: base64UrlEncode(key.secretKey) }, null, 2)}\n`;
+  let handle;
+  try {
+    handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "EEXIST") {
+      throw keyError("KEY_FILE_EXISTS", file, "already exists", "Use it (pass it with --key-file) or move it away first; key files are never overwritten.", cause);
+    }
+    throw cause;
+  }
+  try {
+    await handle.writeFile(body);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return key;
+}
+
+/** Reads `file` if it exists, otherwise creates it. `created` says which happened. */
+export async function loadOrCreateKeyFile(file: string): Promise<{ key: ReceiptKey; created: boolean }> {
+  try {
+    return { key: await readKeyFile(file), created: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  return { key: await createKeyFile(file), created: true };
+}

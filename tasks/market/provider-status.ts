@@ -1,0 +1,93 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+
+import { formatTimestamp } from "../../lib/governance/amounts.js";
+import { parseAddressOption } from "../../lib/market/jobs.js";
+import { readRateCard } from "../../lib/market/rates.js";
+import { base64UrlEncode, fromHex } from "../../lib/receipts/encoding.js";
+import { runTask } from "../shared/cli.js";
+import { aitbc, chainNow, type MarketContext, openMarket, pickSender, providerEntry } from "./shared.js";
+
+interface StatusArgs {
+  address: string;
+  from: string;
+  json: boolean;
+}
+
+export interface BatchPayout {
+  batchId: bigint;
+  amount: bigint;
+  releasableAt: bigint;
+  released: boolean;
+}
+
+/** The provider's settlement batches with their payouts, from `BatchSettled` events since the deployment block. */
+export async function providerBatches(m: MarketContext, provider: string): Promise<BatchPayout[]> {
+  const escrow = m.market.escrow;
+  const events = await escrow.queryFilter(escrow.filters.BatchSettled(undefined, provider), m.deployment.block);
+  return Promise.all(
+    events.map(async (e) => {
+      const batchId = e.args.batchId;
+      const p = await escrow.payoutOf(batchId);
+      return { batchId, amount: p.amount, releasableAt: p.releasableAt, released: p.released };
+    }),
+  );
+}
+
+export default async function providerStatusAction(args: StatusArgs, hre: HardhatRuntimeEnvironment) {
+  return runTask(hre, args, async (ctx) => {
+    const address = args.address.trim() === "" ? undefined : parseAddressOption(args.address, "--address");
+    const m = await openMarket(ctx);
+    const who = address ?? (await pickSender(ctx, args.from)).address;
+    const { providers, escrow, token } = m.market;
+    const [entry, minBond, period, card, withdrawable, balance, now] = await Promise.all([
+      providerEntry(m, who),
+      providers.minBond(),
+      providers.unbondingPeriod(),
+      readRateCard(m.market.models),
+      escrow.balanceOf(who),
+      token.balanceOf(who),
+      chainNow(ctx),
+    ]);
+    const served = await Promise.all(card.map((r) => providers.serves(who, r.id)));
+    const models = card.filter((_, i) => served[i]).map((r) => r.name);
+    const batches = entry.registered ? await providerBatches(m, who) : [];
+    const open = batches.filter((b) => !b.released);
+    const pending = open.reduce((sum, b) => sum + b.amount, 0n);
+    const releasable = open.filter((b) => now >= b.releasableAt).reduce((sum, b) => sum + b.amount, 0n);
+    const keyBytes = fromHex(entry.receiptKey) as Uint8Array;
+    const keyId = entry.receiptKey === `0x${"0".repeat(64)}` ? null : base64UrlEncode(keyBytes);
+    const unlocksAt = entry.unbondingSince === 0n ? null : entry.unbondingSince + period;
+    const state = !entry.registered ? "not registered" : entry.unbondingSince !== 0n ? "unbonding" : entry.bond >= minBond ? "active" : "active (bond below minimum: cannot accept jobs)";
+
+    ctx.say(`Provider ${who} — ${state}`);
+    if (entry.registered) {
+      ctx.say(`  receipt key   ${keyId ?? "none"} (${entry.receiptKey})`);
+      ctx.say(`  models        ${models.length === 0 ? "none" : models.join(", ")}`);
+      ctx.say(`  bond          ${aitbc(entry.bond)} (minimum ${aitbc(minBond)})`);
+      if (unlocksAt !== null) ctx.say(`  unbonding     since ${formatTimestamp(entry.unbondingSince)}, unlocks ${formatTimestamp(unlocksAt)}`);
+      ctx.say(`  record        ${entry.jobsSettled} jobs settled, ${entry.disputesLost} disputes lost`);
+      ctx.say(`  pending       ${aitbc(pending)} in ${open.length} batch(es), ${aitbc(releasable)} past the dispute window`);
+    }
+    ctx.say(`  withdrawable  ${aitbc(withdrawable)}${releasable > 0n ? ` (+${aitbc(releasable)} after release; \`withdraw\` does both)` : ""}`);
+    ctx.say(`  wallet        ${aitbc(balance)}`);
+    return {
+      provider: who,
+      state,
+      registered: entry.registered,
+      receiptKey: entry.receiptKey,
+      keyId,
+      models,
+      bond: entry.bond,
+      minBond,
+      unbondingSince: entry.unbondingSince === 0n ? null : entry.unbondingSince,
+      unlocksAt,
+      jobsSettled: entry.jobsSettled,
+      disputesLost: entry.disputesLost,
+      pending,
+      releasable,
+      withdrawable,
+      wallet: balance,
+      batches,
+    };
+  });
+}

@@ -1,0 +1,45 @@
+import { existsSync } from "node:fs";
+import { readFile, rename, writeFile } from "node:fs/promises";
+
+import { AitbcError } from "../../lib/errors.js";
+import { importProofBundle, type ReceiptProofBundle } from "../../lib/merkle.js";
+
+/** The proof of `<receipt file>`: `<receipt file>.proof.json`, an `aitbc-receipt-proofs-v1` bundle plus the batch. */
+export function proofPathOf(receiptFile: string): string {
+  return `${receiptFile}.proof.json`;
+}
+
+export function isProofFile(file: string): boolean {
+  return file.endsWith(".proof.json");
+}
+
+export interface ProofFile extends ReceiptProofBundle {
+  /** Batch the root was anchored as. */
+  batchId: string;
+  chainId: string;
+  escrow: string;
+  /** Anchoring transaction. */
+  tx: string;
+}
+
+/** Writes atomically (temp file + rename), so a crash never leaves half a proof. */
+export async function writeProofFile(receiptFile: string, proof: ProofFile): Promise<string> {
+  const file = proofPathOf(receiptFile);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(proof, null, 2)}\n`);
+  await rename(tmp, file);
+  return file;
+}
+
+/** Reads and checks a proof file (every proof recomputed against its root); `undefined` when there is none. */
+export async function readProofFile(receiptFile: string): Promise<{ root: string; items: { leaf: string; proof: string[] }[] } | undefined> {
+  const file = proofPathOf(receiptFile);
+  if (!existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (cause) {
+    throw new AitbcError("MERKLE_PROOF_FORMAT", `${file} is not JSON`, { hint: "Delete it and anchor the receipt again, or fetch the proof from the relayer (--relayer).", cause });
+  }
+  return importProofBundle(json);
+}

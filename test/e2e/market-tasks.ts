@@ -1,0 +1,132 @@
+/**
+ * The marketplace CLI end to end on a real `hardhat node`: deploy, register a provider, submit a job, settle it with a
+ * small driver standing in for the relayer, see the client's refund, and change a rate through the DAO.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+import { expect } from "chai";
+import { JsonRpcProvider, solidityPacked, type JsonRpcSigner } from "ethers";
+
+import { priceFor } from "../../lib/money.js";
+import { base64UrlDecode } from "../../lib/receipts/encoding.js";
+import { buildReceipt, receiptHash, signReceipt } from "../../lib/receipts/receipt.js";
+import { JobEscrow__factory } from "../../typechain-types/index.js";
+import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../helpers/hardhat-node.js";
+import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
+
+const NET = ["--network", "localhost"];
+const E18 = 10n ** 18n;
+
+describe("e2e: marketplace tasks on hardhat node", function () {
+  this.timeout(240_000);
+  let node: HardhatNode;
+  let ws: Workspace;
+  let rpc: JsonRpcProvider;
+  let escrowAddress: string;
+  let provider: JsonRpcSigner;
+  let client: JsonRpcSigner;
+
+  const cli = async (...args: string[]) => ws.run([...args, ...NET, "--json"]);
+  const ok = async <T = Record<string, unknown>>(...args: string[]): Promise<T> => {
+    const result = await cli(...args);
+    expect(result.code, `${args.join(" ")}\n${result.stdout}\n${result.stderr}`).to.equal(0);
+    return parseJsonOutput<T>(result);
+  };
+
+  before(async function () {
+    node = await startHardhatNode();
+    ws = await createWorkspace("market-e2e", node.url);
+    rpc = new JsonRpcProvider(node.url, undefined, { staticNetwork: true });
+    provider = await rpc.getSigner(1);
+    client = await rpc.getSigner(2);
+  });
+
+  after(async function () {
+    rpc?.destroy();
+    await node?.stop();
+    await ws?.remove();
+  });
+
+  it("refuses every command before a deployment exists", async function () {
+    expect(errorCode(await cli("rates"))).to.equal("DEPLOYMENT_MISSING");
+  });
+
+  it("deploys, lists the rate card and registers a provider with a fresh 0600 key file", async function () {
+    const deployed = await ok<{ deployment: { contracts: Record<string, string> } }>("deploy");
+    escrowAddress = deployed.deployment.contracts.JobEscrow;
+    const rates = await ok<{ models: { name: string; id: number; rate: string; enabled: boolean }[] }>("rates");
+    expect(rates.models.map((m) => [m.name, m.rate])).to.deep.include(["llama3.2", (2n * E18).toString()]);
+
+    const reg = await ok<{ actions: string[]; keyFile: string; keyCreated: boolean; keyId: string }>("provider:register", "--models", "llama3.2,codellama", "--bond", "100", "--from", "1");
+    expect(reg.actions).to.deep.equal(["register"]);
+    expect(reg.keyCreated).to.equal(true);
+    const keyPath = path.join(ws.dir, reg.keyFile);
+    const { stat } = await import("node:fs/promises");
+    expect((await stat(keyPath)).mode & 0o777).to.equal(0o600);
+
+    // Running it again with one model less only updates the models; the key file is reused.
+    const again = await ok<{ actions: string[]; keyCreated: boolean }>("provider:register", "--models", "llama3.2", "--from", "1");
+    expect(again).to.deep.include({ actions: ["update-models"], keyCreated: false });
+    const status = await ok<{ state: string; models: string[]; keyId: string; bond: string }>("provider:status", "--from", "1");
+    expect(status).to.deep.include({ state: "active", models: ["llama3.2"], keyId: reg.keyId, bond: (100n * E18).toString() });
+  });
+
+  it("refuses bad input with a coded error and sends nothing", async function () {
+    const before = await rpc.getBlockNumber();
+    expect(errorCode(await cli("job:submit", "--model", "llama3.3", "--prompt", "x", "--max-units", "1"))).to.equal("UNKNOWN_MODEL");
+    expect(errorCode(await cli("job:submit", "--model", "llama3.2", "--prompt", "x", "--max-units", "1e3"))).to.equal("BAD_UNITS");
+    expect(errorCode(await cli("job:submit", "--model", "llama3.2", "--prompt", "x", "--max-units", "1", "--provider", "0x1234"))).to.equal("BAD_ADDRESS");
+    expect(errorCode(await cli("provider:register", "--models", "llama3.2", "--bond", "-5", "--from", "3"))).to.equal("BAD_AMOUNT");
+    expect(errorCode(await cli("job:status", "--id", "7"))).to.equal("UNKNOWN_JOB");
+    expect(await rpc.getBlockNumber()).to.equal(before);
+  });
+
+  it("submits a job with a permit, settles it through a stand-in relayer, and refunds the client", async function () {
+    const submitted = await ok<{ jobId: string; escrow: string; funding: string; inputHash: string }>(
+      "job:submit", "--model", "llama3.2", "--prompt", "Say hello", "--max-units", "2.5", "--deadline", "600", "--from", "2",
+    );
+    expect(submitted).to.deep.include({ jobId: "1", escrow: (5n * E18).toString(), funding: "permit" });
+    expect(errorCode(await cli("job:reclaim", "--id", "1", "--from", "2"))).to.equal("DEADLINE_NOT_PASSED");
+
+    // The stand-in relayer: accept, meter 1.2 GPU-seconds, sign the receipt with the registered key, settle.
+    const escrow = JobEscrow__factory.connect(escrowAddress, provider);
+    await (await escrow.acceptJob(1n)).wait();
+    expect(errorCode(await cli("job:cancel", "--id", "1", "--from", "2"))).to.equal("JOB_WRONG_STATE");
+    const keyFile = JSON.parse(await readFile(path.join(ws.dir, ".aitbc", "keys", `localhost-${(await provider.getAddress()).toLowerCase()}.json`), "utf8")) as { secret_key: string };
+    const now = Math.floor(Date.now() / 1000);
+    const unitsMilli = 1_200n;
+    const price = priceFor(unitsMilli, 2n * E18);
+    const receipt = signReceipt(
+      buildReceipt({
+        chainId: 31337n, escrow: escrowAddress, jobId: 1n, provider: await provider.getAddress(), client: await client.getAddress(),
+        model: "llama3.2", unitsMilli, priceBase: price, startedAt: now - 2, completedAt: now,
+        inputHash: submitted.inputHash, resultHash: `0x${"ab".repeat(32)}`,
+      }),
+      base64UrlDecode(keyFile.secret_key) as Uint8Array,
+    );
+    await (await escrow.settleBatch(solidityPacked(["uint48", "uint64", "bytes32"], [1n, unitsMilli, receiptHash(receipt)]))).wait();
+
+    const status = await ok<{ status: string; unitsMilli: string; price: string; refund: string; fee: string }>("job:status", "--id", "1");
+    expect(status).to.deep.include({ status: "Settled", unitsMilli: "1200", price: price.toString(), refund: (5n * E18 - price).toString() });
+    const withdrawn = await ok<{ amount: string }>("withdraw", "--from", "2");
+    expect(withdrawn.amount).to.equal((5n * E18 - price).toString());
+    expect(errorCode(await cli("withdraw", "--from", "2"))).to.equal("NOTHING_TO_WITHDRAW");
+  });
+
+  it("changes a rate through the DAO, and `rates` shows it", async function () {
+    await ok("dao:delegate");
+    const proposal = await ok<{ id: string }>(
+      "dao:propose", "--kind", "custom", "--target", "ModelRegistry", "--signature", "setRate(uint16,uint256)",
+      "--args", JSON.stringify(["1", (3n * E18).toString()]), "--description", "Raise llama3.2 to 3 AITBC per GPU-second",
+    );
+    await ok("dao:advance", "--id", proposal.id);
+    await ok("dao:vote", "--id", proposal.id, "--support", "for");
+    await ok("dao:advance", "--id", proposal.id);
+    await ok("dao:queue", "--id", proposal.id);
+    await ok("dao:advance", "--id", proposal.id);
+    await ok("dao:execute", "--id", proposal.id);
+    const rates = await ok<{ models: { name: string; rate: string }[] }>("rates");
+    expect(rates.models.find((m) => m.name === "llama3.2")?.rate).to.equal((3n * E18).toString());
+  });
+});

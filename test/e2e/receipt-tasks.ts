@@ -1,0 +1,124 @@
+/**
+ * The receipt CLI end to end on a real `hardhat node`: verify files offline (exit codes), anchor a folder of receipts
+ * with settle-and-anchor, then verify them against the chain (registered key + anchored inclusion proof).
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+import { expect } from "chai";
+import { JsonRpcProvider } from "ethers";
+
+import { priceFor } from "../../lib/money.js";
+import { base64UrlDecode } from "../../lib/receipts/encoding.js";
+import { buildReceipt, receiptHash, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
+import { JobEscrow__factory } from "../../typechain-types/index.js";
+import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../helpers/hardhat-node.js";
+import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
+
+const NET = ["--network", "localhost"];
+const E18 = 10n ** 18n;
+
+describe("e2e: receipt tasks on hardhat node", function () {
+  this.timeout(240_000);
+  let node: HardhatNode;
+  let ws: Workspace;
+  let rpc: JsonRpcProvider;
+  let dir: string;
+  let keyId: string;
+  const hashes: string[] = [];
+
+  const cli = (...args: string[]) => ws.run([...args, ...NET]);
+  const ok = async <T = Record<string, unknown>>(...args: string[]): Promise<T> => {
+    const result = await cli(...args, "--json");
+    expect(result.code, `${args.join(" ")}\n${result.stdout}\n${result.stderr}`).to.equal(0);
+    return parseJsonOutput<T>(result);
+  };
+
+  before(async function () {
+    node = await startHardhatNode();
+    ws = await createWorkspace("receipt-e2e", node.url);
+    rpc = new JsonRpcProvider(node.url, undefined, { staticNetwork: true });
+    const deployed = await ok<{ deployment: { contracts: Record<string, string> } }>("deploy");
+    const escrowAddress = deployed.deployment.contracts.JobEscrow;
+    const reg = await ok<{ keyFile: string; keyId: string }>("provider:register", "--models", "llama3.2", "--from", "1");
+    keyId = reg.keyId;
+    const secret = base64UrlDecode((JSON.parse(await readFile(path.join(ws.dir, reg.keyFile), "utf8")) as { secret_key: string }).secret_key) as Uint8Array;
+
+    // Two jobs, accepted by the provider; their receipts are written as a relayer would serve them.
+    const provider = await rpc.getSigner(1);
+    const client = await rpc.getSigner(2);
+    const escrow = JobEscrow__factory.connect(escrowAddress, provider);
+    dir = path.join(ws.dir, "receipts");
+    await mkdir(dir);
+    for (const [i, prompt] of ["first", "second"].entries()) {
+      const job = await ok<{ jobId: string; inputHash: string }>("job:submit", "--model", "llama3.2", "--prompt", prompt, "--max-units", "3", "--from", "2");
+      await (await escrow.acceptJob(BigInt(job.jobId))).wait();
+      const unitsMilli = 1_000n + BigInt(i) * 250n;
+      const now = Math.floor(Date.now() / 1000);
+      const receipt = signReceipt(
+        buildReceipt({
+          chainId: 31337n, escrow: escrowAddress, jobId: BigInt(job.jobId), provider: await provider.getAddress(), client: await client.getAddress(),
+          model: "llama3.2", unitsMilli, priceBase: priceFor(unitsMilli, 2n * E18), startedAt: now - 3, completedAt: now,
+          inputHash: job.inputHash, resultHash: `0x${"cd".repeat(32)}`,
+        }),
+        secret,
+      );
+      hashes.push(receiptHash(receipt));
+      await writeFile(path.join(dir, `job-${job.jobId}.json`), serializeReceipt(receipt));
+    }
+    // A tampered copy: the metered units changed after signing.
+    const tampered = (await readFile(path.join(dir, "job-1.json"), "utf8")).replace('"units_milli":1000', '"units_milli":1001');
+    await writeFile(path.join(ws.dir, "tampered.json"), tampered);
+  });
+
+  after(async function () {
+    rpc?.destroy();
+    await node?.stop();
+    await ws?.remove();
+  });
+
+  it("verifies files with a given key: VALID lines and exit 0, INVALID and exit 1 for a tampered file", async function () {
+    const files = [path.join(dir, "job-1.json"), path.join(dir, "job-2.json")];
+    const good = await cli("receipt:verify", ...files, "--key", keyId);
+    expect(good.code, good.stderr).to.equal(0);
+    expect(good.stdout.trim().split("\n")).to.deep.equal(hashes.map((h) => `VALID ${h}`));
+
+    const bad = await cli("receipt:verify", files[0], path.join(ws.dir, "tampered.json"), "--key", keyId, "--json");
+    expect(bad.code).to.equal(1);
+    const report = parseJsonOutput<{ allValid: boolean; results: { valid: boolean; code?: string }[] }>(bad);
+    expect(report.allValid).to.equal(false);
+    expect(report.results.map((r) => r.code ?? "ok")).to.deep.equal(["ok", "UNITS_MISMATCH"]);
+    expect(errorCode(await cli("receipt:verify", files[0], "--json"))).to.equal("NO_TRUSTED_KEY");
+    expect(errorCode(await cli("receipt:verify", files[0], "--key", "AQ", "--json"))).to.equal("BAD_KEY");
+  });
+
+  it("finds nothing anchored yet, anchors the folder with settleBatch and writes the proofs", async function () {
+    const unanchored = await cli("receipt:verify", path.join(dir, "job-1.json"), "--onchain", "--json");
+    expect(unanchored.code).to.equal(1);
+    expect(parseJsonOutput<{ results: { code: string }[] }>(unanchored).results[0].code).to.equal("NOT_ANCHORED");
+
+    const dry = await ok<{ batches: { path: string; count: number; batchId: null }[] }>("receipt:anchor", "--dir", dir, "--from", "1", "--dry-run");
+    expect(dry.batches).to.deep.equal([{ ...dry.batches[0], path: "settle", count: 2, batchId: null }]);
+    const anchored = await ok<{ batches: { path: string; count: number; batchId: string; root: string; gasUsed: string }[] }>("receipt:anchor", "--dir", dir, "--from", "1");
+    expect(anchored.batches).to.have.length(1);
+    expect(anchored.batches[0]).to.deep.include({ path: "settle", count: 2, batchId: "1" });
+    expect(Number(anchored.batches[0].gasUsed)).to.be.greaterThan(0);
+    expect(errorCode(await cli("receipt:anchor", "--dir", dir, "--from", "1", "--json"))).to.equal("NOTHING_TO_ANCHOR");
+
+    const status = await ok<{ status: string }>("job:status", "--id", "2");
+    expect(status.status).to.equal("Settled");
+  });
+
+  it("verifies the anchored receipts against the chain, and lists and shows them", async function () {
+    const result = await cli("receipt:verify", path.join(dir, "job-1.json"), path.join(dir, "job-2.json"), "--onchain");
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    expect(result.stdout.trim().split("\n")).to.deep.equal(hashes.map((h) => `VALID ${h}`));
+
+    const list = await ok<{ receipts: { jobId: string; anchored: boolean; batchId: string }[] }>("receipts", "--provider", await (await rpc.getSigner(1)).getAddress());
+    expect(list.receipts.map((r) => [r.jobId, r.anchored, r.batchId])).to.deep.equal([["1", true, "1"], ["2", true, "1"]]);
+    const shown = await ok<{ receiptId: string; jobId: string }>("receipt:show", "2");
+    const byReceiptId = await ok<{ jobId: string }>("receipt:show", shown.receiptId);
+    expect(byReceiptId.jobId).to.equal("2");
+    expect(errorCode(await cli("receipt:show", `0x${"11".repeat(32)}`, "--json"))).to.equal("UNKNOWN_RECEIPT");
+  });
+});
