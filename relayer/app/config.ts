@@ -1,0 +1,258 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+import { z } from "zod";
+
+import { RelayerError } from "../core/errors.js";
+import { runtimeConfigSchema } from "../adapters/runtimes/index.js";
+
+/**
+ * The relayer's configuration: one document, validated once at start. Values come from (later wins) the defaults,
+ * an optional JSON file, environment variables and command-line flags; {@link loadRelayerConfig} merges them and
+ * reports every bad field in one error.
+ *
+ * Amounts (rates, prices, gas) are decimal strings because they exceed 2^53; durations are in the unit their name says.
+ */
+
+const decimal = z.string().regex(/^(0|[1-9][0-9]*)$/, "a non-negative integer as a decimal string");
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const modelPolicySchema = z.strictObject({
+  /** Lowest rate (base units per unit) worth taking. */
+  minRate: decimal.default("0"),
+  /** Largest job (milli-units) this machine runs for the model. */
+  maxUnitsMilli: decimal.default("600000"),
+  /** Name the runtime serves the model under, when it differs from the on-chain name (e.g. an Ollama tag). */
+  runtimeModel: z.string().min(1).optional(),
+});
+
+export const relayerConfigSchema = z.strictObject({
+  /** Name of the Hardhat network; selects `deployments/<network>.json` and the journal file name. */
+  network: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, `_` and `-` only"),
+  rpcUrl: z.url(),
+  /** When set, the node and the deployment file must both report it. */
+  chainId: positiveInt.optional(),
+  /** Defaults to `deployments/<network>.json`. */
+  deploymentFile: z.string().min(1).optional(),
+  /**
+   * The provider's EVM account. Exactly one of: `devAccountIndex` (local chains only: an account of the
+   * well-known development mnemonic that `hardhat node` funds), or a private key passed through the environment
+   * (`AITBC_RELAYER_PRIVATE_KEY`) or by `miner:start` from Hardhat's keystore. A key is never read from the file.
+   */
+  evm: z
+    .strictObject({
+      devAccountIndex: nonNegativeInt.max(1000).optional(),
+    })
+    .default({}),
+  /** File holding the provider's Ed25519 receipt key; created (mode 0600) when missing. */
+  providerKeyFile: z.string().min(1).default(path.join(".aitbc", "keys", "provider-ed25519.json")),
+  /** Defaults to `.aitbc/relayer/<network>-<provider>.sqlite`. */
+  journalPath: z.string().min(1).optional(),
+  runtime: runtimeConfigSchema.default({ kind: "embedded" }),
+  /** Models served, by their on-chain name, with what this machine is willing to run for each. */
+  models: z.record(z.string().min(1), modelPolicySchema).default({ "llama3.2": { minRate: "0", maxUnitsMilli: "600000" } }),
+  policy: z
+    .strictObject({
+      maxConcurrentJobs: positiveInt.default(32),
+      /** Largest escrow one job may lock (base units); omit for no cap. */
+      maxJobPrice: decimal.optional(),
+      deadlineMarginSeconds: nonNegativeInt.default(30),
+      maxPromptBytes: positiveInt.default(64 * 1024),
+      /** Jobs accepted together in one `acceptJobs` transaction. */
+      maxAcceptBatch: positiveInt.max(500).default(50),
+    })
+    .default({ maxConcurrentJobs: 32, deadlineMarginSeconds: 30, maxPromptBytes: 64 * 1024, maxAcceptBatch: 50 }),
+  run: z
+    .strictObject({
+      maxTokens: positiveInt.max(1 << 20).default(64),
+      timeoutMs: positiveInt.default(120_000),
+      /** Jobs handed to the runtime at the same time (the embedded runtime queues them anyway). */
+      concurrency: positiveInt.max(64).default(1),
+    })
+    .default({ maxTokens: 64, timeoutMs: 120_000, concurrency: 1 }),
+  batching: z
+    .strictObject({
+      maxItems: positiveInt.max(1000).default(200),
+      maxAgeSeconds: nonNegativeInt.default(10),
+      deadlineMarginSeconds: nonNegativeInt.default(60),
+      maxInFlight: positiveInt.default(2),
+      gasBudget: decimal.default("12000000"),
+      baseGas: decimal.default("80000"),
+      perItemGas: decimal.default("30000"),
+    })
+    .default({
+      maxItems: 200,
+      maxAgeSeconds: 10,
+      deadlineMarginSeconds: 60,
+      maxInFlight: 2,
+      gasBudget: "12000000",
+      baseGas: "80000",
+      perItemGas: "30000",
+    }),
+  chain: z
+    .strictObject({
+      /** Blocks on top of the including block before an event is acted on (0 for a local automining node). */
+      confirmations: nonNegativeInt.max(256).optional(),
+      pollIntervalMs: positiveInt.default(1000),
+      /** Ceiling for `maxFeePerGas`, in gwei; fee bumps stop here. */
+      maxFeePerGasGwei: positiveInt.default(500),
+      /** Seconds without inclusion before an attempt is replaced with ≥ 12.5 % higher fees. */
+      stuckAfterSeconds: positiveInt.default(60),
+      rpcMaxAttempts: positiveInt.max(20).default(6),
+      rpcTimeoutMs: positiveInt.default(10_000),
+    })
+    .default({ pollIntervalMs: 1000, maxFeePerGasGwei: 500, stuckAfterSeconds: 60, rpcMaxAttempts: 6, rpcTimeoutMs: 10_000 }),
+  http: z
+    .strictObject({
+      /** 0 picks a free port; -1 disables the API. */
+      port: z.number().int().min(-1).max(65_535).default(8787),
+      host: z.string().min(1).default("127.0.0.1"),
+      corsOrigin: z.string().min(1).default("*"),
+    })
+    .default({ port: 8787, host: "127.0.0.1", corsOrigin: "*" }),
+  health: z
+    .strictObject({
+      maxRecentRpcErrors: positiveInt.default(3),
+      /** Extra blocks the journal may trail the head beyond the confirmation depth. */
+      maxJournalLagBlocks: nonNegativeInt.default(20),
+    })
+    .default({ maxRecentRpcErrors: 3, maxJournalLagBlocks: 20 }),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type RelayerConfigInput = z.input<typeof relayerConfigSchema>;
+export type RelayerConfig = z.output<typeof relayerConfigSchema>;
+
+/** Environment variables the relayer reads, and the config field each one sets. */
+export const ENV_VARS = {
+  AITBC_RPC_URL: "rpcUrl",
+  AITBC_NETWORK: "network",
+  AITBC_RELAYER_CONFIG: "(config file path)",
+  AITBC_RELAYER_JOURNAL: "journalPath",
+  AITBC_RELAYER_PORT: "http.port",
+  AITBC_RELAYER_LOG_LEVEL: "logLevel",
+  AITBC_RELAYER_PRIVATE_KEY: "(provider EVM key; never in a file)",
+} as const;
+
+type Plain = Record<string, unknown>;
+
+function isPlain(value: unknown): value is Plain {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge of plain objects; arrays and scalars of `over` replace those of `base`, `undefined` is skipped. */
+export function mergeConfig(base: Plain, over: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    out[key] = isPlain(value) && isPlain(out[key]) ? mergeConfig(out[key] as Plain, value) : value;
+  }
+  return out;
+}
+
+function setPath(target: Plain, dotted: string, value: unknown): void {
+  const keys = dotted.split(".");
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (!isPlain(node[key])) node[key] = {};
+    node = node[key] as Plain;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+/** The parts of the environment that configure the relayer (the private key is handled by {@link resolveEvmKey}). */
+export function configFromEnv(env: NodeJS.ProcessEnv): Plain {
+  const out: Plain = {};
+  if (env.AITBC_RPC_URL !== undefined) out.rpcUrl = env.AITBC_RPC_URL;
+  if (env.AITBC_NETWORK !== undefined) out.network = env.AITBC_NETWORK;
+  if (env.AITBC_RELAYER_JOURNAL !== undefined) out.journalPath = env.AITBC_RELAYER_JOURNAL;
+  if (env.AITBC_RELAYER_LOG_LEVEL !== undefined) out.logLevel = env.AITBC_RELAYER_LOG_LEVEL;
+  if (env.AITBC_RELAYER_PORT !== undefined) setPath(out, "http.port", Number(env.AITBC_RELAYER_PORT));
+  return out;
+}
+
+/** Reads a JSON config file; a missing or unparsable file is a config error naming the file. */
+export function readConfigFile(file: string): Plain {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (cause) {
+    throw new RelayerError("RELAYER_INVALID_CONFIG", `cannot read the relayer config file ${file}`, {
+      cause,
+      hint: "pass an existing JSON file with --config, or omit it to use flags and defaults",
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new RelayerError("RELAYER_INVALID_CONFIG", `the relayer config file ${file} is not valid JSON`, {
+      cause,
+      hint: "fix the JSON syntax (no comments, no trailing commas)",
+    });
+  }
+  if (!isPlain(parsed)) {
+    throw new RelayerError("RELAYER_INVALID_CONFIG", `the relayer config file ${file} must hold a JSON object`, {
+      hint: "see docs/MINER.md for an example",
+    });
+  }
+  return parsed;
+}
+
+/** Validates a merged document; every problem is listed in one `RELAYER_INVALID_CONFIG` error. */
+export function parseRelayerConfig(input: unknown): RelayerConfig {
+  const result = relayerConfigSchema.safeParse(input);
+  if (result.success) {
+    const cfg = result.data;
+    const problems: string[] = [];
+    if (Object.keys(cfg.models).length === 0) problems.push("models: serve at least one model");
+    for (const [name, m] of Object.entries(cfg.models)) {
+      if (BigInt(m.maxUnitsMilli) === 0n) problems.push(`models.${name}.maxUnitsMilli: must be positive`);
+    }
+    if (BigInt(cfg.batching.gasBudget) < BigInt(cfg.batching.baseGas) + BigInt(cfg.batching.perItemGas)) {
+      problems.push("batching.gasBudget: must fit at least one item (baseGas + perItemGas)");
+    }
+    if (problems.length === 0) return cfg;
+    throw invalidConfig(problems);
+  }
+  throw invalidConfig(result.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`));
+}
+
+function invalidConfig(problems: string[]): RelayerError {
+  return new RelayerError("RELAYER_INVALID_CONFIG", `invalid relayer configuration:\n  - ${problems.join("\n  - ")}`, {
+    details: { problems },
+    hint: "fix the listed fields (flags, environment or the --config file; see docs/MINER.md) and start again",
+  });
+}
+
+export interface LoadConfigOptions {
+  /** JSON file given with `--config` (or `AITBC_RELAYER_CONFIG`). */
+  file?: string;
+  /** Values from flags, highest precedence. */
+  overrides?: Plain;
+  env?: NodeJS.ProcessEnv;
+  /** Lowest precedence, e.g. the network's RPC URL as Hardhat knows it. */
+  defaults?: Plain;
+}
+
+/** Defaults ← file ← environment ← flags, then {@link parseRelayerConfig}. */
+export function loadRelayerConfig(options: LoadConfigOptions = {}): RelayerConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.AITBC_RELAYER_CONFIG;
+  let merged: Plain = options.defaults ?? {};
+  if (file !== undefined && file !== "") merged = mergeConfig(merged, readConfigFile(file));
+  merged = mergeConfig(merged, configFromEnv(env));
+  merged = mergeConfig(merged, options.overrides ?? {});
+  return parseRelayerConfig(merged);
+}
+
+/** Where the journal lives when the config does not say. */
+export function defaultJournalPath(network: string, provider: string, root: string = process.cwd()): string {
+  return path.join(root, ".aitbc", "relayer", `${network}-${provider.toLowerCase()}.sqlite`);
+}
+
+/** Confirmation depth when the config does not say: none on a local automining chain (nothing reorgs it), 3 elsewhere. */
+export function defaultConfirmations(chainId: bigint): number {
+  return chainId === 31337n || chainId === 1337n ? 0 : 3;
+}

@@ -1,0 +1,158 @@
+import { getAddress, solidityPacked, ZeroAddress, type LogDescription } from "ethers";
+
+import { IJobEscrow__factory } from "../../typechain-types/factories/interfaces/IJobEscrow__factory.js";
+import { IModelRegistry__factory } from "../../typechain-types/factories/interfaces/IModelRegistry__factory.js";
+import { IProviderRegistry__factory } from "../../typechain-types/factories/interfaces/IProviderRegistry__factory.js";
+import { rootChainCode } from "../adapters/chain/errors.js";
+import type { RpcClient } from "../adapters/chain/rpc.js";
+import type { WatchedLog } from "../adapters/chain/watcher.js";
+
+/** ABI access to the three market contracts over the relayer's own RPC client (retries, health accounting). */
+
+export const escrowInterface = IJobEscrow__factory.createInterface();
+export const providerRegistryInterface = IProviderRegistry__factory.createInterface();
+export const modelRegistryInterface = IModelRegistry__factory.createInterface();
+
+/** `IJobEscrow.JobStatus`, by index. */
+export const JOB_STATUS = ["None", "Open", "Accepted", "Settled", "Finalized", "Cancelled", "Expired", "Disputed", "Resolved"] as const;
+export type OnChainJobStatus = (typeof JOB_STATUS)[number];
+
+/** The escrow events the relayer follows, by topic. */
+export const WATCHED_EVENTS = ["JobCreated", "JobAccepted", "JobExpired", "JobCancelled", "BatchSettled"] as const;
+export type WatchedEvent = (typeof WATCHED_EVENTS)[number];
+
+export const WATCHED_TOPICS: string[] = WATCHED_EVENTS.map((name) => escrowInterface.getEvent(name).topicHash.toLowerCase());
+
+export interface OnChainJob {
+  status: OnChainJobStatus;
+  modelId: number;
+  client: string;
+  /** Lower-case; the zero address for an open job nobody accepted. */
+  provider: string;
+  deadline: number;
+  batchId: number;
+}
+
+export interface ProviderEntry {
+  registered: boolean;
+  bond: bigint;
+  unbondingSince: number;
+  /** 0x hex of the registered Ed25519 key. */
+  receiptKey: string;
+}
+
+export function parseEscrowLog(log: WatchedLog): LogDescription | null {
+  try {
+    return escrowInterface.parseLog({ topics: log.topics, data: log.data });
+  } catch {
+    return null;
+  }
+}
+
+/** A `settleBatch` record: `uint48 jobId | uint64 unitsMilli | bytes32 receiptHash`. */
+export function settlementRecord(jobId: bigint, unitsMilli: bigint, receiptHash: string): string {
+  return solidityPacked(["uint48", "uint64", "bytes32"], [jobId, unitsMilli, receiptHash]);
+}
+
+export function acceptCalldata(jobIds: readonly bigint[]): string {
+  return jobIds.length === 1
+    ? escrowInterface.encodeFunctionData("acceptJob", [jobIds[0]])
+    : escrowInterface.encodeFunctionData("acceptJobs", [[...jobIds]]);
+}
+
+export function settleCalldata(items: Uint8Array): string {
+  return escrowInterface.encodeFunctionData("settleBatch", [items]);
+}
+
+export function normalizeProvider(address: string): string | null {
+  return address.toLowerCase() === ZeroAddress ? null : address.toLowerCase();
+}
+
+/** Read-only calls the relayer makes. */
+export class MarketReader {
+  readonly #rpc: RpcClient;
+  readonly #escrow: string;
+  readonly #providers: string;
+  readonly #models: string;
+  readonly #modelNames = new Map<number, string | null>();
+
+  constructor(rpc: RpcClient, addresses: { escrow: string; providerRegistry: string; modelRegistry: string }) {
+    this.#rpc = rpc;
+    this.#escrow = getAddress(addresses.escrow);
+    this.#providers = getAddress(addresses.providerRegistry);
+    this.#models = getAddress(addresses.modelRegistry);
+  }
+
+  async #call(to: string, data: string): Promise<string> {
+    return this.#rpc.call<string>("eth_call", [{ to, data }, "latest"]);
+  }
+
+  async job(jobId: bigint): Promise<OnChainJob> {
+    const raw = await this.#call(this.#escrow, escrowInterface.encodeFunctionData("job", [jobId]));
+    const [view] = escrowInterface.decodeFunctionResult("job", raw);
+    return {
+      status: JOB_STATUS[Number(view.status)] ?? "None",
+      modelId: Number(view.modelId),
+      client: String(view.client).toLowerCase(),
+      provider: String(view.provider).toLowerCase(),
+      deadline: Number(view.deadline),
+      batchId: Number(view.batchId),
+    };
+  }
+
+  /** `releasableAt` of the settlement batch anchored under `root` (0 when unknown). */
+  async batchReleasableAt(root: string): Promise<number> {
+    const raw = await this.#call(this.#escrow, escrowInterface.encodeFunctionData("batch", [root]));
+    const [view] = escrowInterface.decodeFunctionResult("batch", raw);
+    return Number(view.releasableAt);
+  }
+
+  async provider(address: string): Promise<ProviderEntry> {
+    const raw = await this.#call(this.#providers, providerRegistryInterface.encodeFunctionData("provider", [address]));
+    const [p] = providerRegistryInterface.decodeFunctionResult("provider", raw);
+    return { registered: Boolean(p.registered), bond: BigInt(p.bond), unbondingSince: Number(p.unbondingSince), receiptKey: String(p.receiptKey).toLowerCase() };
+  }
+
+  async minBond(): Promise<bigint> {
+    const raw = await this.#call(this.#providers, providerRegistryInterface.encodeFunctionData("minBond"));
+    return BigInt(providerRegistryInterface.decodeFunctionResult("minBond", raw)[0]);
+  }
+
+  async serves(address: string, modelId: number): Promise<boolean> {
+    const raw = await this.#call(this.#providers, providerRegistryInterface.encodeFunctionData("serves", [address, modelId]));
+    return Boolean(providerRegistryInterface.decodeFunctionResult("serves", raw)[0]);
+  }
+
+  /** Every model on the rate card: id → name. */
+  async rateCard(): Promise<Map<number, string>> {
+    const raw = await this.#call(this.#models, modelRegistryInterface.encodeFunctionData("modelCount"));
+    const count = Number(modelRegistryInterface.decodeFunctionResult("modelCount", raw)[0]);
+    const out = new Map<number, string>();
+    for (let id = 1; id <= count; id++) {
+      const name = await this.modelName(id);
+      if (name !== null) out.set(id, name);
+    }
+    return out;
+  }
+
+  /** The model's name, or `null` for an id the rate card does not know (cached either way; names never change). */
+  async modelName(modelId: number): Promise<string | null> {
+    const cached = this.#modelNames.get(modelId);
+    if (cached !== undefined) return cached;
+    let name: string | null;
+    try {
+      const raw = await this.#call(this.#models, modelRegistryInterface.encodeFunctionData("model", [modelId]));
+      name = String(modelRegistryInterface.decodeFunctionResult("model", raw)[0].name);
+    } catch (error) {
+      if (rootChainCode(error) !== "RPC_EXECUTION_REVERTED") throw error;
+      name = null;
+    }
+    this.#modelNames.set(modelId, name);
+    return name;
+  }
+
+  async latestTimestamp(): Promise<number> {
+    const block = await this.#rpc.call<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
+    return Number(block.timestamp);
+  }
+}

@@ -1,0 +1,169 @@
+import { createInterface } from "node:readline/promises";
+
+import { Wallet, type HDNodeWallet } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { pino } from "pino";
+
+import { AitbcError } from "../../lib/errors.js";
+import { AITBCToken__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
+import { defaultJournalPath, loadRelayerConfig } from "../../relayer/app/config.js";
+import { devAccount, loadOrCreateProviderKey, resolveEvmWallet, type ProviderKey } from "../../relayer/app/keys.js";
+import type { RelayerStatus } from "../../relayer/app/relayer.js";
+import { startRelayerApp } from "../../relayer/app/start.js";
+import { runTask, withDeployment, type DeployedContext } from "../shared/cli.js";
+
+interface StartArgs {
+  runtime: string;
+  model: string;
+  gguf: string;
+  runtimeUrl: string;
+  port: string;
+  minerConfig: string;
+  account: string;
+  yes: boolean;
+  jsonLogs: boolean;
+}
+
+function flagOverrides(args: StartArgs): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (args.runtime !== "") {
+    if (!["embedded", "ollama", "openai"].includes(args.runtime)) {
+      throw new AitbcError("BAD_ARGUMENT", `--runtime ${args.runtime} is not a runtime`, { hint: "use embedded, ollama or openai" });
+    }
+    const runtime: Record<string, unknown> = { kind: args.runtime };
+    if (args.gguf !== "") runtime.modelPath = args.gguf;
+    if (args.runtimeUrl !== "") runtime.baseUrl = args.runtimeUrl;
+    out.runtime = runtime;
+  } else if (args.gguf !== "") {
+    out.runtime = { kind: "embedded", modelPath: args.gguf };
+  }
+  if (args.model !== "") out.models = { [args.model]: {} };
+  if (args.port !== "") {
+    if (!/^[0-9]{1,5}$/.test(args.port)) throw new AitbcError("BAD_ARGUMENT", `--port ${args.port} is not a port number`, { hint: "pass 0…65535" });
+    out.http = { port: Number(args.port) };
+  }
+  if (args.account !== "") {
+    if (!/^[0-9]{1,4}$/.test(args.account)) throw new AitbcError("BAD_ARGUMENT", `--account ${args.account} is not an index`, { hint: "pass 0, 1, 2, …" });
+    out.evm = { devAccountIndex: Number(args.account) };
+  }
+  return out;
+}
+
+/** The live network's key from Hardhat's keystore (`accounts: [configVariable(...)]`), if configured. */
+async function keystoreKey(hre: HardhatRuntimeEnvironment, networkName: string): Promise<string | undefined> {
+  const net = hre.config.networks[networkName];
+  if (net === undefined || net.type !== "http" || !Array.isArray(net.accounts) || net.accounts.length === 0) return undefined;
+  return net.accounts[0].get();
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** Registers the provider, or brings its receipt key and served models up to date. Returns what it did. */
+async function ensureRegistered(ctx: DeployedContext, wallet: Wallet | HDNodeWallet, key: ProviderKey, models: string[], yes: boolean, local: boolean): Promise<string> {
+  const signer = wallet.connect(ctx.ethers.provider);
+  const c = ctx.deployment.contracts;
+  const registry = ProviderRegistry__factory.connect(c.ProviderRegistry as string, signer);
+  const rateCard = ModelRegistry__factory.connect(c.ModelRegistry as string, signer);
+  const ids: number[] = [];
+  for (const name of models) {
+    try {
+      ids.push(Number(await rateCard.modelIdOf(name)));
+    } catch (cause) {
+      throw new AitbcError("UNKNOWN_MODEL", `model \`${name}\` is not on the rate card`, { cause, hint: "serve a model the rate card lists (the default card has llama3.2, llama3.2:1b, codellama, stable-diffusion)" });
+    }
+  }
+  const entry = await registry.getFunction("provider")(wallet.address);
+  if (!entry.registered) {
+    const bond = await registry.minBond();
+    const token = AITBCToken__factory.connect(c.AITBCToken, signer);
+    const balance = await token.balanceOf(wallet.address);
+    if (balance < bond) {
+      throw new AitbcError("INSUFFICIENT_BOND", `${wallet.address} holds ${ctx.ethers.formatUnits(balance, 18)} AITBC; the bond is ${ctx.ethers.formatUnits(bond, 18)}`, {
+        hint: "fund the provider account with AITBC first",
+      });
+    }
+    if (!local && !yes && !(await confirm(`Bond ${ctx.ethers.formatUnits(bond, 18)} AITBC from ${wallet.address} to register as a provider? [y/N] `))) {
+      throw new AitbcError("BOND_DECLINED", "registration declined; nothing was sent", { hint: "run again and answer y, or pass --yes" });
+    }
+    await (await token.approve(c.ProviderRegistry as string, bond)).wait();
+    await (await registry.register(key.receiptKey, ids, bond)).wait();
+    return `registered ${wallet.address} with a bond of ${ctx.ethers.formatUnits(bond, 18)} AITBC`;
+  }
+  const done: string[] = [];
+  if (entry.receiptKey.toLowerCase() !== key.receiptKey) {
+    await (await registry.setReceiptKey(key.receiptKey)).wait();
+    done.push("receipt key updated");
+  }
+  const missing: number[] = [];
+  for (const id of ids) if (!(await registry.serves(wallet.address, id))) missing.push(id);
+  if (missing.length > 0) {
+    await (await registry.updateModels(missing, [])).wait();
+    done.push(`now serving model ids ${missing.join(", ")}`);
+  }
+  return done.length === 0 ? "registration up to date" : done.join("; ");
+}
+
+function statusLine(s: RelayerStatus): string {
+  const j = s.jobsByState;
+  const b = s.batchesByStatus;
+  const err = s.lastError === null ? "" : ` | last error ${s.lastError.code}`;
+  return (
+    `[${s.health.status}] jobs seen ${j.seen} run ${j.accepted + j.running} done ${j.done + j.signed} batched ${j.batched} ` +
+    `settled ${j.settled + j.finalized} failed ${j.failed + j.expired} refused ${j.refused} | GPU-s ${s.gpuSeconds.toFixed(2)} | ` +
+    `receipts ${s.receiptsSigned} | batches ${b.confirmed + b.finalized}/${b.intent + b.sent + b.confirmed + b.finalized}${err}`
+  );
+}
+
+export default async function minerStartAction(args: StartArgs, hre: HardhatRuntimeEnvironment) {
+  return runTask(hre, { json: false }, async (base) => {
+    const ctx = await withDeployment(base);
+    const connection = await hre.network.getOrCreate();
+    const netConfig = connection.networkConfig;
+    const rpcUrl = netConfig.type === "http" ? await netConfig.url.get() : undefined;
+    if (rpcUrl === undefined) {
+      throw new AitbcError("EPHEMERAL_NETWORK", "miner:start needs a network reachable over HTTP", { hint: "start `npx hardhat node` and pass --network localhost" });
+    }
+    const local = ctx.chainId === 31337n || ctx.chainId === 1337n;
+    const config = loadRelayerConfig({
+      file: args.minerConfig === "" ? undefined : args.minerConfig,
+      overrides: { network: ctx.networkName, rpcUrl, ...flagOverrides(args) },
+      defaults: local ? { evm: { devAccountIndex: 1 } } : {},
+    });
+    const privateKey = local ? undefined : await keystoreKey(hre, ctx.networkName);
+    const wallet =
+      local && config.evm.devAccountIndex !== undefined && privateKey === undefined
+        ? devAccount(config.evm.devAccountIndex)
+        : resolveEvmWallet({ privateKey: privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId: ctx.chainId });
+    const key = loadOrCreateProviderKey(config.providerKeyFile);
+    ctx.say(`Provider ${wallet.address} on ${ctx.networkName} (chain ${ctx.chainId})`);
+    ctx.say(`Receipt key ${key.keyId} (${key.created ? "generated and stored in" : "loaded from"} ${key.file}, mode 0600)`);
+    ctx.say(`Registration: ${await ensureRegistered(ctx, wallet, key, Object.keys(config.models), args.yes, local)}`);
+
+    const logger = args.jsonLogs ? pino({ level: config.logLevel }) : pino({ level: "error" }, pino.destination(2));
+    ctx.say(`Journal ${config.journalPath ?? defaultJournalPath(config.network, wallet.address)}; loading the ${config.runtime.kind} runtime…`);
+    const app = await startRelayerApp(config, { privateKey: wallet.privateKey, logger });
+    ctx.say(`Serving ${Object.keys(config.models).join(", ")}; API ${app.relayer.apiUrl ?? "disabled"}. Ctrl-C to stop.`);
+    const interactive = !args.jsonLogs && process.stdout.isTTY === true;
+    const timer = setInterval(() => {
+      const line = statusLine(app.relayer.status());
+      if (interactive) process.stdout.write(`\r\x1b[2K${line}`);
+      else if (!args.jsonLogs) console.log(line);
+    }, interactive ? 1_000 : 10_000);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    clearInterval(timer);
+    if (interactive) process.stdout.write("\n");
+    ctx.say("Stopping (work in progress resumes from the journal on the next start)…");
+    await app.close();
+    return undefined;
+  });
+}

@@ -1,0 +1,189 @@
+/**
+ * Chaos end-to-end: a real `hardhat node`, the deployed system, and the relayer as a separate process running the
+ * embedded llama.cpp runtime (tiny generated model). 200 jobs from four clients arrive while the relayer is killed
+ * with SIGKILL at random moments (at least five times) and restarted. In the end every job is settled exactly once
+ * on-chain, every receipt verifies against the provider's registered key and its anchored batch, and the API serves
+ * every receipt and result.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+
+import { expect } from "chai";
+import { network } from "hardhat";
+
+import { escrowInterface } from "../../relayer/app/contracts.js";
+import { JobEscrow__factory } from "../../typechain-types/index.js";
+import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
+import { createJobs, deployForRelayer, verifyServedReceipt, type SystemFixture } from "../relayer/app/helpers.js";
+
+const JOBS_PER_CLIENT = 50;
+const KILLS = 6;
+const TSX = import.meta.resolve("tsx/esm");
+const STATUS_SETTLED = 3n;
+
+interface RelayerProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<void>;
+}
+
+function spawnRelayer(configFile: string): RelayerProcess {
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", TSX, path.join(REPO_ROOT, "relayer", "main.ts"), "--config", configFile], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-200_000)));
+  child.stderr?.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-200_000)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return { child, output: () => output, exited };
+}
+
+async function kill9(p: RelayerProcess): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+  await p.exited;
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+describe("relayer chaos (separate process, SIGKILL, hardhat node)", function () {
+  this.timeout(300_000);
+
+  let node: HardhatNode;
+  let fixture: SystemFixture;
+  let relayer: RelayerProcess | null = null;
+
+  before(async function () {
+    node = await startHardhatNode();
+  });
+
+  after(async function () {
+    if (relayer !== null) {
+      relayer.child.kill("SIGTERM");
+      await Promise.race([relayer.exited, sleep(10_000)]);
+      await kill9(relayer);
+    }
+    await node?.stop();
+  });
+
+  it("settles every job exactly once across repeated kill -9 and restarts", async function () {
+    const connection = await network.create({ network: "localhost", override: { url: node.url } });
+    const provider = connection.ethers.provider;
+    const signers = await connection.ethers.getSigners();
+    fixture = await deployForRelayer(signers[0], signers[1], signers.slice(2, 6), "localhost");
+    const port = await freePort();
+    const configFile = path.join(fixture.dir, "relayer.json");
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        network: "localhost",
+        rpcUrl: node.url,
+        deploymentFile: fixture.deploymentFile,
+        evm: { devAccountIndex: 1 },
+        providerKeyFile: fixture.keyFile,
+        journalPath: path.join(fixture.dir, "journal.sqlite"),
+        runtime: { kind: "embedded" },
+        models: { "llama3.2": {} },
+        run: { maxTokens: 4, timeoutMs: 30_000 },
+        policy: { maxConcurrentJobs: 64, maxAcceptBatch: 20 },
+        batching: { maxItems: 40, maxAgeSeconds: 1, deadlineMarginSeconds: 30 },
+        chain: { confirmations: 0, pollIntervalMs: 100 },
+        http: { port },
+        logLevel: "warn",
+      }),
+    );
+    const model = fixture.modelIds.get("llama3.2") as number;
+    const now = async () => Number((await provider.getBlock("latest"))?.timestamp);
+
+    // Jobs arrive in waves while a chaos loop kills and restarts the relayer.
+    const ids: bigint[] = [];
+    const creating = (async () => {
+      for (let wave = 0; wave < 5; wave++) {
+        for (const [c, client] of fixture.clients.entries()) {
+          const specs = Array.from({ length: JOBS_PER_CLIENT / 5 }, (_, k) => ({ model, prompt: `wave ${wave} client ${c} job ${k}: say something` }));
+          ids.push(...(await createJobs(fixture, client, specs, await now())));
+        }
+        await sleep(700);
+      }
+    })();
+    relayer = spawnRelayer(configFile);
+    let kills = 0;
+    while (kills < KILLS) {
+      await sleep(1_500 + Math.floor(Math.random() * 2_500));
+      await kill9(relayer);
+      kills++;
+      relayer = spawnRelayer(configFile);
+    }
+    await creating;
+    expect(ids.length).to.equal(4 * JOBS_PER_CLIENT);
+
+    const escrow = JobEscrow__factory.connect(fixture.deployment.contracts.JobEscrow as string, provider);
+    const deadline = Date.now() + 150_000;
+    for (;;) {
+      const statuses = await Promise.all(ids.map((id) => escrow.job(id).then((v) => v.status)));
+      if (statuses.every((s) => s === STATUS_SETTLED)) break;
+      if (Date.now() > deadline) {
+        throw new Error(`not all jobs settled: ${statuses.filter((s) => s !== STATUS_SETTLED).length} left\n${relayer.output().slice(-5_000)}`);
+      }
+      if (relayer.child.exitCode !== null) throw new Error(`relayer exited (${relayer.child.exitCode}):\n${relayer.output().slice(-5_000)}`);
+      await sleep(500);
+    }
+
+    // Each job id appears in exactly one settlement batch, read back from the BatchSettled transactions' calldata.
+    const settledLogs = await escrow.queryFilter(escrow.filters.BatchSettled(), fixture.deployment.block);
+    const batchOf = new Map<string, string>();
+    for (const log of settledLogs) {
+      const tx = await provider.getTransaction(log.transactionHash);
+      const items = escrowInterface.decodeFunctionData("settleBatch", tx?.data as string)[0] as string;
+      const bytes = Buffer.from(items.slice(2), "hex");
+      for (let off = 0; off < bytes.length; off += 46) {
+        const jobId = BigInt(`0x${bytes.subarray(off, off + 6).toString("hex")}`).toString();
+        expect(batchOf.has(jobId), `job ${jobId} settled twice`).to.equal(false);
+        batchOf.set(jobId, String(log.args.root).toLowerCase());
+      }
+    }
+    expect(batchOf.size).to.equal(ids.length);
+
+    // The last restart may still be starting, or catching up on the settlement events: wait until its API reports
+    // every job settled (bounded), then check what it serves.
+    const api = `http://127.0.0.1:${port}`;
+    const apiDeadline = Date.now() + 60_000;
+    for (;;) {
+      const states = await Promise.all(
+        ids.map((id) =>
+          fetch(`${api}/api/v1/jobs/${id}`)
+            .then(async (r) => (r.ok ? ((await r.json()) as { state: string }).state : `http ${r.status}`))
+            .catch(() => "unreachable"),
+        ),
+      );
+      if (states.every((s) => s === "settled")) break;
+      if (Date.now() > apiDeadline) {
+        const pending = states.filter((s) => s !== "settled");
+        throw new Error(`relayer API still reports ${pending.length} jobs not settled (e.g. ${pending[0]})\n${relayer.output().slice(-5_000)}`);
+      }
+      if (relayer.child.exitCode !== null) throw new Error(`relayer exited (${relayer.child.exitCode}):\n${relayer.output().slice(-5_000)}`);
+      await sleep(500);
+    }
+
+    // Every receipt is served, verifies against the registered key, and proves into the batch that settled its job.
+    const chainId = BigInt(fixture.deployment.chainId);
+    for (const id of ids) {
+      const job = (await (await fetch(`${api}/api/v1/jobs/${id}`)).json()) as { state: string; receipt_id: string };
+      expect(job.state).to.equal("settled");
+      const res = await fetch(`${api}/api/v1/receipts/${job.receipt_id}`);
+      expect(res.status).to.equal(200);
+      const { verification, root } = verifyServedReceipt(await res.text(), {
+        registeredKey: fixture.providerKey.receiptKey,
+        chainId,
+        escrow: fixture.deployment.contracts.JobEscrow as string,
+      });
+      expect(verification.valid, verification.valid ? "" : `${verification.code}: ${verification.reason}`).to.equal(true);
+      expect(root).to.equal(batchOf.get(id.toString()));
+      expect((await fetch(`${api}/api/v1/jobs/${id}/result`)).status).to.equal(200);
+    }
+    expect(kills).to.be.at.least(5);
+  });
+});
