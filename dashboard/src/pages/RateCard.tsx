@@ -1,0 +1,97 @@
+import { formatTokenAmount, formatTimestamp } from "../../../lib/governance/amounts.js";
+import { useChain, useChainQuery, type Chain } from "../chain.js";
+import { formatCountdown, loadProposals, ProposalState, STATE_NAMES } from "../governance.js";
+import { ErrorPanel, Loading, StateBadge } from "../ui.js";
+import { title } from "./Proposals.js";
+
+const LIVE_STATES = new Set([ProposalState.Pending, ProposalState.Active, ProposalState.Succeeded, ProposalState.Queued]);
+
+async function loadRateCard(chain: Chain) {
+  const registry = chain.contracts.models;
+  if (registry === undefined) return undefined;
+  const count = Number(await registry.modelCount());
+  const models = await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const m = await registry.model(i + 1);
+      return { id: i + 1, name: m.name, unitType: m.unitType, rate: m.rate, enabled: m.enabled };
+    }),
+  );
+  const registryAddress = chain.config.deployment.contracts.ModelRegistry!.toLowerCase();
+  const { proposals } = await loadProposals(chain);
+  const pending = proposals.filter((p) => LIVE_STATES.has(p.state) && p.actions.some((a) => a.target.toLowerCase() === registryAddress));
+  return { models, pending };
+}
+
+export function RateCardPage() {
+  const chain = useChain();
+  const q = useChainQuery("ratecard", loadRateCard);
+  if (chain.contracts.models === undefined) {
+    return <ErrorPanel title="No rate card" error={{ code: "CONTRACT_NOT_DEPLOYED", message: "ModelRegistry is not part of this deployment", hint: `Redeploy: npx hardhat deploy --network ${chain.config.network} --redeploy` }} />;
+  }
+  if (q.data === undefined) return q.error !== undefined ? <ErrorPanel title="Could not load the rate card" error={q.error} /> : <Loading what="the rate card" />;
+  const { models, pending } = q.data;
+  const now = chain.now();
+  return (
+    <section>
+      <h2>Rate card</h2>
+      {q.error !== undefined && <ErrorPanel title="Refresh failed (showing the last data)" error={q.error} />}
+      <div className="table-wrap">
+        <table data-testid="rate-card">
+          <thead>
+            <tr>
+              <th>Id</th>
+              <th>Model</th>
+              <th>Rate</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {models.map((m) => (
+              <tr key={m.id} data-testid={`model-${m.name}`}>
+                <td>{m.id}</td>
+                <td>{m.name}</td>
+                <td data-testid="rate">
+                  {formatTokenAmount(m.rate)} AITBC / {m.unitType.replace(/s$/, "").replace("_", "-")}
+                </td>
+                <td>{m.enabled ? "enabled" : "disabled"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h3>Pending changes</h3>
+      {pending.length === 0 ? (
+        <p className="muted" data-testid="no-pending">
+          No open proposal touches the rate card.
+        </p>
+      ) : (
+        <ul className="cards" data-testid="pending-changes">
+          {pending.map((p) => (
+            <li className="card" key={p.id.toString()}>
+              <div className="card-head">
+                <a href={`#/proposals/${p.id}`}>
+                  #{p.id.toString()} {title(p)}
+                </a>
+                <StateBadge state={STATE_NAMES[p.state]} />
+              </div>
+              <ul className="kinds">
+                {p.actions
+                  .filter((a) => a.contract === "ModelRegistry")
+                  .map((a, i) => (
+                    <li key={i}>{a.summary}</li>
+                  ))}
+              </ul>
+              <div className="muted small">
+                {p.state === ProposalState.Queued
+                  ? now >= p.eta
+                    ? `executable now (ETA ${formatTimestamp(p.eta)})`
+                    : `takes effect after execution, earliest ${formatTimestamp(p.eta)} (in ${formatCountdown(p.eta - now)})`
+                  : `not queued yet (${STATE_NAMES[p.state].toLowerCase()})`}
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
