@@ -4,7 +4,11 @@ import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mo
 import { configVariable, defineConfig } from "hardhat/config";
 
 import { daoTasks } from "./tasks/dao/index.js";
+import { dashboardTasks } from "./tasks/dashboard/index.js";
 import { deployTasks } from "./tasks/deploy/index.js";
+import { marketTasks } from "./tasks/market/index.js";
+import { minerTasks } from "./tasks/miner/index.js";
+import { receiptTasks } from "./tasks/receipts/index.js";
 
 // The compiler is the WebAssembly build shipped by the pinned npm `solc` package, so builds are offline and
 // reproducible. Hardhat needs an absolute path to it.
@@ -17,7 +21,7 @@ const invariantDepth = Number(process.env.AITBC_INVARIANT_DEPTH ?? 50);
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthersPlugin],
-  tasks: [...deployTasks, ...daoTasks],
+  tasks: [...deployTasks, ...daoTasks, ...marketTasks, ...receiptTasks, ...minerTasks, ...dashboardTasks],
   typechain: { outDir: "typechain-types" },
   solidity: {
     version: SOLC_VERSION,

@@ -13,6 +13,7 @@ import { AITBCTimelock__factory } from "../../typechain-types/factories/governan
 import { AITBCToken__factory } from "../../typechain-types/factories/token/AITBCToken__factory.js";
 import type { ContractName, Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
+import type { RateCardRow } from "../market/rates.js";
 import { formatDuration, formatTokenAmount, parseDuration, parseTokenAmount } from "./amounts.js";
 
 export interface ProposalAction {
@@ -181,6 +182,8 @@ export interface DecodeContext {
   contracts: DeployedContracts;
   /** When given, setting changes read "from <current> to <new>". Omit it for proposals already executed. */
   current?: Partial<GovernanceSettings>;
+  /** The rate card as it is now (`readRateCard`), so rate changes read "set rate of llama3.2 from 2.0 to 2.5". */
+  rateCard?: readonly RateCardRow[];
 }
 
 export interface DecodedAction {

@@ -10,7 +10,12 @@ import { ModelRegistry__factory } from "../../typechain-types/factories/market/M
 import { ProviderRegistry__factory } from "../../typechain-types/factories/market/ProviderRegistry__factory.js";
 import type { ContractName } from "../deployments.js";
 import { formatDuration, formatTokenAmount, parseDuration, parseTokenAmount } from "./amounts.js";
-import { registerContractDecoder, registerProposalKind, type DeployedContracts, type ProposalAction } from "./kinds.js";
+import {
+  registerContractDecoder,
+  registerProposalKind,
+  type DeployedContracts,
+  type ProposalAction,
+} from "./kinds.js";
 
 const models = ModelRegistry__factory.createInterface();
 const escrow = JobEscrow__factory.createInterface();
@@ -151,14 +156,19 @@ const bps = (v: bigint): string => `${Number(v) / 100} %`;
 registerContractDecoder({
   contract: "ModelRegistry",
   iface: models,
-  describe(call) {
+  describe(call, ctx) {
+    const entry = ctx.rateCard?.find((m) => BigInt(m.id) === (call.args[0] as bigint));
+    const model = entry === undefined ? `model #${call.args[0]}` : entry.name;
     switch (call.name) {
-      case "setRate":
-        return `set the rate of model #${call.args[0]} to ${tokens(call.args[1] as bigint)} per unit`;
+      case "setRate": {
+        const unit = entry === undefined ? "unit" : entry.unitType.replace(/s$/, "").replace(/_/g, "-");
+        const from = entry === undefined ? "" : ` from ${formatTokenAmount(entry.rate)}`;
+        return `set rate of ${model}${from} to ${formatTokenAmount(call.args[1] as bigint)} AITBC per ${unit}`;
+      }
       case "addModel":
         return `add model \`${call.args[0]}\` at ${tokens(call.args[2] as bigint)} per ${call.args[1]}`;
       case "setEnabled":
-        return `${call.args[1] === true ? "enable" : "disable"} model #${call.args[0]}`;
+        return `${call.args[1] === true ? "enable" : "disable"} ${model}`;
       default:
         return undefined;
     }

@@ -4,6 +4,8 @@
  */
 import type { AITBCGovernor, AITBCTimelock, AITBCToken } from "../../typechain-types/index.js";
 import { AitbcError } from "../errors.js";
+import { readRateCard } from "../market/rates.js";
+import { ModelRegistry__factory } from "../../typechain-types/factories/market/ModelRegistry__factory.js";
 import { formatDuration, formatTimestamp } from "./amounts.js";
 // Registers the marketplace kinds and decoders, so every reader of proposals understands marketplace calls.
 import "./market-kinds.js";
@@ -128,8 +130,13 @@ export async function readProposal(
   const descriptions = options.descriptions ?? (await readProposalDescriptions(c.governor, options.fromBlock ?? 0).catch(() => new Map<bigint, string>()));
   // "from X to Y" only makes sense while X is still the live value.
   const current = state === "Executed" ? undefined : await readGovernanceSettings(c);
+  const registry = options.contracts.ModelRegistry;
+  const rateCard =
+    state === "Executed" || registry === undefined ? undefined : await readRateCard(ModelRegistry__factory.connect(registry, c.governor.runner));
   const [targets, values, calldatas, descriptionHash] = details;
-  const actions = targets.map((target, i) => decodeAction({ target, value: values[i], calldata: calldatas[i] }, { contracts: options.contracts, current }));
+  const actions = targets.map((target, i) =>
+    decodeAction({ target, value: values[i], calldata: calldatas[i] }, { contracts: options.contracts, current, rateCard }),
+  );
   return {
     id,
     state,

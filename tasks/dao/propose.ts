@@ -3,6 +3,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { AitbcError } from "../../lib/errors.js";
 import { formatTokenAmount } from "../../lib/governance/amounts.js";
 import { buildProposal, decodeAction, type KindInput } from "../../lib/governance/kinds.js";
+import { readRateCard } from "../../lib/market/rates.js";
 import { describeNextStep, readGovernanceSettings, withProposerSuffix } from "../../lib/governance/proposals.js";
 import { AITBCToken__factory, ModelRegistry__factory } from "../../typechain-types/index.js";
 import { runTask } from "../shared/cli.js";
@@ -107,7 +108,9 @@ export default async function proposeAction(args: ProposeArgs, hre: HardhatRunti
     }
 
     const settings = await readGovernanceSettings(dao.dao);
-    const decoded = proposal.actions.map((a) => decodeAction(a, { contracts: dao.deployment.contracts, current: settings }));
+    const registry = dao.deployment.contracts.ModelRegistry;
+    const rateCard = registry === undefined ? undefined : await readRateCard(ModelRegistry__factory.connect(registry, ctx.ethers.provider));
+    const decoded = proposal.actions.map((a) => decodeAction(a, { contracts: dao.deployment.contracts, current: settings, rateCard }));
     ctx.say(`Proposing (${proposal.kind}) from ${sender.address}:`);
     for (const d of decoded) ctx.say(`  • ${d.summary}`);
 

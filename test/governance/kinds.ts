@@ -223,8 +223,21 @@ describe("lib/governance: marketplace kinds", function () {
     return decodeAction(built.actions[0], { contracts: market }).summary;
   };
 
+  it("names the model and its current rate when the rate card is known", function () {
+    const built = buildProposal("set-rate", { model: "1", rate: "2.5" }, market, "d");
+    const rateCard = [
+      { id: 1, name: "llama3.2", unitType: "gpu_seconds", rate: 2n * 10n ** 18n, enabled: true },
+      { id: 2, name: "llama3.2:1b", unitType: "gpu_seconds", rate: 5n * 10n ** 17n, enabled: true },
+    ];
+    expect(decodeAction(built.actions[0], { contracts: market, rateCard }).summary).to.equal(
+      "set rate of llama3.2 from 2 to 2.5 AITBC per gpu-second",
+    );
+    const disable = buildProposal("disable-model", { model: "2" }, market, "d");
+    expect(decodeAction(disable.actions[0], { contracts: market, rateCard }).summary).to.equal("disable llama3.2:1b");
+  });
+
   it("encodes and decodes every marketplace kind", function () {
-    expect(summary("set-rate", { model: "0", rate: "2.5" })).to.equal("set the rate of model #0 to 2.5 AITBC per unit");
+    expect(summary("set-rate", { model: "0", rate: "2.5" })).to.equal("set rate of model #0 to 2.5 AITBC per unit");
     expect(summary("add-model", { model: "llama3.3", rate: "3" })).to.equal("add model `llama3.3` at 3 AITBC per gpu_seconds");
     expect(summary("disable-model", { model: "2" })).to.equal("disable model #2");
     expect(summary("set-param", { param: "fee-bps", value: "2.5%" })).to.equal("set the protocol fee to 2.5 %");
