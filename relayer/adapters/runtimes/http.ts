@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 
-import { sleep } from "./request.js";
+import { ceilMs, sleep } from "./request.js";
 import { RuntimeError } from "./types.js";
 
 /**
@@ -183,4 +183,18 @@ export function numberField(object: unknown, key: string): number | undefined {
   if (typeof object !== "object" || object === null) return undefined;
   const value = (object as Record<string, unknown>)[key];
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * The metered timings of a remote run. With the server's own prompt and generation times (milliseconds), the compute
+ * time is their sum; without them it is the request's wall time, an upper bound (source `wall`).
+ */
+export function remoteTimings(
+  response: HttpResponse,
+  reported: { promptMs: number; generationMs: number } | undefined,
+): { computeMs: number; promptMs: number | null; generationMs: number | null; source: "runtime" | "wall" } {
+  if (reported === undefined) return { computeMs: ceilMs(response.elapsedMs), promptMs: null, generationMs: null, source: "wall" };
+  const computeMs = ceilMs(reported.promptMs + reported.generationMs);
+  const promptMs = Math.min(computeMs, ceilMs(reported.promptMs));
+  return { computeMs, promptMs, generationMs: computeMs - promptMs, source: "runtime" };
 }

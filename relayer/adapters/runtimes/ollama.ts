@@ -6,8 +6,9 @@ import {
   requestJson,
   type HttpResponse,
   type RetryPolicy,
+  remoteTimings,
 } from "./http.js";
-import { Deadline, DEFAULT_MAX_PROMPT_BYTES, ceilMs, validateRequest } from "./request.js";
+import { Deadline, DEFAULT_MAX_PROMPT_BYTES, validateRequest } from "./request.js";
 import { RuntimeError, type RunRequest, type RunResult, type Runtime, type RuntimeInfo } from "./types.js";
 
 export interface OllamaRuntimeOptions {
@@ -109,15 +110,12 @@ export class OllamaRuntime implements Runtime {
       throw new RuntimeError("RUNTIME_FAILED", `${label}: unexpected /api/generate response: ${parsed.error.message}`);
     }
     const body = parsed.data;
-    const promptNs = body.prompt_eval_duration ?? 0;
-    const timings =
+    const timings = remoteTimings(
+      response,
       body.eval_duration === undefined
-        ? { computeMs: ceilMs(response.elapsedMs), promptMs: null, generationMs: null, source: "wall" as const }
-        : (() => {
-            const computeMs = ceilMs((promptNs + body.eval_duration) / NS_PER_MS);
-            const promptMs = Math.min(computeMs, ceilMs(promptNs / NS_PER_MS));
-            return { computeMs, promptMs, generationMs: computeMs - promptMs, source: "runtime" as const };
-          })();
+        ? undefined
+        : { promptMs: (body.prompt_eval_duration ?? 0) / NS_PER_MS, generationMs: body.eval_duration / NS_PER_MS },
+    );
     return {
       output: body.response,
       tokens: { prompt: body.prompt_eval_count ?? null, generated: body.eval_count ?? null },

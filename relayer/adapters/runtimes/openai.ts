@@ -6,8 +6,9 @@ import {
   requestJson,
   type HttpResponse,
   type RetryPolicy,
+  remoteTimings,
 } from "./http.js";
-import { Deadline, DEFAULT_MAX_PROMPT_BYTES, ceilMs, validateRequest } from "./request.js";
+import { Deadline, DEFAULT_MAX_PROMPT_BYTES, validateRequest } from "./request.js";
 import { RuntimeError, type RunRequest, type RunResult, type Runtime, type RuntimeInfo } from "./types.js";
 
 export interface OpenAIRuntimeOptions {
@@ -109,14 +110,7 @@ export class OpenAIRuntime implements Runtime {
     }
     const { choices, usage, timings } = parsed.data;
     const choice = choices[0];
-    const metered =
-      timings === undefined
-        ? { computeMs: ceilMs(response.elapsedMs), promptMs: null, generationMs: null, source: "wall" as const }
-        : (() => {
-            const computeMs = ceilMs(timings.prompt_ms + timings.predicted_ms);
-            const promptMs = Math.min(computeMs, ceilMs(timings.prompt_ms));
-            return { computeMs, promptMs, generationMs: computeMs - promptMs, source: "runtime" as const };
-          })();
+    const metered = remoteTimings(response, timings === undefined ? undefined : { promptMs: timings.prompt_ms, generationMs: timings.predicted_ms });
     return {
       output: choice.text,
       tokens: { prompt: usage?.prompt_tokens ?? null, generated: usage?.completion_tokens ?? null },
