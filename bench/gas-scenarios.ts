@@ -16,16 +16,9 @@
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 
+import { encodeSettlementRecords, sortForSettlement, type SettlementRecord } from "../lib/settlement.js";
 import { NaiveEscrow__factory } from "../typechain-types/index.js";
-import {
-  createJobs,
-  deployMarketFixture,
-  encodeSettlementRecords,
-  receiptHashFor,
-  sortForSettlement,
-  type MarketFixture,
-  type SettlementRecord,
-} from "../test/market/helpers.js";
+import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../test/market/helpers.js";
 
 const RATE = 2n * 10n ** 18n;
 

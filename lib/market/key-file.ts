@@ -1,14 +1,15 @@
 /**
- * The provider's Ed25519 receipt key on disk: a JSON file readable by its owner only.
+ * The provider's Ed25519 receipt key on disk: a JSON file readable by its owner only. The one implementation used by
+ * `provider:register`, `miner:start` and the relayer, so a key created by any of them works with the others.
  *
  *   { "format": "aitbc-receipt-key-v1", "alg": "Ed25519", "public_key": "<base64url>", "secret_key": "<base64url>" }
  *
  * Both keys are the raw 32 bytes, base64url without padding; `public_key` is the `key_id` receipts carry. The file is
- * created with mode 0600 and exclusively (an existing file is never overwritten), and a file that group or others can
- * read is refused: a leaked receipt key lets anyone sign receipts in the provider's name.
+ * created with mode 0600 and never overwritten, and a file that group or others can read is refused: a leaked receipt
+ * key lets anyone sign receipts in the provider's name.
  */
 import { constants } from "node:fs";
-import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { link, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 
 import { AitbcError } from "../errors.js";
@@ -23,7 +24,7 @@ export interface ReceiptKey {
   secretKey: Uint8Array;
   /** base64url of the public key: the receipts' `key_id`. */
   keyId: string;
-  /** `0x` hex of the public key: what `ProviderRegistry` stores. */
+  /** `0x` hex of the public key: the `bytes32 receiptKey` that `ProviderRegistry` stores. */
   publicKeyHex: `0x${string}`;
 }
 
@@ -41,29 +42,40 @@ export function assertValidReceiptKey(publicKey: Uint8Array, source: string): vo
   const check = validatePublicKey(publicKey);
   if (!check.valid) {
     throw new AitbcError("KEY_INVALID", `${source}: ${check.reason}`, {
-      hint: "Generate a fresh key: move the file away and run `provider:register` again.",
+      hint: "Generate a fresh key: move the file away and run `provider:register` (or `miner:start`) again.",
       details: { reason: check.code },
     });
   }
 }
 
-/** Reads and checks a key file: owner-only permissions, format, and that the secret derives the stated public key. */
+/**
+ * Reads and checks a key file: owner-only permissions, format, and that the secret derives the stated public key.
+ *
+ * @throws AitbcError `KEY_FILE_PERMISSIONS`, `KEY_FILE_INVALID`, `KEY_INVALID`; a missing file rejects with the
+ *   plain `ENOENT` error so callers can tell "absent" from "bad".
+ */
 export async function readKeyFile(file: string): Promise<ReceiptKey> {
   const info = await stat(file);
   if (process.platform !== "win32" && (info.mode & 0o077) !== 0) {
-    throw keyError("KEY_FILE_PERMISSIONS", file, `readable or writable by others (mode ${(info.mode & 0o777).toString(8)})`, `Restrict it to its owner: \`chmod 600 ${file}\`, and rotate the key if others may have read it.`);
+    throw keyError(
+      "KEY_FILE_PERMISSIONS",
+      file,
+      `readable or writable by others (mode ${(info.mode & 0o777).toString(8)})`,
+      `Restrict it to its owner: \`chmod 600 ${file}\`, and rotate the key if others may have read it.`,
+    );
   }
-  let doc: Record<string, unknown>;
+  let doc: unknown;
   try {
-    doc = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    doc = JSON.parse(await readFile(file, "utf8"));
   } catch (cause) {
-    throw keyError("KEY_FILE_INVALID", file, "is not JSON", "Point --key-file at a key file written by `provider:register`.", cause);
+    throw keyError("KEY_FILE_INVALID", file, "is not JSON", "Point the key file option at a file written by `provider:register` or `miner:start`.", cause);
   }
-  if (typeof doc !== "object" || doc === null || doc.format !== KEY_FILE_FORMAT || doc.alg !== "Ed25519") {
-    throw keyError("KEY_FILE_INVALID", file, `is not an ${KEY_FILE_FORMAT} Ed25519 key file`, "Point --key-file at a key file written by `provider:register`.");
+  const fields = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
+  if (fields.format !== KEY_FILE_FORMAT || fields.alg !== "Ed25519") {
+    throw keyError("KEY_FILE_INVALID", file, `is not an ${KEY_FILE_FORMAT} Ed25519 key file`, "Point the key file option at a file written by `provider:register` or `miner:start`.");
   }
-  const secret = typeof doc.secret_key === "string" ? base64UrlDecode(doc.secret_key) : undefined;
-  const stated = typeof doc.public_key === "string" ? base64UrlDecode(doc.public_key) : undefined;
+  const secret = typeof fields.secret_key === "string" ? base64UrlDecode(fields.secret_key) : undefined;
+  const stated = typeof fields.public_key === "string" ? base64UrlDecode(fields.public_key) : undefined;
   if (secret === undefined || secret.length !== 32 || stated === undefined || stated.length !== 32) {
     throw keyError("KEY_FILE_INVALID", file, "secret_key and public_key must be base64url of 32 bytes", "Restore the file from its backup or generate a new key.");
   }
@@ -75,30 +87,56 @@ export async function readKeyFile(file: string): Promise<ReceiptKey> {
   return key;
 }
 
-/** Creates a new key file (mode 0600, parent folders 0700). Refuses to overwrite anything. */
+/**
+ * Creates a new key file (mode 0600, parent folders 0700) and refuses to overwrite anything.
+ *
+ * The key is written to a private temporary file, synced, then hard-linked to its name: the link fails when the name
+ * exists (no overwrite, even in a race), and the name only ever points at a complete file, so a crash cannot leave a
+ * half-written key behind.
+ *
+ * @throws AitbcError `KEY_FILE_EXISTS` when `file` exists.
+ */
 export async function createKeyFile(file: string): Promise<ReceiptKey> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   let key: ReceiptKey;
   // A random seed gives a valid key with overwhelming probability; the check documents the rule and costs nothing.
   do key = fromSecret(randomSecretKey());
   while (!validatePublicKey(key.publicKey).valid);
   const body = `${JSON.stringify({ format: KEY_FILE_FORMAT, alg: "Ed25519", public_key: key.keyId, secret_key: base64UrlEncode(key.secretKey) }, null, 2)}\n`;
-  let handle;
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
-    handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === "EEXIST") {
-      throw keyError("KEY_FILE_EXISTS", file, "already exists", "Use it (pass it with --key-file) or move it away first; key files are never overwritten.", cause);
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
-    throw cause;
+    try {
+      await link(tmp, file);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === "EEXIST") {
+        throw keyError("KEY_FILE_EXISTS", file, "already exists", "Use it (pass it as the key file) or move it away first; key files are never overwritten.", cause);
+      }
+      throw cause;
+    }
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
+  await syncDir(dir);
+  return key;
+}
+
+/** Makes the new directory entry durable; platforms that cannot open a directory for sync skip it. */
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === "win32") return;
+  const handle = await open(dir, constants.O_RDONLY);
   try {
-    await handle.writeFile(body);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  return key;
 }
 
 /** Reads `file` if it exists, otherwise creates it. `created` says which happened. */
@@ -108,5 +146,11 @@ export async function loadOrCreateKeyFile(file: string): Promise<{ key: ReceiptK
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  return { key: await createKeyFile(file), created: true };
+  try {
+    return { key: await createKeyFile(file), created: true };
+  } catch (error) {
+    // Another process created it between the two steps: use theirs.
+    if (error instanceof AitbcError && error.code === "KEY_FILE_EXISTS") return { key: await readKeyFile(file), created: false };
+    throw error;
+  }
 }

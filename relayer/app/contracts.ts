@@ -1,4 +1,4 @@
-import { getAddress, solidityPacked, ZeroAddress, type LogDescription } from "ethers";
+import { getAddress, ZeroAddress, type LogDescription } from "ethers";
 
 import { IJobEscrow__factory } from "../../typechain-types/factories/interfaces/IJobEscrow__factory.js";
 import { IModelRegistry__factory } from "../../typechain-types/factories/interfaces/IModelRegistry__factory.js";
@@ -47,11 +47,6 @@ export function parseEscrowLog(log: WatchedLog): LogDescription | null {
   } catch {
     return null;
   }
-}
-
-/** A `settleBatch` record: `uint48 jobId | uint64 unitsMilli | bytes32 receiptHash`. */
-export function settlementRecord(jobId: bigint, unitsMilli: bigint, receiptHash: string): string {
-  return solidityPacked(["uint48", "uint64", "bytes32"], [jobId, unitsMilli, receiptHash]);
 }
 
 export function acceptCalldata(jobIds: readonly bigint[]): string {

@@ -1,13 +1,12 @@
-import { getAddress, keccak256 } from "ethers";
+import { getAddress } from "ethers";
 import type { Logger } from "pino";
 
-import { priceFor } from "../../lib/money.js";
 import { ReceiptMerkleTree, type ReceiptLeafValue } from "../../lib/merkle.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
-import { buildReceipt, receiptHash, receiptLeaf, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
+import { encodeSettlementRecords } from "../../lib/settlement.js";
 import { isAitbcError } from "../../lib/errors.js";
 import type { RpcClient, RpcHealth } from "../adapters/chain/rpc.js";
 import { TxSender, type FailedEvent, type TxSigner } from "../adapters/chain/sender.js";
+import { SqliteTxStore } from "../adapters/chain/tx-store-sqlite.js";
 import { LogWatcher, type CursorStore, type LogBatch, type WatchedLog } from "../adapters/chain/watcher.js";
 import { createApiServer, type ApiServer } from "../adapters/http/server.js";
 import type { Journal, SeenJob } from "../adapters/journal/journal.js";
@@ -25,11 +24,10 @@ import {
   normalizeProvider,
   parseEscrowLog,
   settleCalldata,
-  settlementRecord,
   WATCHED_TOPICS,
   type OnChainJob,
 } from "./contracts.js";
-import { JournalTxStore } from "./stores.js";
+import { commitCompletions, signJobReceipt, type Completion, type ReceiptSigner } from "./completions.js";
 
 /** Everything the relayer needs, already built; {@link ./start.ts} builds it from the validated config. */
 export interface RelayerOptions {
@@ -96,7 +94,6 @@ interface PreparedRun {
   timeoutMs: number;
 }
 
-const RESULT_CONTENT_TYPE = "text/plain; charset=utf-8";
 const FINALIZE_EVERY_MS = 5_000;
 const RUNTIME_RETRY_MS = 2_000;
 
@@ -158,6 +155,10 @@ export class Relayer {
   readonly #runs = new Map<string, Promise<void>>();
   readonly #runtimeRetryAt = new Map<string, number>();
   readonly #tasks = new Set<Promise<void>>();
+  readonly #receiptSigner: ReceiptSigner;
+  /** Finished runs waiting for the next group commit, each with the resolver of its run's promise. */
+  readonly #completed: { completion: Completion; committed: () => void }[] = [];
+  #commitScheduled = false;
   #runtimeUp = true;
   #chainHead: number | null = null;
   #lastFinalizeCheck = 0;
@@ -169,6 +170,7 @@ export class Relayer {
     this.#log = options.logger.child({ module: "relayer" });
     this.#journal = options.journal;
     this.provider = getAddress(options.signer.address).toLowerCase();
+    this.#receiptSigner = { chainId: options.chainId, escrow: options.contracts.escrow, provider: this.provider, secretKey: options.receiptSecretKey };
     const s = options.settings;
     this.#policy = validatePolicyConfig({
       provider: this.provider,
@@ -189,7 +191,7 @@ export class Relayer {
     this.#sender = new TxSender({
       rpc: options.rpc,
       signer: options.signer,
-      store: new JournalTxStore(options.journal),
+      store: new SqliteTxStore(options.journal),
       maxFeePerGasCap: s.maxFeePerGas,
       chainId: options.chainId,
       // The sender's count includes the including block; the relayer's setting counts blocks on top of it.
@@ -357,7 +359,10 @@ export class Relayer {
   async #step(): Promise<void> {
     this.#decide();
     this.#startRuns();
-    for (const job of this.#journal.listJobs(["done"])) this.#sign(job);
+    for (const job of this.#journal.listJobs(["done"])) {
+      const planned = signJobReceipt(this.#journal, this.#receiptSigner, job, sec(this.#now()));
+      if (planned !== null) this.#planner.add(planned);
+    }
     this.#plan();
     if (this.#now() - this.#lastFinalizeCheck >= FINALIZE_EVERY_MS) {
       this.#lastFinalizeCheck = this.#now();
@@ -512,66 +517,52 @@ export class Relayer {
     }
     // The contract refuses zero units; a run too fast to measure is billed its smallest unit, one millisecond.
     if (unitsMilli === 0n) unitsMilli = 1n;
-    const body = new TextEncoder().encode(result.output);
-    // Result and receipt commit together: one durable write (fsync) per finished job instead of two.
-    const planned = this.#journal.transaction(() => {
-      const done = this.#journal.recordJobDone(
-        id,
-        { unitsMilli, resultHash: keccak256(body), startedAt: sec(result.timings.startedAt), completedAt: sec(result.timings.completedAt) },
-        { body, contentType: RESULT_CONTENT_TYPE },
-        sec(this.#now()),
-      );
-      return this.#signRecord(done);
+    // The run's promise (and with it the job's slot in #runs) settles only once the group commit holding its result
+    // and receipt is durable, so the job is never started again while its completion waits to be journaled.
+    await this.#commitLater({
+      jobId: id,
+      unitsMilli,
+      output: result.output,
+      startedAtMs: result.timings.startedAt,
+      completedAtMs: result.timings.completedAt,
     });
-    if (planned !== null) this.#planner.add(planned);
   }
 
-  // ── sign ──────────────────────────────────────────────────────────────────────────────────────────────────────
-
-  /** Builds, signs and journals the job's receipt, then hands it to the planner. */
-  #sign(job: JobRecord): void {
-    const planned = this.#signRecord(job);
-    if (planned !== null) this.#planner.add(planned);
-  }
+  // ── group commit ──────────────────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Builds, signs and journals the job's receipt; returns what the planner needs when it was new. Deterministic, so
-   * signing again after a crash yields the same document, and the journal keeps one receipt per job.
+   * Queues a finished run for the next group commit. Every run that finishes before the commit fires (the ones that
+   * completed in the same turn of the event loop) is journaled in the same transaction: one fsync for the group
+   * instead of one per job. Nothing of it reaches the API, the planner or a batch before that commit.
    */
-  #signRecord(job: JobRecord): PlannedReceipt | null {
-    if (job.unitsMilli === null || job.resultHash === null || job.startedAt === null || job.completedAt === null) return null;
-    const doc = buildReceipt({
-      chainId: this.#o.chainId,
-      escrow: this.#o.contracts.escrow,
-      jobId: job.jobId,
-      provider: this.provider,
-      client: job.client,
-      model: job.model,
-      unitsMilli: job.unitsMilli,
-      priceBase: priceFor(job.unitsMilli, job.rate),
-      startedAt: job.startedAt,
-      completedAt: job.completedAt,
-      inputHash: job.inputHash,
-      resultHash: job.resultHash,
+  #commitLater(completion: Completion): Promise<void> {
+    return new Promise((resolve) => {
+      this.#completed.push({ completion, committed: resolve });
+      if (this.#commitScheduled) return;
+      this.#commitScheduled = true;
+      setImmediate(() => this.#commitGroup());
     });
-    const signed = signReceipt(doc, this.#o.receiptSecretKey, nodeBackend);
-    const hash = receiptHash(signed);
-    const leaf = receiptLeaf(signed);
-    const { inserted, receipt } = this.#journal.recordSignedReceipt(
-      {
-        receiptId: signed.receipt_id,
-        receiptHash: hash.slice(2),
-        leafHash: leaf,
-        jobId: job.jobId,
-        client: job.client,
-        provider: this.provider,
-        unitsMilli: job.unitsMilli,
-        priceBase: BigInt(signed.price_base),
-        json: serializeReceipt(signed),
-      },
-      sec(this.#now()),
-    );
-    return inserted ? { receiptId: receipt.receiptId, jobId: job.jobId, leafHash: receipt.leafHash, signedAt: receipt.signedAt, deadline: job.deadline } : null;
+  }
+
+  #commitGroup(): void {
+    this.#commitScheduled = false;
+    const group = this.#completed.splice(0);
+    try {
+      const planned = commitCompletions(
+        this.#journal,
+        this.#receiptSigner,
+        group.map((g) => g.completion),
+        sec(this.#now()),
+        (c, error) => this.#recordError(error, `job ${c.jobId}: journaling its result failed`, "error"),
+      );
+      for (const item of planned) this.#planner.add(item);
+      if (group.length > 1) this.#log.debug({ jobs: group.length }, "group commit");
+    } catch (error) {
+      // Nothing of the group committed: its jobs are still `running` in the journal and run again.
+      this.#recordError(error, `group commit of ${group.length} job(s) failed`, "error");
+    } finally {
+      for (const g of group) g.committed();
+    }
   }
 
   // ── batch and settle ──────────────────────────────────────────────────────────────────────────────────────────
@@ -606,9 +597,10 @@ export class Relayer {
       receiptHash: `0x${r.receiptHash}`,
     }));
     const tree = ReceiptMerkleTree.of(values);
-    const records = Buffer.concat(receipts.map((r) => Buffer.from(settlementRecord(r.jobId, r.unitsMilli, `0x${r.receiptHash}`).slice(2), "hex")));
+    // The planner hands items over in ascending leaf order, the order settleBatch requires.
+    const records = encodeSettlementRecords(receipts.map((r) => ({ jobId: r.jobId, unitsMilli: r.unitsMilli, receiptHash: `0x${r.receiptHash}` })));
     const batchId = this.#journal.recordBatchIntent(
-      { root: tree.root, items: new Uint8Array(records), entries: receipts.map((r, i) => ({ receiptId: r.receiptId, proof: tree.getProof(i) })) },
+      { root: tree.root, items: records, entries: receipts.map((r, i) => ({ receiptId: r.receiptId, proof: tree.getProof(i) })) },
       sec(this.#now()),
     );
     this.#planner.commit(batchId, items.map((r) => r.receiptId));

@@ -4,6 +4,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 
 import { contractAddress, parseDeployment, type Deployment } from "../../lib/deployments.js";
+import { loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
 import { ChainError } from "../adapters/chain/errors.js";
 import { HttpTransport, RpcClient, RpcHealth, type RpcTransport } from "../adapters/chain/rpc.js";
 import { Journal } from "../adapters/journal/journal.js";
@@ -12,7 +13,7 @@ import type { Runtime } from "../adapters/runtimes/types.js";
 import { RelayerError } from "../core/errors.js";
 import { defaultConfirmations, defaultJournalPath, type RelayerConfig } from "./config.js";
 import { MarketReader } from "./contracts.js";
-import { loadOrCreateProviderKey, resolveEvmWallet, type ProviderKey } from "./keys.js";
+import { resolveEvmWallet } from "./keys.js";
 import { Relayer, type RelayerSettings } from "./relayer.js";
 import { FileCursorStore } from "./stores.js";
 
@@ -33,7 +34,7 @@ export interface RelayerApp {
   journal: Journal;
   runtime: Runtime;
   deployment: Deployment;
-  providerKey: ProviderKey;
+  providerKey: ReceiptKey;
   journalPath: string;
   logger: Logger;
   /** Stops the relayer and releases the journal and the runtime. Safe to call twice. */
@@ -114,15 +115,16 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
   }
 
   const wallet = resolveEvmWallet({ privateKey: options.privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId });
-  const providerKey = loadOrCreateProviderKey(path.resolve(root, config.providerKeyFile));
+  const keyFile = path.resolve(root, config.providerKeyFile);
+  const { key: providerKey } = await loadOrCreateKeyFile(keyFile);
   const market = new MarketReader(rpc, contracts);
   const entry = await market.provider(wallet.address);
-  if (!entry.registered || entry.receiptKey !== providerKey.receiptKey) {
+  if (!entry.registered || entry.receiptKey !== providerKey.publicKeyHex) {
     throw new RelayerError("RELAYER_INVALID_CONFIG", entry.registered
-      ? `the receipt key registered for ${wallet.address} is not the key in ${providerKey.file}`
+      ? `the receipt key registered for ${wallet.address} is not the key in ${keyFile}`
       : `${wallet.address} is not a registered provider`, {
       hint: "run `npx hardhat miner:start --network <network>`: it registers the provider (or updates its key) before starting",
-      details: { registeredKey: entry.receiptKey, localKey: providerKey.receiptKey },
+      details: { registeredKey: entry.receiptKey, localKey: providerKey.publicKeyHex },
     });
   }
 

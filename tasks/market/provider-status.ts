@@ -4,33 +4,14 @@ import { formatTimestamp } from "../../lib/governance/amounts.js";
 import { parseAddressOption } from "../../lib/market/jobs.js";
 import { readRateCard } from "../../lib/market/rates.js";
 import { base64UrlEncode, fromHex } from "../../lib/receipts/encoding.js";
+import { providerBatches } from "../../lib/sdk/market.js";
 import { runTask } from "../shared/cli.js";
-import { aitbc, chainNow, type MarketContext, openMarket, pickSender, providerEntry } from "./shared.js";
+import { aitbc, chainNow, openMarket, pickSender, providerEntry } from "./shared.js";
 
 interface StatusArgs {
   address: string;
   from: string;
   json: boolean;
-}
-
-export interface BatchPayout {
-  batchId: bigint;
-  amount: bigint;
-  releasableAt: bigint;
-  released: boolean;
-}
-
-/** The provider's settlement batches with their payouts, from `BatchSettled` events since the deployment block. */
-export async function providerBatches(m: MarketContext, provider: string): Promise<BatchPayout[]> {
-  const escrow = m.market.escrow;
-  const events = await escrow.queryFilter(escrow.filters.BatchSettled(undefined, provider), m.deployment.block);
-  return Promise.all(
-    events.map(async (e) => {
-      const batchId = e.args.batchId;
-      const p = await escrow.payoutOf(batchId);
-      return { batchId, amount: p.amount, releasableAt: p.releasableAt, released: p.released };
-    }),
-  );
 }
 
 export default async function providerStatusAction(args: StatusArgs, hre: HardhatRuntimeEnvironment) {
@@ -50,7 +31,7 @@ export default async function providerStatusAction(args: StatusArgs, hre: Hardha
     ]);
     const served = await Promise.all(card.map((r) => providers.serves(who, r.id)));
     const models = card.filter((_, i) => served[i]).map((r) => r.name);
-    const batches = entry.registered ? await providerBatches(m, who) : [];
+    const batches = entry.registered ? await providerBatches(m.market.escrow, who, m.deployment.block) : [];
     const open = batches.filter((b) => !b.released);
     const pending = open.reduce((sum, b) => sum + b.amount, 0n);
     const releasable = open.filter((b) => now >= b.releasableAt).reduce((sum, b) => sum + b.amount, 0n);

@@ -5,9 +5,10 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { pino } from "pino";
 
 import { AitbcError } from "../../lib/errors.js";
+import { loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
 import { AITBCToken__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
 import { defaultJournalPath, loadRelayerConfig } from "../../relayer/app/config.js";
-import { devAccount, loadOrCreateProviderKey, resolveEvmWallet, type ProviderKey } from "../../relayer/app/keys.js";
+import { devAccount, resolveEvmWallet } from "../../relayer/app/keys.js";
 import type { RelayerStatus } from "../../relayer/app/relayer.js";
 import { startRelayerApp } from "../../relayer/app/start.js";
 import { runTask, withDeployment, type DeployedContext } from "../shared/cli.js";
@@ -66,7 +67,7 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 /** Registers the provider, or brings its receipt key and served models up to date. Returns what it did. */
-async function ensureRegistered(ctx: DeployedContext, wallet: Wallet | HDNodeWallet, key: ProviderKey, models: string[], yes: boolean, local: boolean): Promise<string> {
+async function ensureRegistered(ctx: DeployedContext, wallet: Wallet | HDNodeWallet, key: ReceiptKey, models: string[], yes: boolean, local: boolean): Promise<string> {
   const signer = wallet.connect(ctx.ethers.provider);
   const c = ctx.deployment.contracts;
   const registry = ProviderRegistry__factory.connect(c.ProviderRegistry as string, signer);
@@ -93,12 +94,12 @@ async function ensureRegistered(ctx: DeployedContext, wallet: Wallet | HDNodeWal
       throw new AitbcError("BOND_DECLINED", "registration declined; nothing was sent", { hint: "run again and answer y, or pass --yes" });
     }
     await (await token.approve(c.ProviderRegistry as string, bond)).wait();
-    await (await registry.register(key.receiptKey, ids, bond)).wait();
+    await (await registry.register(key.publicKeyHex, ids, bond)).wait();
     return `registered ${wallet.address} with a bond of ${ctx.ethers.formatUnits(bond, 18)} AITBC`;
   }
   const done: string[] = [];
-  if (entry.receiptKey.toLowerCase() !== key.receiptKey) {
-    await (await registry.setReceiptKey(key.receiptKey)).wait();
+  if (entry.receiptKey.toLowerCase() !== key.publicKeyHex) {
+    await (await registry.setReceiptKey(key.publicKeyHex)).wait();
     done.push("receipt key updated");
   }
   const missing: number[] = [];
@@ -141,9 +142,9 @@ export default async function minerStartAction(args: StartArgs, hre: HardhatRunt
       local && config.evm.devAccountIndex !== undefined && privateKey === undefined
         ? devAccount(config.evm.devAccountIndex)
         : resolveEvmWallet({ privateKey: privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId: ctx.chainId });
-    const key = loadOrCreateProviderKey(config.providerKeyFile);
+    const { key, created } = await loadOrCreateKeyFile(config.providerKeyFile);
     ctx.say(`Provider ${wallet.address} on ${ctx.networkName} (chain ${ctx.chainId})`);
-    ctx.say(`Receipt key ${key.keyId} (${key.created ? "generated and stored in" : "loaded from"} ${key.file}, mode 0600)`);
+    ctx.say(`Receipt key ${key.keyId} (${created ? "generated and stored in" : "loaded from"} ${config.providerKeyFile}, mode 0600)`);
     ctx.say(`Registration: ${await ensureRegistered(ctx, wallet, key, Object.keys(config.models), args.yes, local)}`);
 
     const logger = args.jsonLogs ? pino({ level: config.logLevel }) : pino({ level: "error" }, pino.destination(2));

@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { solidityPacked } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
@@ -10,6 +9,7 @@ import { ReceiptMerkleTree, settlementOrder, type ReceiptLeafValue } from "../..
 import { priceFor } from "../../lib/money.js";
 import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
 import { verifyReceipt, type ReceiptFields } from "../../lib/receipts/receipt.js";
+import { encodeSettlementRecords } from "../../lib/settlement.js";
 import { chainNow, type MarketContext, openMarket, pickSender, providerEntry, readJob, sameAddress, send, type Signer } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { isProofFile, proofPathOf, writeProofFile } from "./proof-files.js";
@@ -184,7 +184,7 @@ export default async function receiptAnchorAction(args: AnchorArgs, hre: Hardhat
         batches.push({ path: kind, batchId: null, root: tree.root, count: ordered.length, gasUsed: null, tx: null, files: ordered.map((c) => c.file) });
         continue;
       }
-      const items = `0x${ordered.map((c) => solidityPacked(["uint48", "uint64", "bytes32"], [c.fields.jobId, c.fields.unitsMilli, c.leaf.receiptHash]).slice(2)).join("")}`;
+      const items = encodeSettlementRecords(ordered.map((c) => ({ jobId: c.fields.jobId, unitsMilli: c.fields.unitsMilli, receiptHash: c.leaf.receiptHash })));
       const tx =
         kind === "settle"
           ? await send(m, `settleBatch (${ordered.length} jobs)`, { estimate: () => escrow.settleBatch.estimateGas(items), send: () => escrow.settleBatch(items) })

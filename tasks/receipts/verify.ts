@@ -5,8 +5,9 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { AitbcError, isAitbcError } from "../../lib/errors.js";
 import { validatePublicKey } from "../../lib/receipts/ed25519.js";
 import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
-import { parsePublicKey, verifyReceipt, type ReceiptFields } from "../../lib/receipts/receipt.js";
-import { describeMarketRevert, type MarketContext, openMarket, providerEntry } from "../market/shared.js";
+import { parsePublicKey, verifyReceipt } from "../../lib/receipts/receipt.js";
+import { verifyReceiptOnChain, type InclusionProof } from "../../lib/sdk/verify.js";
+import { type MarketContext, openMarket } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { readProofFile } from "./proof-files.js";
 import { parseRelayerReceipt, parseRelayerUrl, relayerGet } from "./shared.js";
@@ -32,61 +33,48 @@ export interface FileVerdict {
   reason?: string;
 }
 
-const ZERO_KEY = `0x${"0".repeat(64)}`;
-
 function invalid(file: string, code: string, reason: string, extra: Partial<FileVerdict> = {}): FileVerdict {
   return { file, valid: false, code, reason, ...extra };
 }
 
-/** Verifies one file against the provider's on-chain key and its anchored batch. */
+/**
+ * Verifies one file against the provider's on-chain key and its anchored batch. The proof comes from the file's
+ * `.proof.json` or, when there is none, from the relayer.
+ */
 async function verifyOnchain(m: MarketContext, file: string, text: string, relayer: string | undefined): Promise<FileVerdict> {
-  const bound = { expectedChainId: m.chainId, expectedEscrow: m.addresses.escrow, backend: nodeBackend };
-  // First pass only reads the fields (the provider to look up); nothing is trusted yet.
-  const peek = verifyReceipt(text, { ...bound, allowUntrustedKey: true });
+  // Only the receipt id and leaf are read here, to find a proof; nothing is trusted until the SDK has checked it.
+  const peek = verifyReceipt(text, { expectedChainId: m.chainId, expectedEscrow: m.addresses.escrow, backend: nodeBackend, allowUntrustedKey: true });
   if (!peek.valid) return invalid(file, peek.code, peek.reason);
-  const fields: ReceiptFields = peek.fields;
-  const entry = await providerEntry(m, fields.provider);
-  if (!entry.registered || entry.receiptKey === ZERO_KEY) {
-    return invalid(file, "KEY_NOT_TRUSTED", `provider ${fields.provider} has no receipt key registered on-chain`, { receiptHash: peek.receiptHash });
-  }
-  let proof = await readProofFile(file).catch((error: unknown) => {
-    if (isAitbcError(error)) return error;
+  let proof: InclusionProof | undefined;
+  try {
+    proof = await readProofFile(file);
+  } catch (error) {
+    if (isAitbcError(error)) return invalid(file, error.code, error.message, { receiptHash: peek.receiptHash });
     throw error;
-  });
-  if (proof instanceof AitbcError) return invalid(file, proof.code, proof.message, { receiptHash: peek.receiptHash });
+  }
   if (proof === undefined && relayer !== undefined) {
-    const body = await relayerGet(relayer, `/api/v1/receipts/${fields.receiptId}`);
+    const body = await relayerGet(relayer, `/api/v1/receipts/${peek.fields.receiptId}`);
     if (body !== undefined) {
       const fetched = parseRelayerReceipt(body);
-      if (fetched.batch !== null && fetched.proof !== null) proof = { root: fetched.batch.root, items: [{ leaf: peek.leaf, proof: fetched.proof }] };
+      if (fetched.batch !== null && fetched.proof !== null) proof = { root: fetched.batch.root, proof: fetched.proof };
     }
   }
-  if (proof === undefined) {
-    return invalid(file, "NOT_ANCHORED", `no inclusion proof (${file}.proof.json${relayer === undefined ? "; or pass --relayer" : " nor on the relayer"})`, { receiptHash: peek.receiptHash });
-  }
-  const item = proof.items.find((i) => i.leaf === peek.leaf);
-  if (item === undefined) return invalid(file, "MERKLE_PROOF_INVALID", "the proof file does not cover this receipt's leaf", { receiptHash: peek.receiptHash });
-  const result = verifyReceipt(text, { ...bound, trustedKey: entry.receiptKey, proof: { root: proof.root, proof: item.proof } });
-  if (!result.valid) return invalid(file, result.code, result.reason, { receiptHash: peek.receiptHash });
-  let batch;
-  try {
-    batch = await m.market.escrow.batch(proof.root);
-  } catch (error) {
-    if (describeMarketRevert(error)?.name === "JobEscrowUnknownRoot") return invalid(file, "NOT_ANCHORED", `root ${proof.root} is not anchored in the escrow`, { receiptHash: result.receiptHash });
-    throw error;
-  }
-  const leaf = { jobId: fields.jobId, provider: fields.provider, unitsMilli: fields.unitsMilli, price: fields.priceBase, receiptHash: result.receiptHash };
-  if (!(await m.market.escrow.verifyReceiptInclusion(proof.root, leaf, item.proof))) {
-    return invalid(file, "MERKLE_PROOF_INVALID", "the escrow does not accept the inclusion proof", { receiptHash: result.receiptHash });
+  const verdict = await verifyReceiptOnChain(m.ethers.provider, m.deployment, text, proof);
+  if (!verdict.valid) {
+    const reason =
+      verdict.code === "NOT_ANCHORED" && proof === undefined
+        ? `no inclusion proof (${file}.proof.json${relayer === undefined ? "; or pass --relayer" : " nor on the relayer"})`
+        : verdict.reason;
+    return invalid(file, verdict.code, reason, verdict.receiptHash === undefined ? {} : { receiptHash: verdict.receiptHash });
   }
   return {
     file,
     valid: true,
-    receiptHash: result.receiptHash,
-    receiptId: fields.receiptId,
-    jobId: fields.jobId.toString(),
+    receiptHash: verdict.receiptHash,
+    receiptId: verdict.fields.receiptId,
+    jobId: verdict.fields.jobId.toString(),
     keyTrusted: true,
-    anchored: { root: proof.root, batchId: batch.id.toString() },
+    anchored: { root: verdict.anchored.root, batchId: verdict.anchored.batchId.toString() },
   };
 }
 

@@ -6,11 +6,12 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { expect } from "chai";
-import { JsonRpcProvider, solidityPacked, type JsonRpcSigner } from "ethers";
+import { JsonRpcProvider, type JsonRpcSigner } from "ethers";
 
 import { priceFor } from "../../lib/money.js";
 import { base64UrlDecode } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptHash, signReceipt } from "../../lib/receipts/receipt.js";
+import { encodeSettlementRecords } from "../../lib/settlement.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
 import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../helpers/hardhat-node.js";
 import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
@@ -105,7 +106,7 @@ describe("e2e: marketplace tasks on hardhat node", function () {
       }),
       base64UrlDecode(keyFile.secret_key) as Uint8Array,
     );
-    await (await escrow.settleBatch(solidityPacked(["uint48", "uint64", "bytes32"], [1n, unitsMilli, receiptHash(receipt)]))).wait();
+    await (await escrow.settleBatch(encodeSettlementRecords([{ jobId: 1n, unitsMilli, receiptHash: receiptHash(receipt) }]))).wait();
 
     const status = await ok<{ status: string; unitsMilli: string; price: string; refund: string; fee: string }>("job:status", "--id", "1");
     expect(status).to.deep.include({ status: "Settled", unitsMilli: "1200", price: price.toString(), refund: (5n * E18 - price).toString() });
@@ -117,8 +118,7 @@ describe("e2e: marketplace tasks on hardhat node", function () {
   it("changes a rate through the DAO, and `rates` shows it", async function () {
     await ok("dao:delegate");
     const proposal = await ok<{ id: string }>(
-      "dao:propose", "--kind", "custom", "--target", "ModelRegistry", "--signature", "setRate(uint16,uint256)",
-      "--args", JSON.stringify(["1", (3n * E18).toString()]), "--description", "Raise llama3.2 to 3 AITBC per GPU-second",
+      "dao:propose", "--kind", "set-rate", "--model", "llama3.2", "--rate", "2.5", "--description", "Reprice llama3.2 to 2.5 AITBC per GPU-second",
     );
     await ok("dao:advance", "--id", proposal.id);
     await ok("dao:vote", "--id", proposal.id, "--support", "for");
@@ -127,6 +127,6 @@ describe("e2e: marketplace tasks on hardhat node", function () {
     await ok("dao:advance", "--id", proposal.id);
     await ok("dao:execute", "--id", proposal.id);
     const rates = await ok<{ models: { name: string; rate: string }[] }>("rates");
-    expect(rates.models.find((m) => m.name === "llama3.2")?.rate).to.equal((3n * E18).toString());
+    expect(rates.models.find((m) => m.name === "llama3.2")?.rate).to.equal(((5n * E18) / 2n).toString());
   });
 });

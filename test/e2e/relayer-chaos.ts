@@ -12,6 +12,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 
+import { decodeSettlementRecords } from "../../lib/settlement.js";
 import { escrowInterface } from "../../relayer/app/contracts.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
 import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
@@ -138,9 +139,8 @@ describe("relayer chaos (separate process, SIGKILL, hardhat node)", function () 
     for (const log of settledLogs) {
       const tx = await provider.getTransaction(log.transactionHash);
       const items = escrowInterface.decodeFunctionData("settleBatch", tx?.data as string)[0] as string;
-      const bytes = Buffer.from(items.slice(2), "hex");
-      for (let off = 0; off < bytes.length; off += 46) {
-        const jobId = BigInt(`0x${bytes.subarray(off, off + 6).toString("hex")}`).toString();
+      for (const record of decodeSettlementRecords(items)) {
+        const jobId = record.jobId.toString();
         expect(batchOf.has(jobId), `job ${jobId} settled twice`).to.equal(false);
         batchOf.set(jobId, String(log.args.root).toLowerCase());
       }
@@ -176,7 +176,7 @@ describe("relayer chaos (separate process, SIGKILL, hardhat node)", function () 
       const res = await fetch(`${api}/api/v1/receipts/${job.receipt_id}`);
       expect(res.status).to.equal(200);
       const { verification, root } = verifyServedReceipt(await res.text(), {
-        registeredKey: fixture.providerKey.receiptKey,
+        registeredKey: fixture.providerKey.publicKeyHex,
         chainId,
         escrow: fixture.deployment.contracts.JobEscrow as string,
       });

@@ -5,12 +5,11 @@
 import { generateKeyPairSync } from "node:crypto";
 
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { concat, keccak256, toBeHex, zeroPadValue } from "ethers";
+import { keccak256, toBeHex } from "ethers";
 
 import { AITBCToken__factory, type AITBCToken } from "../../typechain-types/index.js";
 import { deployMarket, defaultMarketParameters, type DeployedMarket, type MarketParameters } from "../../lib/deploy-market.js";
 import { settle } from "../../lib/money.js";
-import { receiptLeafHash } from "../../lib/merkle.js";
 
 export const E18 = 10n ** 18n;
 
@@ -62,37 +61,6 @@ export async function deployMarketFixture(
   }
   const chainId = (await ethers.provider.getNetwork()).chainId;
   return { ethers, token, market, owner, treasury, clients, providers, params, chainId };
-}
-
-export interface SettlementRecord {
-  jobId: bigint;
-  unitsMilli: bigint;
-  receiptHash: string;
-}
-
-/** Packs records as `uint48 jobId | uint64 unitsMilli | bytes32 receiptHash`. */
-export function encodeSettlementRecords(records: readonly SettlementRecord[]): string {
-  return concat(
-    records.map((r) => concat([zeroPadValue(toBeHex(r.jobId), 6), zeroPadValue(toBeHex(r.unitsMilli), 8), r.receiptHash])),
-  );
-}
-
-/** Leaf of a record as the escrow computes it. */
-export function recordLeaf(f: { chainId: bigint; escrow: string; provider: string }, r: SettlementRecord, rate: bigint): string {
-  const price = (r.unitsMilli * rate) / 1000n;
-  return receiptLeafHash({ chainId: f.chainId, escrow: f.escrow, jobId: r.jobId, provider: f.provider, unitsMilli: r.unitsMilli, price, receiptHash: r.receiptHash });
-}
-
-/** Sorts records by ascending leaf hash, the order settleBatch requires. */
-export function sortForSettlement(
-  f: { chainId: bigint; escrow: string; provider: string },
-  records: readonly SettlementRecord[],
-  rateOf: (jobId: bigint) => bigint,
-): SettlementRecord[] {
-  return records
-    .map((r) => ({ r, leaf: recordLeaf(f, r, rateOf(r.jobId)) }))
-    .sort((a, b) => (a.leaf < b.leaf ? -1 : a.leaf > b.leaf ? 1 : 0))
-    .map((x) => x.r);
 }
 
 export function receiptHashFor(jobId: bigint): string {

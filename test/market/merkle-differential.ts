@@ -8,7 +8,8 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { ReceiptMerkleTree, RECEIPT_LEAF_ENCODING, type ReceiptLeafValue } from "../../lib/merkle.js";
-import { createJobs, deployMarketFixture, encodeSettlementRecords, receiptHashFor, type SettlementRecord } from "./helpers.js";
+import { encodeSettlementRecords, type SettlementRecord } from "../../lib/settlement.js";
+import { createJobs, deployMarketFixture, receiptHashFor } from "./helpers.js";
 
 const { ethers } = await network.create();
 const RATE = 2n * 10n ** 18n;

@@ -3,7 +3,8 @@ import { network } from "hardhat";
 
 import { isAitbcError } from "../../lib/errors.js";
 import { MAX_RATE, MAX_UNITS_MILLI, escrowFor, feeFor, milliToUnits, priceFor, settle, tokensToBase, unitsToMilli } from "../../lib/money.js";
-import { deployMarketFixture, encodeSettlementRecords, receiptHashFor, sortForSettlement } from "./helpers.js";
+import { encodeSettlementRecords, sortForSettlement } from "../../lib/settlement.js";
+import { deployMarketFixture, receiptHashFor } from "./helpers.js";
 
 const { ethers, networkHelpers } = await network.create();
 

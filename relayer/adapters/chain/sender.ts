@@ -233,8 +233,8 @@ export class TxSender extends EventEmitter<TxSenderEvents> {
   }
 
   /**
-   * Journals a request and schedules it. Idempotent per (purpose, idempotencyKey): a second call returns the record
-   * already journaled, whatever its state, and sends nothing.
+   * Journals a request and schedules it. Idempotent per (purpose, idempotencyKey): while a record holds the key (open
+   * or confirmed) a second call returns it and sends nothing; after a revert or an abandonment the key is free again.
    *
    * @throws ChainError `TX_INVALID_REQUEST` for a malformed request.
    */

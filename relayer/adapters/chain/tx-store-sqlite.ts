@@ -1,5 +1,3 @@
-import { DatabaseSync } from "node:sqlite";
-
 import { isRelayerError } from "../../core/errors.js";
 import type { Journal, TxIntentInput, TxRecord } from "../journal/journal.js";
 import { ChainError } from "./errors.js";
@@ -15,7 +13,8 @@ function toStored(r: TxRecord): StoredTx {
     to: r.to,
     data: r.data,
     value: r.value,
-    // The journal keeps the gas limit per attempt only; an intent that never got an attempt is estimated again.
+    // The journal keeps the gas limit per attempt only; an intent that never got an attempt is estimated again, which
+    // also refuses a transaction that would revert before it costs a nonce.
     gasLimit: r.attempts[0]?.gasLimit ?? null,
     nonce: r.nonce,
     status: r.status,
@@ -36,32 +35,25 @@ function toStored(r: TxRecord): StoredTx {
   };
 }
 
+function isPurpose(purpose: string): purpose is TxIntentInput["purpose"] {
+  return (PURPOSES as readonly string[]).includes(purpose);
+}
+
 /**
  * {@link TxStore} over the relayer journal's `transactions` and `tx_attempts` tables, so the sender's records commit
- * with the same durability (WAL, `synchronous=FULL`) as the jobs and batches they belong to. `key` is the journal's
- * `ref` and `purpose` one of its purposes (`accept`, `settle`, `other`).
+ * with the same durability (WAL, `synchronous=FULL`) as the jobs and batches they serve. `key` is the journal's `ref`
+ * and `purpose` one of its purposes (`accept`, `settle`, `other`).
  *
- * Writes go through the {@link Journal}'s own methods (one writer, its state checks). The idempotency lookup also
- * needs reverted records, which the journal's `findLiveTx` leaves out, so it reads them over a second, read-only
- * connection to the same file.
+ * Writes go through the {@link Journal}'s own methods (one writer, its state checks); journal state errors become the
+ * store's `TX_STORE_STATE`, so the sender treats them like any other store refusal. A key is held by a record that is
+ * neither abandoned nor reverted (the rule of {@link TxStore}), which the relayer relies on: a job whose group accept
+ * reverted (another member was taken) is accepted again alone under the same key.
  */
 export class SqliteTxStore implements TxStore {
   readonly #journal: Journal;
-  readonly #reader: DatabaseSync;
 
-  /** @param path the journal's file (a WAL database; `:memory:` journals cannot be shared). */
-  constructor(journal: Journal, path: string) {
-    if (path === ":memory:") {
-      throw new ChainError("CHAIN_INVALID_CONFIG", "an in-memory journal cannot back the transaction store", {
-        hint: "open the journal on a file, or use MemoryTxStore",
-      });
-    }
+  constructor(journal: Journal) {
     this.#journal = journal;
-    this.#reader = new DatabaseSync(path, { readOnly: true });
-  }
-
-  close(): void {
-    this.#reader.close();
   }
 
   #wrap<T>(fn: () => T): T {
@@ -76,31 +68,30 @@ export class SqliteTxStore implements TxStore {
   }
 
   createIntent(intent: TxIntent, now: number): StoredTx {
-    const purpose = intent.purpose as TxIntentInput["purpose"];
-    if (!PURPOSES.includes(purpose)) {
-      throw new ChainError("TX_INVALID_REQUEST", `purpose ${intent.purpose} is not one the journal records`, {
-        details: { purpose: intent.purpose },
+    const purpose = intent.purpose;
+    if (!isPurpose(purpose)) {
+      throw new ChainError("TX_INVALID_REQUEST", `purpose ${purpose} is not one the journal records`, {
+        details: { purpose },
         hint: `use one of ${PURPOSES.join(", ")}`,
       });
     }
     return this.#journal.transaction(() => {
-      const existing = this.findByKey(intent.purpose, intent.key);
+      const existing = this.#journal.findLiveTx(purpose, intent.key);
       if (existing !== null) {
-        throw new ChainError("TX_KEY_CONFLICT", `a transaction for ${intent.purpose}/${intent.key} already exists`, {
-          details: { id: existing.id, status: existing.status },
+        throw new ChainError("TX_KEY_CONFLICT", `a transaction for ${purpose}/${intent.key} already exists`, {
+          details: { id: existing.txId, status: existing.status },
           hint: "look the existing transaction up instead of creating another",
         });
       }
       const id = this.#journal.recordTxIntent({ purpose, ref: intent.key, to: intent.to, data: intent.data, value: intent.value }, now);
-      return this.get(id) as StoredTx;
+      return toStored(this.#journal.getTx(id) as TxRecord);
     });
   }
 
   findByKey(purpose: string, key: string): StoredTx | null {
-    const row = this.#reader
-      .prepare("SELECT tx_id FROM transactions WHERE purpose = ? AND ref = ? AND status <> 'abandoned' ORDER BY tx_id DESC LIMIT 1")
-      .get(purpose, key) as { tx_id: number } | undefined;
-    return row === undefined ? null : this.get(Number(row.tx_id));
+    if (!isPurpose(purpose)) return null;
+    const tx = this.#journal.findLiveTx(purpose, key);
+    return tx === null ? null : toStored(tx);
   }
 
   get(id: number): StoredTx | null {

@@ -4,7 +4,11 @@ import { ChainError } from "./errors.js";
  * Lifecycle of one outgoing transaction, the same states the SQLite journal's `transactions.status` column uses:
  * `intent` (journaled, no nonce yet) → `pending` (signed and broadcast, at least one attempt) → `mined` → `confirmed`;
  * `mined` → `pending` again when a reorg removes it; `reverted` (mined with status 0, final); `abandoned` (never
- * mined and given up before a nonce was consumed, final; the key may be submitted again).
+ * mined and given up before a nonce was consumed, final).
+ *
+ * A record holds its (purpose, key) unless it is `abandoned` or `reverted`: both are final and nothing of theirs can
+ * still land, so the key may be submitted again (the relayer re-accepts a job alone under the key of a group accept
+ * that reverted). Every store follows this one rule.
  */
 export type TxStatus = "intent" | "pending" | "mined" | "confirmed" | "reverted" | "abandoned";
 
@@ -13,7 +17,7 @@ export const OPEN_TX_STATUSES: readonly TxStatus[] = ["intent", "pending", "mine
 export interface TxIntent {
   /** What the transaction is for (the journal allows `accept`, `settle`, `other`). */
   purpose: string;
-  /** Idempotency key, unique per purpose among records that are not abandoned (a job id, a batch id). */
+  /** Idempotency key, unique per purpose among records that hold it (see {@link TxStatus}): a job id, a batch id. */
   key: string;
   to: string;
   /** 0x calldata. */
@@ -59,9 +63,9 @@ export interface MinedRef {
  * on the wire. State changes outside the transitions listed on {@link TxStatus} throw `TX_STORE_STATE`.
  */
 export interface TxStore {
-  /** @throws ChainError `TX_KEY_CONFLICT` when a record for (purpose, key) exists that is not abandoned. */
+  /** @throws ChainError `TX_KEY_CONFLICT` when a record holds (purpose, key). */
   createIntent(intent: TxIntent, now: number): StoredTx;
-  /** The newest record for (purpose, key) that is not abandoned (final ones included), or `null`. */
+  /** The record that holds (purpose, key) — open or confirmed — or `null`. */
   findByKey(purpose: string, key: string): StoredTx | null;
   get(id: number): StoredTx | null;
   /** Fixes the nonce on the first attempt (later attempts must use it) and moves `intent` → `pending`. */
@@ -80,6 +84,10 @@ export interface TxStore {
 
 function stateError(tx: StoredTx, action: string): ChainError {
   return new ChainError("TX_STORE_STATE", `transaction ${tx.id} is ${tx.status}; cannot ${action}`, { details: { id: tx.id, status: tx.status } });
+}
+
+function holdsKey(status: TxStatus): boolean {
+  return status !== "abandoned" && status !== "reverted";
 }
 
 function copy(tx: StoredTx): StoredTx {
@@ -119,7 +127,7 @@ export class MemoryTxStore implements TxStore {
   findByKey(purpose: string, key: string): StoredTx | null {
     let found: StoredTx | null = null;
     for (const row of this.#rows.values()) {
-      if (row.purpose === purpose && row.key === key && row.status !== "abandoned" && (found === null || row.id > found.id)) found = row;
+      if (row.purpose === purpose && row.key === key && holdsKey(row.status) && (found === null || row.id > found.id)) found = row;
     }
     return found === null ? null : copy(found);
   }

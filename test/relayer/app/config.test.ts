@@ -1,11 +1,11 @@
-import { mkdtempSync, statSync, chmodSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
 
 import { loadRelayerConfig, parseRelayerConfig } from "../../../relayer/app/config.js";
-import { loadOrCreateProviderKey, resolveEvmWallet } from "../../../relayer/app/keys.js";
+import { resolveEvmWallet } from "../../../relayer/app/keys.js";
 import { isRelayerError, RelayerError } from "../../../relayer/core/errors.js";
 import { parseMetrics } from "../../../tasks/miner/status.js";
 
@@ -19,7 +19,7 @@ function configError(fn: () => unknown): RelayerError {
   throw new Error("expected RELAYER_INVALID_CONFIG");
 }
 
-describe("relayer app configuration and keys", function () {
+describe("relayer app configuration and EVM keys", function () {
   const dir = mkdtempSync(path.join(tmpdir(), "aitbc-relayer-config-"));
 
   it("lists every bad field in one RELAYER_INVALID_CONFIG error", function () {
@@ -53,18 +53,6 @@ describe("relayer app configuration and keys", function () {
     const bad = path.join(dir, "bad.json");
     writeFileSync(bad, "{ nope");
     configError(() => loadRelayerConfig({ file: bad, env: {} }));
-  });
-
-  it("creates the provider key with mode 0600, reloads it, and refuses a key file others can read", function () {
-    const file = path.join(dir, "keys", "provider.json");
-    const created = loadOrCreateProviderKey(file);
-    expect(created.created).to.equal(true);
-    expect(statSync(file).mode & 0o777).to.equal(0o600);
-    const loaded = loadOrCreateProviderKey(file);
-    expect(loaded.created).to.equal(false);
-    expect(loaded.receiptKey).to.equal(created.receiptKey);
-    chmodSync(file, 0o644);
-    configError(() => loadOrCreateProviderKey(file));
   });
 
   it("refuses development accounts outside local chains and malformed private keys", function () {

@@ -10,10 +10,10 @@ import { ZeroAddress, type Signer } from "ethers";
 
 import { deploySystem } from "../../../lib/deploy-system.js";
 import type { Deployment } from "../../../lib/deployments.js";
+import { loadOrCreateKeyFile, type ReceiptKey } from "../../../lib/market/key-file.js";
 import { parseJson, type JsonObject } from "../../../lib/receipts/canonical.js";
 import { verifyReceipt } from "../../../lib/receipts/receipt.js";
 import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../../../typechain-types/index.js";
-import { loadOrCreateProviderKey, type ProviderKey } from "../../../relayer/app/keys.js";
 import type { RunRequest, RunResult, Runtime, RuntimeInfo } from "../../../relayer/adapters/runtimes/types.js";
 import { RuntimeError } from "../../../relayer/adapters/runtimes/types.js";
 
@@ -21,7 +21,7 @@ export interface SystemFixture {
   dir: string;
   deployment: Deployment;
   deploymentFile: string;
-  providerKey: ProviderKey;
+  providerKey: ReceiptKey;
   keyFile: string;
   provider: Signer;
   clients: Signer[];
@@ -36,7 +36,7 @@ export async function deployForRelayer(deployer: Signer, provider: Signer, clien
   const deploymentFile = path.join(dir, "deployment.json");
   writeFileSync(deploymentFile, JSON.stringify(deployment, null, 2));
   const keyFile = path.join(dir, "provider-key.json");
-  const providerKey = loadOrCreateProviderKey(keyFile);
+  const { key: providerKey } = await loadOrCreateKeyFile(keyFile);
   const c = deployment.contracts;
   const token = AITBCToken__factory.connect(c.AITBCToken, provider);
   const registry = ProviderRegistry__factory.connect(c.ProviderRegistry as string, provider);
@@ -46,7 +46,7 @@ export async function deployForRelayer(deployer: Signer, provider: Signer, clien
   for (let id = 1; id <= count; id++) modelIds.set((await models.model(id)).name, id);
   const bond = await registry.minBond();
   await (await token.approve(c.ProviderRegistry as string, bond)).wait();
-  await (await registry.register(providerKey.receiptKey, [...modelIds.values()], bond)).wait();
+  await (await registry.register(providerKey.publicKeyHex, [...modelIds.values()], bond)).wait();
   for (const client of clients) {
     await (await AITBCToken__factory.connect(c.AITBCToken, client).approve(c.JobEscrow as string, 2n ** 255n)).wait();
   }

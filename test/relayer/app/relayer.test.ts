@@ -81,7 +81,7 @@ describe("relayer app (in-process chain)", function () {
       const res = await fetch(`${app.relayer.apiUrl}/api/v1/receipts/${receipt?.receiptId}`);
       expect(res.status).to.equal(200);
       const { verification, root } = verifyServedReceipt(await res.text(), {
-        registeredKey: fixture.providerKey.receiptKey,
+        registeredKey: fixture.providerKey.publicKeyHex,
         chainId,
         escrow: fixture.deployment.contracts.JobEscrow as string,
       });

@@ -9,6 +9,7 @@ import { Journal } from "../../../relayer/adapters/journal/journal.js";
 import { HttpTransport, RpcClient } from "../../../relayer/adapters/chain/rpc.js";
 import { TxSender } from "../../../relayer/adapters/chain/sender.js";
 import { SqliteTxStore } from "../../../relayer/adapters/chain/tx-store-sqlite.js";
+import { MemoryTxStore, type TxStore } from "../../../relayer/adapters/chain/tx-store.js";
 import { DEV_KEYS, deployToken, type HardhatNode, startHardhatNode } from "./node.js";
 
 const erc20 = new Interface(["function approve(address,uint256)"]);
@@ -28,8 +29,8 @@ describe("relayer/adapters/chain/tx-store-sqlite", function () {
 
   function open(): { journal: Journal; store: SqliteTxStore; close(): void } {
     const journal = Journal.open(path);
-    const store = new SqliteTxStore(journal, path);
-    return { journal, store, close: () => (store.close(), journal.close()) };
+    const store = new SqliteTxStore(journal);
+    return { journal, store, close: () => journal.close() };
   }
 
   const attempt = (nonce: number, hash: string) => ({
@@ -42,21 +43,26 @@ describe("relayer/adapters/chain/tx-store-sqlite", function () {
     sentAt: 1,
   });
 
-  it("keeps the sender's lifecycle in the journal's tables, idempotent per (purpose, key)", function () {
-    const { store, close } = open();
+  /** The {@link TxStore} contract, which the journal-backed store and the in-memory one share. */
+  function lifecycle(store: TxStore): void {
     const intent = { purpose: "settle", key: "7", to: "0x00000000000000000000000000000000000000aa", data: "0x", value: 0n, gasLimit: null };
     const a = store.createIntent(intent, 1);
     expect(a).to.include({ status: "intent", nonce: null, key: "7", purpose: "settle" });
     expect(() => store.createIntent(intent, 2)).to.throw().with.property("code", "TX_KEY_CONFLICT");
-    expect(() => store.createIntent({ ...intent, purpose: "tip" }, 2)).to.throw().with.property("code", "TX_INVALID_REQUEST");
 
     store.recordAttempt(a.id, attempt(4, `0x${"11".repeat(32)}`), 3);
     expect(() => store.recordAttempt(a.id, attempt(5, `0x${"12".repeat(32)}`), 3)).to.throw().with.property("code", "TX_STORE_STATE");
     store.markMined(a.id, { hash: `0x${"11".repeat(32)}`, blockNumber: 9 }, 4);
     store.markReverted(a.id, { hash: `0x${"11".repeat(32)}`, blockNumber: 9 }, "reverted", 5);
-    // A reverted transaction was sent: its key stays taken.
-    expect(store.findByKey("settle", "7")?.status).to.equal("reverted");
+    // A reverted transaction is final and nothing of it can still land: its key is free again (the relayer re-accepts
+    // a job alone under the key of a group accept that reverted), and the new record is a new transaction.
+    expect(store.findByKey("settle", "7")).to.equal(null);
+    const retry = store.createIntent(intent, 6);
+    expect(retry.id).to.not.equal(a.id);
+    expect(store.findByKey("settle", "7")?.id).to.equal(retry.id);
+    expect(store.get(a.id)?.status).to.equal("reverted");
     expect(() => store.createIntent(intent, 6)).to.throw().with.property("code", "TX_KEY_CONFLICT");
+    store.markAbandoned(retry.id, "not needed", 6);
 
     const b = store.createIntent({ ...intent, key: "8" }, 7);
     store.markAbandoned(b.id, "gave up", 8);
@@ -64,7 +70,21 @@ describe("relayer/adapters/chain/tx-store-sqlite", function () {
     const c = store.createIntent({ ...intent, key: "8" }, 9);
     expect(store.listOpen().map((t) => t.id)).to.deep.equal([c.id]);
     expect(store.nextNonceHint()).to.equal(5);
-    close();
+  }
+
+  it("keeps the sender's lifecycle in the journal's tables, idempotent per (purpose, key)", function () {
+    const { store, close } = open();
+    try {
+      lifecycle(store);
+      const other = { purpose: "tip", key: "1", to: "0x00000000000000000000000000000000000000aa", data: "0x", value: 0n, gasLimit: null };
+      expect(() => store.createIntent(other, 10)).to.throw().with.property("code", "TX_INVALID_REQUEST");
+    } finally {
+      close();
+    }
+  });
+
+  it("follows the same key rule as the in-memory store", function () {
+    lifecycle(new MemoryTxStore());
   });
 
   it("drives real transactions and survives a restart on the same file without sending twice", async function () {
