@@ -1,0 +1,54 @@
+/**
+ * Anyone, offline: verify a receipt file with a key you already trust (the provider's `key_id`, as
+ * `npx hardhat provider:status` prints it from ProviderRegistry) and, when `<receipt>.proof.json` is present, its
+ * inclusion proof against the batch root it names. No node is contacted: whether that root is anchored is a question
+ * for the chain (`verifyReceiptOnChain`).
+ *
+ *   node --import tsx examples/verify-receipt-offline.ts receipts/job-1.json --key <key_id>
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+
+import { importProofBundle, nodeBackend, verifyReceipt, type ReceiptVerification } from "../lib/sdk/index.js";
+
+export interface OfflineExampleOptions {
+  receiptFile: string;
+  /** The provider's trusted receipt key: base64url `key_id` or 0x hex. */
+  key: string;
+  log?: (line: string) => void;
+}
+
+export async function main(options: OfflineExampleOptions): Promise<ReceiptVerification & { proofChecked: boolean }> {
+  const log = options.log ?? console.log;
+  const text = await readFile(options.receiptFile, "utf8");
+  const proofFile = `${options.receiptFile}.proof.json`;
+  let proof: { root: string; proof: string[] } | undefined;
+  if (existsSync(proofFile)) {
+    // importProofBundle recomputes every leaf and proof of the bundle; the receipt's own leaf is matched below.
+    const bundle = importProofBundle(JSON.parse(await readFile(proofFile, "utf8")));
+    const first = verifyReceipt(text, { trustedKey: options.key, backend: nodeBackend });
+    const item = first.valid ? bundle.items.find((i) => i.leaf === first.leaf) : undefined;
+    proof = { root: bundle.root, proof: item?.proof ?? [] };
+  }
+  const verdict = verifyReceipt(text, { trustedKey: options.key, backend: nodeBackend, proof });
+  log(verdict.valid ? `VALID ${verdict.receiptHash}${proof === undefined ? "" : ` (in root ${proof.root})`}` : `INVALID ${verdict.code}: ${verdict.reason}`);
+  return { ...verdict, proofChecked: proof !== undefined };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const { values, positionals } = parseArgs({ options: { key: { type: "string" } }, allowPositionals: true });
+  if (positionals.length !== 1 || values.key === undefined) {
+    console.error("usage: verify-receipt-offline.ts <receipt.json> --key <key_id>");
+    process.exit(2);
+  }
+  main({ receiptFile: positionals[0], key: values.key }).then(
+    (verdict) => process.exit(verdict.valid ? 0 : 1),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,89 @@
+/**
+ * The AITBC SDK: the package's entry point (`import { submitJob } from "aitbc-evm"`).
+ *
+ * Every function here is the project's one implementation of its rule, shared with the Hardhat tasks, the relayer
+ * and the dashboard; this module only selects what a client, a watcher (oracle agent) or a miner calls. Errors are
+ * `AitbcError`s with a stable `code`; verification functions return verdicts instead of throwing.
+ */
+
+// ── deployments and contracts ───────────────────────────────────────────────────────────────────────────────────
+export { contractAddress, parseDeployment, type ContractName, type Deployment } from "../deployments.js";
+export { AitbcError, isAitbcError } from "../errors.js";
+export {
+  assertChain,
+  chainTime,
+  connectMarket,
+  loadDeployment,
+  providerBatches,
+  providerEntry,
+  readJob,
+  type BatchPayout,
+  type JobInfo,
+  type MarketAddresses,
+  type MarketContracts,
+} from "./market.js";
+export { describeMarketRevert, type MarketRevert } from "./reverts.js";
+export { sendTransaction, type ProgressFn, type SendOptions, type SentTx } from "./tx.js";
+
+// ── money and rates ─────────────────────────────────────────────────────────────────────────────────────────────
+export { escrowFor, feeFor, milliToUnits, priceFor, settle, tokensToBase, unitsToMilli, type Settlement } from "../money.js";
+export { findModel, readRateCard, type RateCardRow } from "../market/rates.js";
+export { JOB_STATUSES, jobStatusName, type JobStatusName } from "../market/jobs.js";
+
+// ── clients ─────────────────────────────────────────────────────────────────────────────────────────────────────
+export {
+  DEFAULT_JOB_TTL_SECONDS,
+  disputeJob,
+  encodePrompt,
+  MAX_PROMPT_BYTES,
+  signPermit,
+  submitJob,
+  withdraw,
+  type DisputedJob,
+  type SubmitJobRequest,
+  type SubmittedJob,
+  type Withdrawal,
+} from "./client.js";
+export {
+  parseRelayerReceipt,
+  parseRelayerUrl,
+  relayerGet,
+  waitForReceipt,
+  type RelayerBatch,
+  type RelayerReceipt,
+  type ServedReceipt,
+  type WaitForReceiptOptions,
+} from "./relayer-api.js";
+
+// ── receipts ────────────────────────────────────────────────────────────────────────────────────────────────────
+export {
+  computeReceiptId,
+  parsePublicKey,
+  receiptHash,
+  receiptLeaf,
+  verifyReceipt,
+  type ReceiptDocument,
+  type ReceiptErrorCode,
+  type ReceiptFields,
+  type ReceiptVerification,
+  type VerifyReceiptOptions,
+} from "../receipts/receipt.js";
+export { nodeBackend } from "../receipts/ed25519-node.js";
+export { importProofBundle, receiptLeafHash, verifyReceiptLeafProof, type ReceiptLeafValue, type ReceiptProofBundle } from "../merkle.js";
+export { receiptProofBundle, verifyInclusion, verifyReceiptOnChain, type InclusionCheck, type InclusionProof, type OnChainVerification } from "./verify.js";
+
+// ── watchers ────────────────────────────────────────────────────────────────────────────────────────────────────
+export { followAnchoredBatches, readAnchoredBatches, type AnchoredBatch, type BatchFollower, type FollowOptions } from "./watcher.js";
+
+// ── miners ──────────────────────────────────────────────────────────────────────────────────────────────────────
+export { loadOrCreateKeyFile, readKeyFile, type ReceiptKey } from "../market/key-file.js";
+export {
+  registerProvider,
+  startMiner,
+  type ProviderRegistration,
+  type RegistrationResult,
+  type RelayerApp,
+  type RelayerConfig,
+  type RelayerConfigInput,
+  type StartOptions,
+} from "./miner.js";

@@ -1,0 +1,120 @@
+/**
+ * What a miner needs from the SDK: a registration in `ProviderRegistry` that matches its receipt key and models, and
+ * the relayer itself, embedded in the caller's process.
+ *
+ * The relayer (SQLite journal, runtimes, HTTP API) is loaded on first use, so importing the SDK stays light for
+ * clients and watchers.
+ */
+import type { Signer } from "ethers";
+
+import type { Deployment } from "../deployments.js";
+import { AitbcError } from "../errors.js";
+import { formatTokenAmount } from "../governance/amounts.js";
+import { findModel, readRateCard } from "../market/rates.js";
+import type { RelayerConfigInput } from "../../relayer/app/config.js";
+import type { RelayerApp, StartOptions } from "../../relayer/app/start.js";
+import { connectMarket, providerEntry, providerOf } from "./market.js";
+import { sendTransaction, type ProgressFn, type SentTx } from "./tx.js";
+
+export type { RelayerApp, StartOptions } from "../../relayer/app/start.js";
+export type { RelayerConfig, RelayerConfigInput } from "../../relayer/app/config.js";
+
+/**
+ * Validates `config` (the relayer's configuration document, see docs/MINER.md) and starts the relayer: it watches
+ * the deployment's escrow, accepts and runs jobs, signs receipts and settles them in anchored batches, and serves its
+ * read API on `config.http`. The provider must already be registered with the receipt key in
+ * `config.providerKeyFile` ({@link registerProvider}). Call `close()` on the result to stop it.
+ *
+ * @throws `RELAYER_INVALID_CONFIG` (a `RelayerError`, an {@link AitbcError}) naming every bad field, an unreachable
+ *   node, a chain/deployment mismatch or a missing registration.
+ */
+export async function startMiner(config: RelayerConfigInput, options: StartOptions = {}): Promise<RelayerApp> {
+  const [{ parseRelayerConfig }, { startRelayerApp }] = await Promise.all([import("../../relayer/app/config.js"), import("../../relayer/app/start.js")]);
+  return startRelayerApp(parseRelayerConfig(config), options);
+}
+
+export interface ProviderRegistration {
+  /** 0x hex of the 32-byte Ed25519 receipt key (a key file's `publicKeyHex`). */
+  receiptKey: string;
+  /** Model names to serve, as on the rate card. */
+  models: readonly string[];
+  /** Bond for a new registration (base units); the registry minimum by default. */
+  bond?: bigint;
+}
+
+export interface RegistrationResult {
+  provider: string;
+  /** `register`, `set-key`, `add-models`, in the order done; empty when the registration was already current. */
+  actions: string[];
+  transactions: SentTx[];
+}
+
+/**
+ * Registers the signer as a provider (approving and bonding `bond`), or brings an existing registration up to date:
+ * the receipt key is replaced when it differs and missing models are added. Models served already stay served.
+ *
+ * @throws {AitbcError} `UNKNOWN_MODEL`, `PROVIDER_UNBONDING`, `BOND_TOO_LOW`, `INSUFFICIENT_BALANCE`, `KEY_INVALID`,
+ *   `TX_WOULD_REVERT`.
+ */
+export async function registerProvider(signer: Signer, deployment: Deployment, registration: ProviderRegistration, options: { onProgress?: ProgressFn } = {}): Promise<RegistrationResult> {
+  const m = connectMarket(deployment, providerOf(signer));
+  const address = await signer.getAddress();
+  const card = await readRateCard(m.models);
+  const ids = registration.models.map((name) => findModel(card, name).id);
+  const providers = m.providers.connect(signer);
+  const key = registration.receiptKey.toLowerCase();
+  if (!(await providers.isValidReceiptKey(key))) {
+    throw new AitbcError("KEY_INVALID", `the registry refuses receipt key ${key}`, { hint: "Generate a new key file and register again." });
+  }
+  const [entry, minBond] = await Promise.all([providerEntry(m.providers, address), providers.minBond()]);
+  const transactions: SentTx[] = [];
+  const actions: string[] = [];
+  const send = async (label: string, call: Parameters<typeof sendTransaction>[1]) => transactions.push(await sendTransaction(label, call, { onProgress: options.onProgress }));
+  if (!entry.registered) {
+    if (entry.bond > 0n) {
+      throw new AitbcError("PROVIDER_UNBONDING", `${address} is unbonding and still holds a bond of ${formatTokenAmount(entry.bond)} AITBC`, {
+        hint: "Withdraw the bond once it unlocks (ProviderRegistry.withdrawBond), then register again.",
+      });
+    }
+    const bond = registration.bond ?? minBond;
+    if (bond < minBond) {
+      throw new AitbcError("BOND_TOO_LOW", `a bond of ${formatTokenAmount(bond)} AITBC is below the registry minimum of ${formatTokenAmount(minBond)} AITBC`, {
+        hint: "Bond at least the registry minimum.",
+        details: { bond: bond.toString(), minBond: minBond.toString() },
+      });
+    }
+    const token = m.token.connect(signer);
+    const [balance, allowance] = await Promise.all([token.balanceOf(address), token.allowance(address, m.addresses.providers)]);
+    if (balance < bond) {
+      throw new AitbcError("INSUFFICIENT_BALANCE", `${address} holds ${formatTokenAmount(balance)} AITBC; the bond needs ${formatTokenAmount(bond)} AITBC`, {
+        hint: "Fund the provider account with AITBC first.",
+        details: { balance: balance.toString(), needed: bond.toString() },
+      });
+    }
+    if (allowance < bond) {
+      await send(`approve ${formatTokenAmount(bond)} AITBC for the provider registry`, {
+        estimate: () => token.approve.estimateGas(m.addresses.providers, bond),
+        send: () => token.approve(m.addresses.providers, bond),
+      });
+    }
+    await send("register", { estimate: () => providers.register.estimateGas(key, ids, bond), send: () => providers.register(key, ids, bond) });
+    actions.push("register");
+    return { provider: address, actions, transactions };
+  }
+  if (entry.unbondingSince !== 0n) {
+    throw new AitbcError("PROVIDER_UNBONDING", `${address} is unbonding (since ${entry.unbondingSince})`, {
+      hint: "Cancel unbonding (ProviderRegistry.cancelUnbonding) to serve jobs again.",
+    });
+  }
+  if (entry.receiptKey.toLowerCase() !== key) {
+    await send("set receipt key", { estimate: () => providers.setReceiptKey.estimateGas(key), send: () => providers.setReceiptKey(key) });
+    actions.push("set-key");
+  }
+  const served = await Promise.all(ids.map((id) => providers.serves(address, id)));
+  const missing = ids.filter((_, i) => !served[i]);
+  if (missing.length > 0) {
+    await send(`serve model ids ${missing.join(", ")}`, { estimate: () => providers.updateModels.estimateGas(missing, []), send: () => providers.updateModels(missing, []) });
+    actions.push("add-models");
+  }
+  return { provider: address, actions, transactions };
+}

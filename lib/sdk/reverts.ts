@@ -1,0 +1,60 @@
+/**
+ * Names the custom error a marketplace call reverted with. ethers buries revert data at different depths depending
+ * on the provider (JSON-RPC error, `CALL_EXCEPTION`, nested `info.error`), so the search walks every wrapper.
+ */
+import type { Interface } from "ethers";
+
+import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
+
+let interfaces: Interface[] | undefined;
+
+function errorInterfaces(): Interface[] {
+  interfaces ??= [
+    JobEscrow__factory.createInterface(),
+    ProviderRegistry__factory.createInterface(),
+    ModelRegistry__factory.createInterface(),
+    AITBCToken__factory.createInterface(),
+  ];
+  return interfaces;
+}
+
+function revertData(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const walk = (e: unknown): string | undefined => {
+    if (typeof e !== "object" || e === null || seen.has(e)) return undefined;
+    seen.add(e);
+    const o = e as Record<string, unknown>;
+    if (typeof o.data === "string" && /^0x[0-9a-fA-F]{8}/.test(o.data)) return o.data;
+    for (const key of ["data", "error", "info", "cause"]) {
+      const found = walk(o[key]);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return walk(error);
+}
+
+/** A decoded contract error: `name` to match on, `text` with its arguments for people. */
+export interface MarketRevert {
+  name: string;
+  text: string;
+}
+
+/**
+ * The custom error a call reverted with (`JobEscrowUnexpectedStatus(3, 2)`), when a marketplace contract defines it;
+ * `UnknownError` for revert data no marketplace contract declares; `undefined` when the failure carries no revert data
+ * (network errors, for instance).
+ */
+export function describeMarketRevert(error: unknown): MarketRevert | undefined {
+  const data = revertData(error);
+  if (data === undefined) return undefined;
+  for (const iface of errorInterfaces()) {
+    try {
+      const parsed = iface.parseError(data);
+      if (parsed !== null) return { name: parsed.name, text: `${parsed.name}(${parsed.args.toArray().map(String).join(", ")})` };
+    } catch {
+      // another contract's error: try the next interface
+    }
+  }
+  return { name: "UnknownError", text: `unknown error ${data.slice(0, 10)}` };
+}
