@@ -56,7 +56,16 @@ export interface RegistrationResult {
  * @throws {AitbcError} `UNKNOWN_MODEL`, `PROVIDER_UNBONDING`, `BOND_TOO_LOW`, `INSUFFICIENT_BALANCE`, `KEY_INVALID`,
  *   `TX_WOULD_REVERT`.
  */
-export async function registerProvider(signer: Signer, deployment: Deployment, registration: ProviderRegistration, options: { onProgress?: ProgressFn } = {}): Promise<RegistrationResult> {
+export async function registerProvider(
+  signer: Signer,
+  deployment: Deployment,
+  registration: ProviderRegistration,
+  options: {
+    onProgress?: ProgressFn;
+    /** Asked before a new registration locks the bond; `false` stops with `BOND_DECLINED` and nothing sent. */
+    confirmBond?: (bond: bigint) => Promise<boolean>;
+  } = {},
+): Promise<RegistrationResult> {
   const m = connectMarket(deployment, providerOf(signer));
   const address = await signer.getAddress();
   const card = await readRateCard(m.models);
@@ -90,6 +99,9 @@ export async function registerProvider(signer: Signer, deployment: Deployment, r
         hint: "Fund the provider account with AITBC first.",
         details: { balance: balance.toString(), needed: bond.toString() },
       });
+    }
+    if (options.confirmBond !== undefined && !(await options.confirmBond(bond))) {
+      throw new AitbcError("BOND_DECLINED", "registration declined; nothing was sent", { hint: "Run again and confirm, or pass --yes." });
     }
     if (allowance < bond) {
       await send(`approve ${formatTokenAmount(bond)} AITBC for the provider registry`, {

@@ -6,7 +6,8 @@ import { pino } from "pino";
 
 import { AitbcError } from "../../lib/errors.js";
 import { loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
-import { AITBCToken__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
+import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { registerProvider } from "../../lib/sdk/miner.js";
 import { defaultJournalPath, loadRelayerConfig } from "../../relayer/app/config.js";
 import { devAccount, resolveEvmWallet } from "../../relayer/app/keys.js";
 import type { RelayerStatus } from "../../relayer/app/relayer.js";
@@ -68,47 +69,20 @@ async function confirm(question: string): Promise<boolean> {
 
 /** Registers the provider, or brings its receipt key and served models up to date. Returns what it did. */
 async function ensureRegistered(ctx: DeployedContext, wallet: Wallet | HDNodeWallet, key: ReceiptKey, models: string[], yes: boolean, local: boolean): Promise<string> {
-  const signer = wallet.connect(ctx.ethers.provider);
-  const c = ctx.deployment.contracts;
-  const registry = ProviderRegistry__factory.connect(c.ProviderRegistry as string, signer);
-  const rateCard = ModelRegistry__factory.connect(c.ModelRegistry as string, signer);
-  const ids: number[] = [];
-  for (const name of models) {
-    try {
-      ids.push(Number(await rateCard.modelIdOf(name)));
-    } catch (cause) {
-      throw new AitbcError("UNKNOWN_MODEL", `model \`${name}\` is not on the rate card`, { cause, hint: "serve a model the rate card lists (the default card has llama3.2, llama3.2:1b, codellama, stable-diffusion)" });
-    }
-  }
-  const entry = await registry.getFunction("provider")(wallet.address);
-  if (!entry.registered) {
-    const bond = await registry.minBond();
-    const token = AITBCToken__factory.connect(c.AITBCToken, signer);
-    const balance = await token.balanceOf(wallet.address);
-    if (balance < bond) {
-      throw new AitbcError("INSUFFICIENT_BOND", `${wallet.address} holds ${ctx.ethers.formatUnits(balance, 18)} AITBC; the bond is ${ctx.ethers.formatUnits(bond, 18)}`, {
-        hint: "fund the provider account with AITBC first",
-      });
-    }
-    if (!local && !yes && !(await confirm(`Bond ${ctx.ethers.formatUnits(bond, 18)} AITBC from ${wallet.address} to register as a provider? [y/N] `))) {
-      throw new AitbcError("BOND_DECLINED", "registration declined; nothing was sent", { hint: "run again and answer y, or pass --yes" });
-    }
-    await (await token.approve(c.ProviderRegistry as string, bond)).wait();
-    await (await registry.register(key.publicKeyHex, ids, bond)).wait();
-    return `registered ${wallet.address} with a bond of ${ctx.ethers.formatUnits(bond, 18)} AITBC`;
-  }
-  const done: string[] = [];
-  if (entry.receiptKey.toLowerCase() !== key.publicKeyHex) {
-    await (await registry.setReceiptKey(key.publicKeyHex)).wait();
-    done.push("receipt key updated");
-  }
-  const missing: number[] = [];
-  for (const id of ids) if (!(await registry.serves(wallet.address, id))) missing.push(id);
-  if (missing.length > 0) {
-    await (await registry.updateModels(missing, [])).wait();
-    done.push(`now serving model ids ${missing.join(", ")}`);
-  }
-  return done.length === 0 ? "registration up to date" : done.join("; ");
+  const result = await registerProvider(
+    wallet.connect(ctx.ethers.provider),
+    ctx.deployment,
+    { receiptKey: key.publicKeyHex, models },
+    {
+      onProgress: (line) => ctx.say(`  · ${line}`),
+      confirmBond:
+        local || yes
+          ? undefined
+          : (bond) => confirm(`Bond ${formatTokenAmount(bond)} AITBC from ${wallet.address} to register as a provider? [y/N] `),
+    },
+  );
+  const said: Record<string, string> = { register: `registered ${wallet.address}`, "set-key": "receipt key updated", "add-models": "models added" };
+  return result.actions.length === 0 ? "registration up to date" : result.actions.map((a) => said[a] ?? a).join("; ");
 }
 
 function statusLine(s: RelayerStatus): string {
