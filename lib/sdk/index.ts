@@ -22,7 +22,7 @@ export {
   type MarketAddresses,
   type MarketContracts,
 } from "./market.js";
-export { describeMarketRevert, type MarketRevert } from "./reverts.js";
+export { describeContractRevert, type ContractRevert } from "./reverts.js";
 export { sendTransaction, type ProgressFn, type SendOptions, type SentTx } from "./tx.js";
 
 // ── money and rates ─────────────────────────────────────────────────────────────────────────────────────────────

@@ -18,7 +18,7 @@ import {
   type ModelRegistry,
   type ProviderRegistry,
 } from "../../typechain-types/index.js";
-import { describeMarketRevert } from "./reverts.js";
+import { describeContractRevert } from "./reverts.js";
 
 export interface MarketAddresses {
   token: string;
@@ -135,7 +135,7 @@ export async function readJob(escrow: JobEscrow, id: bigint, networkName = "the 
   try {
     v = await escrow.job(id);
   } catch (error) {
-    if (describeMarketRevert(error)?.name === "JobEscrowUnknownJob") {
+    if (describeContractRevert(error)?.name === "JobEscrowUnknownJob") {
       const [jobs] = await escrow.counters();
       throw new AitbcError("UNKNOWN_JOB", `job ${id} does not exist on ${networkName}`, {
         hint: jobs === 0n ? "No job has been created yet; create one with `job:submit`." : `Job ids run from 1 to ${jobs}.`,

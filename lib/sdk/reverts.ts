@@ -1,10 +1,18 @@
 /**
- * Names the custom error a marketplace call reverted with. ethers buries revert data at different depths depending
- * on the provider (JSON-RPC error, `CALL_EXCEPTION`, nested `info.error`), so the search walks every wrapper.
+ * Names the custom error a call to one of the system's contracts reverted with. ethers buries revert data at different
+ * depths depending on the provider (JSON-RPC error, `CALL_EXCEPTION`, nested `info.error`), so the search walks every
+ * wrapper. One decoder for every contract: the marketplace, the token and the DAO.
  */
-import type { Interface } from "ethers";
+import { Interface } from "ethers";
 
-import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
+import {
+  AITBCGovernor__factory,
+  AITBCTimelock__factory,
+  AITBCToken__factory,
+  JobEscrow__factory,
+  ModelRegistry__factory,
+  ProviderRegistry__factory,
+} from "../../typechain-types/index.js";
 
 let interfaces: Interface[] | undefined;
 
@@ -14,6 +22,9 @@ function errorInterfaces(): Interface[] {
     ProviderRegistry__factory.createInterface(),
     ModelRegistry__factory.createInterface(),
     AITBCToken__factory.createInterface(),
+    AITBCGovernor__factory.createInterface(),
+    AITBCTimelock__factory.createInterface(),
+    new Interface(["error Error(string)"]),
   ];
   return interfaces;
 }
@@ -35,17 +46,17 @@ function revertData(error: unknown): string | undefined {
 }
 
 /** A decoded contract error: `name` to match on, `text` with its arguments for people. */
-export interface MarketRevert {
+export interface ContractRevert {
   name: string;
   text: string;
 }
 
 /**
- * The custom error a call reverted with (`JobEscrowUnexpectedStatus(3, 2)`), when a marketplace contract defines it;
- * `UnknownError` for revert data no marketplace contract declares; `undefined` when the failure carries no revert data
- * (network errors, for instance).
+ * The custom error a call reverted with (`JobEscrowUnexpectedStatus(3, 2)`, `GovernorUnexpectedProposalState(…)`),
+ * when one of the system's contracts defines it; `UnknownError` for revert data none declares; `undefined` when the
+ * failure carries no revert data (network errors, for instance).
  */
-export function describeMarketRevert(error: unknown): MarketRevert | undefined {
+export function describeContractRevert(error: unknown): ContractRevert | undefined {
   const data = revertData(error);
   if (data === undefined) return undefined;
   for (const iface of errorInterfaces()) {
@@ -58,3 +69,4 @@ export function describeMarketRevert(error: unknown): MarketRevert | undefined {
   }
   return { name: "UnknownError", text: `unknown error ${data.slice(0, 10)}` };
 }
+

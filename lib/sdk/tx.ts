@@ -1,7 +1,7 @@
 import type { ContractTransactionResponse, TransactionReceipt } from "ethers";
 
 import { AitbcError } from "../errors.js";
-import { describeMarketRevert } from "./reverts.js";
+import { describeContractRevert } from "./reverts.js";
 
 /** A mined, successful transaction. */
 export interface SentTx {
@@ -34,7 +34,7 @@ export async function sendTransaction(
   try {
     await call.estimate();
   } catch (error) {
-    const reason = describeMarketRevert(error);
+    const reason = describeContractRevert(error);
     if (reason === undefined) throw error;
     throw new AitbcError("TX_WOULD_REVERT", `${label} would revert with ${reason.text}; nothing was sent`, {
       hint: options.hint ?? "The chain changed since the checks ran; run the step again to see the current state.",

@@ -10,7 +10,7 @@ import { leafValueToJson, RECEIPT_LEAF_ENCODING, RECEIPT_PROOFS_FORMAT, verifyRe
 import { nodeBackend } from "../receipts/ed25519-node.js";
 import { verifyReceipt, type ReceiptErrorCode, type ReceiptFields } from "../receipts/receipt.js";
 import { connectMarket, providerEntry, type MarketContracts } from "./market.js";
-import { describeMarketRevert } from "./reverts.js";
+import { describeContractRevert } from "./reverts.js";
 
 const ZERO_KEY = `0x${"0".repeat(64)}`;
 
@@ -48,7 +48,7 @@ async function anchoredBatchId(m: MarketContracts, root: string): Promise<bigint
   try {
     return (await m.escrow.batch(root)).id;
   } catch (error) {
-    if (describeMarketRevert(error)?.name === "JobEscrowUnknownRoot") return undefined;
+    if (describeContractRevert(error)?.name === "JobEscrowUnknownRoot") return undefined;
     throw error;
   }
 }

@@ -1,8 +1,9 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { getAddress, Interface, isAddress, type ContractTransactionResponse } from "ethers";
+import { getAddress, isAddress, type ContractTransactionResponse } from "ethers";
 
 import { isLocalChain } from "../../lib/deploy.js";
 import { AitbcError } from "../../lib/errors.js";
+import { describeContractRevert } from "../../lib/sdk/reverts.js";
 import { formatTimestamp } from "../../lib/governance/amounts.js";
 import type { GovernanceContracts } from "../../lib/governance/proposals.js";
 import { AITBCGovernor__factory, AITBCTimelock__factory, AITBCToken__factory } from "../../typechain-types/index.js";
@@ -72,44 +73,9 @@ export interface SentTx {
   gasUsed: bigint;
 }
 
-const errorInterfaces = [AITBCGovernor__factory.createInterface(), AITBCToken__factory.createInterface(), AITBCTimelock__factory.createInterface()];
-
-/** Finds revert data in the error shapes ethers and the Hardhat provider produce. */
-function revertData(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  const walk = (e: unknown): string | undefined => {
-    if (typeof e !== "object" || e === null || seen.has(e)) return undefined;
-    seen.add(e);
-    const o = e as Record<string, unknown>;
-    if (typeof o.data === "string" && /^0x[0-9a-fA-F]{8}/.test(o.data)) return o.data;
-    for (const key of ["data", "error", "info", "cause"]) {
-      const found = walk(o[key]);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  };
-  return walk(error);
-}
-
 /** `GovernorUnexpectedProposalState(3, 1, 0x…)` from revert data, when one of our contracts defines the error. */
 export function describeRevert(error: unknown): string | undefined {
-  const data = revertData(error);
-  if (data === undefined) return undefined;
-  for (const iface of errorInterfaces) {
-    try {
-      const parsed = iface.parseError(data);
-      if (parsed !== null) return `${parsed.name}(${parsed.args.toArray().map(String).join(", ")})`;
-    } catch {
-      // not this contract's error; try the next
-    }
-  }
-  try {
-    const plain = new Interface(["error Error(string)"]).parseError(data);
-    if (plain !== null) return `Error(${String(plain.args[0])})`;
-  } catch {
-    // unknown selector: reported raw below
-  }
-  return `unknown error ${data.slice(0, 10)}`;
+  return describeContractRevert(error)?.text;
 }
 
 /**

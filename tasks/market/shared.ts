@@ -16,7 +16,7 @@ import { sendTransaction, type SentTx } from "../../lib/sdk/tx.js";
 import { type DeployedContext, type TaskContext, withDeployment } from "../shared/cli.js";
 
 export { pickSender } from "../dao/shared.js";
-export { describeMarketRevert } from "../../lib/sdk/reverts.js";
+export { describeContractRevert } from "../../lib/sdk/reverts.js";
 export { sameAddress } from "../../lib/sdk/market.js";
 export type { JobInfo } from "../../lib/sdk/market.js";
 export type { SentTx } from "../../lib/sdk/tx.js";
