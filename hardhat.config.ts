@@ -15,6 +15,8 @@ import { receiptTasks } from "./tasks/receipts/index.js";
 const SOLC_VERSION = "0.8.34";
 const soljson = fileURLToPath(new URL("./node_modules/solc/soljson.js", import.meta.url));
 
+// Failing fuzz and invariant cases are saved here and replayed first on the next run (upload it from CI on failure).
+const failures = fileURLToPath(new URL("./cache/solidity-test-failures/", import.meta.url));
 const fuzzRuns = Number(process.env.AITBC_FUZZ_RUNS ?? 256);
 const invariantRuns = Number(process.env.AITBC_INVARIANT_RUNS ?? 64);
 const invariantDepth = Number(process.env.AITBC_INVARIANT_DEPTH ?? 50);
@@ -33,8 +35,8 @@ export default defineConfig({
   },
   test: {
     solidity: {
-      fuzz: { runs: fuzzRuns, seed: process.env.AITBC_FUZZ_SEED ?? "0x2a" },
-      invariant: { runs: invariantRuns, depth: invariantDepth, failOnRevert: false },
+      fuzz: { runs: fuzzRuns, seed: process.env.AITBC_FUZZ_SEED ?? "0x2a", failurePersistDir: `${failures}fuzz` },
+      invariant: { runs: invariantRuns, depth: invariantDepth, failOnRevert: false, failurePersistDir: `${failures}invariant` },
     },
     mocha: { timeout: 120_000 },
   },

@@ -252,6 +252,11 @@ interface IJobEscrow {
 
     /// @notice Anchors a root of receipts without paying anything (plain anchoring, e.g. receipts of work settled
     /// elsewhere). Active registered providers only, so the root namespace cannot be flooded or squatted by anyone.
+    /// @dev Known limitation: roots are first-come, so an active provider who sees another provider's pending
+    /// {settleBatch} can anchor that batch's root first and make it revert with {JobEscrowRootAlreadyAnchored}. This
+    /// is griefing only: the squatted root carries no payout, the jobs stay `Accepted`, and the victim settles them
+    /// in any other grouping (a different record set has a different root) before their deadlines. It costs the
+    /// griefer gas and a bonded registration per attempt; see docs/SECURITY.md.
     function anchorRoot(bytes32 root, uint256 count) external returns (uint256 batchId);
 
     /// @notice Moves the pending earnings of each settlement batch whose dispute window has passed to its provider's
