@@ -37,7 +37,7 @@ export function directionOf(suite: string, key: string): Direction {
 }
 
 /** Numbers in results files that describe the setup rather than measure anything. */
-const DESCRIPTIVE = /^(cpu_count|cores|memory_gi?b|runs|threads|.*_leaves|.*_count)$/;
+const DESCRIPTIVE = /^(jobs|cpu_count|cores|memory_gi?b|runs|threads|.*_leaves|.*_count)$/;
 
 /** Top-level numeric figures of a results document (nested objects and arrays are descriptive, not compared). */
 export function numericFigures(doc: Record<string, unknown>): Record<string, number> {
