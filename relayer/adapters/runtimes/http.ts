@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 
-import { ceilMs, sleep } from "./request.js";
+import { ceilMs, Deadline, sleep } from "./request.js";
 import { RuntimeError } from "./types.js";
 
 /**
@@ -197,4 +197,34 @@ export function remoteTimings(
   const computeMs = ceilMs(reported.promptMs + reported.generationMs);
   const promptMs = Math.min(computeMs, ceilMs(reported.promptMs));
   return { computeMs, promptMs, generationMs: computeMs - promptMs, source: "runtime" };
+}
+
+/**
+ * One generation request of a remote runtime, bounded by the job's timeout, the caller's signal and the runtime's
+ * lifetime: every failure comes back as a {@link RuntimeError} whose code says which of them ended it.
+ */
+export async function postGeneration(args: {
+  url: URL;
+  body: unknown;
+  headers?: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  caller?: AbortSignal;
+  closed: AbortSignal;
+  label: string;
+  what: string;
+  maxResponseBytes: number;
+  retry: RetryPolicy;
+}): Promise<HttpResponse> {
+  const deadline = new Deadline({ timeoutMs: args.timeoutMs, caller: args.caller, closed: args.closed, label: args.label });
+  try {
+    return await requestJson(
+      args.url,
+      { method: "POST", body: args.body, headers: args.headers, signal: deadline.signal, maxResponseBytes: args.maxResponseBytes },
+      args.retry,
+    );
+  } catch (error) {
+    throw deadline.toRuntimeError(error, `${args.label}: ${args.what}`);
+  } finally {
+    deadline.dispose();
+  }
 }

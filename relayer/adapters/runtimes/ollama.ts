@@ -3,10 +3,11 @@ import { z } from "zod";
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   errorForStatus,
+  postGeneration,
+  remoteTimings,
   requestJson,
   type HttpResponse,
   type RetryPolicy,
-  remoteTimings,
 } from "./http.js";
 import { Deadline, DEFAULT_MAX_PROMPT_BYTES, validateRequest } from "./request.js";
 import { RuntimeError, type RunRequest, type RunResult, type Runtime, type RuntimeInfo } from "./types.js";
@@ -72,35 +73,18 @@ export class OllamaRuntime implements Runtime {
     const label = `job ${request.jobId} on ollama ${this.base.origin}`;
     if (this.lifetime.signal.aborted) throw new RuntimeError("RUNTIME_UNAVAILABLE", `${label}: runtime closed`);
     const prompt = validateRequest(request, this.maxPromptBytes);
-    const deadline = new Deadline({
+    const response = await postGeneration({
+      url: new URL("api/generate", this.base),
+      body: { model: request.model, prompt, stream: false, raw: this.raw, options: { num_predict: request.maxTokens } },
       timeoutMs: request.timeoutMs,
       caller: request.signal,
       closed: this.lifetime.signal,
       label,
+      what: "ollama request",
+      maxResponseBytes: this.maxResponseBytes,
+      retry: this.retry,
     });
-    try {
-      const response = await requestJson(
-        new URL("api/generate", this.base),
-        {
-          method: "POST",
-          body: {
-            model: request.model,
-            prompt,
-            stream: false,
-            raw: this.raw,
-            options: { num_predict: request.maxTokens },
-          },
-          signal: deadline.signal,
-          maxResponseBytes: this.maxResponseBytes,
-        },
-        this.retry,
-      );
-      return this.toResult(response, label);
-    } catch (error) {
-      throw deadline.toRuntimeError(error, `${label}: ollama request`);
-    } finally {
-      deadline.dispose();
-    }
+    return this.toResult(response, label);
   }
 
   private toResult(response: HttpResponse, label: string): RunResult {

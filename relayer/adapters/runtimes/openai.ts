@@ -3,10 +3,11 @@ import { z } from "zod";
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   errorForStatus,
+  postGeneration,
+  remoteTimings,
   requestJson,
   type HttpResponse,
   type RetryPolicy,
-  remoteTimings,
 } from "./http.js";
 import { Deadline, DEFAULT_MAX_PROMPT_BYTES, validateRequest } from "./request.js";
 import { RuntimeError, type RunRequest, type RunResult, type Runtime, type RuntimeInfo } from "./types.js";
@@ -76,30 +77,19 @@ export class OpenAIRuntime implements Runtime {
     const label = `job ${request.jobId} on ${this.base.href}`;
     if (this.lifetime.signal.aborted) throw new RuntimeError("RUNTIME_UNAVAILABLE", `${label}: runtime closed`);
     const prompt = validateRequest(request, this.maxPromptBytes);
-    const deadline = new Deadline({
+    const response = await postGeneration({
+      url: new URL("completions", this.base),
+      body: { model: request.model, prompt, max_tokens: request.maxTokens, stream: false },
+      headers: this.headers,
       timeoutMs: request.timeoutMs,
       caller: request.signal,
       closed: this.lifetime.signal,
       label,
+      what: "completion request",
+      maxResponseBytes: this.maxResponseBytes,
+      retry: this.retry,
     });
-    try {
-      const response = await requestJson(
-        new URL("completions", this.base),
-        {
-          method: "POST",
-          body: { model: request.model, prompt, max_tokens: request.maxTokens, stream: false },
-          headers: this.headers,
-          signal: deadline.signal,
-          maxResponseBytes: this.maxResponseBytes,
-        },
-        this.retry,
-      );
-      return this.toResult(response, label);
-    } catch (error) {
-      throw deadline.toRuntimeError(error, `${label}: completion request`);
-    } finally {
-      deadline.dispose();
-    }
+    return this.toResult(response, label);
   }
 
   private toResult(response: HttpResponse, label: string): RunResult {
