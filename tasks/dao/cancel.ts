@@ -2,9 +2,9 @@ import { ZeroAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { describeNextStep, parseProposalId, readProposal } from "../../lib/governance/proposals.js";
+import { describeNextStep, parseProposalId } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
-import { openDao, pickSender, transact } from "./shared.js";
+import { openProposal, transact } from "./shared.js";
 
 interface CancelArgs {
   id: string;
@@ -15,10 +15,7 @@ interface CancelArgs {
 export default async function cancelAction(args: CancelArgs, hre: HardhatRuntimeEnvironment) {
   return runTask(hre, args, async (ctx) => {
     const id = parseProposalId(args.id);
-    const dao = await openDao(ctx);
-    const sender = await pickSender(ctx, args.from);
-    const view = await readProposal(dao.dao, id, { contracts: dao.deployment.contracts, network: ctx.networkName, fromBlock: dao.deployment.block });
-    const hints = { network: ctx.networkName, local: dao.local };
+    const { dao, sender, view, hints } = await openProposal(ctx, id, args.from);
     if (view.state === "Canceled" || view.state === "Executed" || view.state === "Expired") {
       throw new AitbcError("WRONG_STATE", `cannot cancel proposal ${id}: it is ${view.state}`, {
         hint: describeNextStep(view, hints),

@@ -2,9 +2,9 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
 import { formatDuration } from "../../lib/governance/amounts.js";
-import { describeNextStep, parseProposalId, readProposal, requireState } from "../../lib/governance/proposals.js";
+import { describeNextStep, parseProposalId, requireState } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
-import { at, openDao, pickSender, transact } from "./shared.js";
+import { at, openProposal, transact } from "./shared.js";
 
 interface ExecuteArgs {
   id: string;
@@ -15,14 +15,11 @@ interface ExecuteArgs {
 export default async function executeAction(args: ExecuteArgs, hre: HardhatRuntimeEnvironment) {
   return runTask(hre, args, async (ctx) => {
     const id = parseProposalId(args.id);
-    const dao = await openDao(ctx);
-    const sender = await pickSender(ctx, args.from);
-    const options = { contracts: dao.deployment.contracts, network: ctx.networkName, fromBlock: dao.deployment.block };
-    const view = await readProposal(dao.dao, id, options);
-    requireState(view, ["Queued"], "execute", { network: ctx.networkName, local: dao.local });
+    const { dao, sender, view, hints } = await openProposal(ctx, id, args.from);
+    requireState(view, ["Queued"], "execute", hints);
     if (view.eta > view.now) {
       throw new AitbcError("NOT_READY", `proposal ${id} is Queued until ${at(view.eta)} (in ${formatDuration(view.eta - view.now)}); the timelock refuses it before then`, {
-        hint: describeNextStep(view, { network: ctx.networkName, local: dao.local }),
+        hint: describeNextStep(view, hints),
         details: { eta: view.eta.toString(), now: view.now.toString() },
       });
     }

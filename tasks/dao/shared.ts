@@ -5,7 +5,7 @@ import { isLocalChain } from "../../lib/deploy.js";
 import { AitbcError } from "../../lib/errors.js";
 import { describeContractRevert } from "../../lib/sdk/reverts.js";
 import { formatTimestamp } from "../../lib/governance/amounts.js";
-import type { GovernanceContracts } from "../../lib/governance/proposals.js";
+import { readProposal, type GovernanceContracts, type ProposalView } from "../../lib/governance/proposals.js";
 import { AITBCGovernor__factory, AITBCTimelock__factory, AITBCToken__factory } from "../../typechain-types/index.js";
 import { type DeployedContext, type TaskContext, withDeployment } from "../shared/cli.js";
 
@@ -113,4 +113,24 @@ export const at = formatTimestamp;
 
 export function networkFlag(ctx: TaskContext): string {
   return `--network ${ctx.networkName}`;
+}
+
+/** What every action on one proposal starts from: the DAO, the sender, and the proposal as it is now. */
+export interface ProposalAction {
+  dao: DaoContext;
+  sender: HardhatEthersSigner;
+  view: ProposalView;
+  /** Re-reads the proposal (after a transaction). */
+  reread: () => Promise<ProposalView>;
+  /** Network and chain kind, for next-step hints. */
+  hints: { network: string; local: boolean };
+}
+
+/** Opens the deployment, picks the sender (`--from`) and reads proposal `id`; unknown ids fail with a coded error. */
+export async function openProposal(ctx: TaskContext, id: bigint, from: string): Promise<ProposalAction> {
+  const dao = await openDao(ctx);
+  const sender = await pickSender(ctx, from);
+  const options = { contracts: dao.deployment.contracts, network: ctx.networkName, fromBlock: dao.deployment.block };
+  const view = await readProposal(dao.dao, id, options);
+  return { dao, sender, view, reread: () => readProposal(dao.dao, id, options), hints: { network: ctx.networkName, local: dao.local } };
 }

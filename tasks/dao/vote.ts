@@ -2,9 +2,9 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
 import { formatTokenAmount } from "../../lib/governance/amounts.js";
-import { parseProposalId, readProposal, requireState } from "../../lib/governance/proposals.js";
+import { parseProposalId, requireState } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
-import { at, openDao, pickSender, transact } from "./shared.js";
+import { at, openProposal, transact } from "./shared.js";
 
 interface VoteArgs {
   id: string;
@@ -25,11 +25,8 @@ export default async function voteAction(args: VoteArgs, hre: HardhatRuntimeEnvi
       throw new AitbcError("BAD_SUPPORT", `--support \`${args.support}\` is not a ballot`, { hint: "Pass --support for, --support against or --support abstain." });
     }
     const support = SUPPORT[supportName as keyof typeof SUPPORT];
-    const dao = await openDao(ctx);
-    const sender = await pickSender(ctx, args.from);
-    const options = { contracts: dao.deployment.contracts, network: ctx.networkName, fromBlock: dao.deployment.block };
-    const view = await readProposal(dao.dao, id, options);
-    requireState(view, ["Active"], "vote on", { network: ctx.networkName, local: dao.local });
+    const { dao, sender, view, reread, hints } = await openProposal(ctx, id, args.from);
+    requireState(view, ["Active"], "vote on", hints);
 
     const governor = dao.dao.governor.connect(sender);
     if (await governor.hasVoted(id, sender.address)) {
@@ -56,7 +53,7 @@ export default async function voteAction(args: VoteArgs, hre: HardhatRuntimeEnvi
       ? { estimate: () => governor.castVote.estimateGas(id, support), send: () => governor.castVote(id, support) }
       : { estimate: () => governor.castVoteWithReason.estimateGas(id, support, reason), send: () => governor.castVoteWithReason(id, support, reason) });
 
-    const after = await readProposal(dao.dao, id, options);
+    const after = await reread();
     ctx.say(`Tally: for ${formatTokenAmount(after.votes.for)}, against ${formatTokenAmount(after.votes.against)}, abstain ${formatTokenAmount(after.votes.abstain)}; quorum ${formatTokenAmount(after.quorum)} ${after.quorumReached ? "reached" : "not reached"}`);
     if (after.deadline !== view.deadline) ctx.say(`Quorum was reached late: voting is extended until ${at(after.deadline)}.`);
     return { id, voter: sender.address, support: supportName, weight, reason, votes: after.votes, quorum: after.quorum, deadline: after.deadline, tx };
