@@ -105,7 +105,7 @@ describe("e2e: npm run demo", function () {
     }
   });
 
-  it("a receipt whose price was raised by one base unit no longer verifies", async function () {
+  it("a receipt whose price was raised by one base unit, or whose result hash changed, no longer verifies", async function () {
     const [first] = summary.receipts;
     const text = await readFile(path.join(out, first.file), "utf8");
     const doc = JSON.parse(text) as { price_base: string };
@@ -113,7 +113,16 @@ describe("e2e: npm run demo", function () {
     expect(tampered).to.not.equal(text);
     const key = summary.providers.find((p) => p.address === first.provider)?.receiptKey;
     const verdict = verifyReceipt(tampered, { trustedKey: key });
-    // One base unit is below the float `price` field's precision, so only the signature can catch it.
-    expect(verdict.valid ? "valid" : verdict.code).to.equal("ED25519_SIGNATURE_INVALID");
+    // Whether the human-facing float `price` still matches depends on where the price sits between two doubles: when
+    // the nearest double moves, the consistency check refuses it first; when it does not, only the signature can.
+    // Either way the receipt is refused, and by one of exactly these two checks.
+    expect(verdict.valid ? "valid" : verdict.code).to.be.oneOf(["PRICE_MISMATCH", "ED25519_SIGNATURE_INVALID"]);
+    // A change no consistency check covers is always caught by the signature.
+    const doc2 = JSON.parse(text) as { result_hash: string };
+    const flipped = `${doc2.result_hash.slice(0, -1)}${doc2.result_hash.endsWith("0") ? "1" : "0"}`;
+    const resultTampered = text.replace(`"result_hash":"${doc2.result_hash}"`, `"result_hash":"${flipped}"`);
+    expect(resultTampered).to.not.equal(text);
+    const byResult = verifyReceipt(resultTampered, { trustedKey: key });
+    expect(byResult.valid ? "valid" : byResult.code).to.equal("ED25519_SIGNATURE_INVALID");
   });
 });
