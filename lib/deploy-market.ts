@@ -34,13 +34,18 @@ export interface MarketParameters {
   maxDeadlineDelay: number;
   minBond: bigint;
   unbondingPeriod: number;
+  /** A provider accepts jobs only while its exposure stays within `exposureMultiple × bond`. */
+  exposureMultiple: number;
+  /** What a client pays to open a dispute (returned when it wins), base units. */
+  disputeBond: bigint;
   rateCard: readonly RateCardEntry[];
 }
 
 /**
  * Defaults. Public chains: fee 2.5 %, a 3-day dispute window, disputes time out after 14 days, jobs run at most
- * 30 days, bond 1,000 AITBC that unbonds in 21 days (longer than window + timeout, so a bond cannot leave before the
- * last dispute about its provider is decided). Local chains: the same shape in minutes.
+ * 30 days, bond 1,000 AITBC that unbonds in 21 days, exposure up to 10 × the bond (10,000 AITBC of jobs in flight per
+ * 1,000 bonded), a 10 AITBC dispute bond. Whatever the unbonding period, a bond stays while its provider has exposure.
+ * Local chains: the same shape in minutes, and room for the large batches of tests and benchmarks.
  */
 export function defaultMarketParameters(local: boolean): MarketParameters {
   return local
@@ -51,6 +56,8 @@ export function defaultMarketParameters(local: boolean): MarketParameters {
         maxDeadlineDelay: 86_400,
         minBond: tokensToBase("100"),
         unbondingPeriod: 2 * 3_600,
+        exposureMultiple: 1_000,
+        disputeBond: tokensToBase("1"),
         rateCard: DEFAULT_RATE_CARD,
       }
     : {
@@ -60,6 +67,8 @@ export function defaultMarketParameters(local: boolean): MarketParameters {
         maxDeadlineDelay: 30 * 86_400,
         minBond: tokensToBase("1000"),
         unbondingPeriod: 21 * 86_400,
+        exposureMultiple: 10,
+        disputeBond: tokensToBase("10"),
         rateCard: DEFAULT_RATE_CARD,
       };
 }
@@ -118,6 +127,7 @@ export async function deployMarket(
     links.timelock,
     params.minBond,
     params.unbondingPeriod,
+    params.exposureMultiple,
     { nonce: nonce + 1 },
   );
   await providerRegistry.waitForDeployment();
@@ -132,6 +142,7 @@ export async function deployMarket(
       disputeWindow: params.disputeWindow,
       disputeTimeout: params.disputeTimeout,
       maxDeadlineDelay: params.maxDeadlineDelay,
+      disputeBond: params.disputeBond,
     },
     { nonce: nonce + 2 },
   );

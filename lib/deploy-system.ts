@@ -56,6 +56,8 @@ export async function deploySystem(deployer: Signer, options: DeploySystemOption
         maxDeadlineDelay: marketParams.maxDeadlineDelay,
         minBond: marketParams.minBond.toString(),
         unbondingPeriod: marketParams.unbondingPeriod,
+        exposureMultiple: marketParams.exposureMultiple,
+        disputeBond: marketParams.disputeBond.toString(),
         rateCard: marketParams.rateCard.map((m) => ({ name: m.name, unitType: m.unitType, rate: m.rate.toString() })),
       },
     },

@@ -14,7 +14,7 @@ export const MILLI = 1000n;
 /** Basis points in 100 %. */
 export const BPS = 10_000n;
 /** Largest `maxUnitsMilli` the escrow accepts (it keeps a job in one storage slot). */
-export const MAX_UNITS_MILLI = (1n << 48n) - 1n;
+export const MAX_UNITS_MILLI = (1n << 36n) - 1n;
 /** Largest rate the rate card accepts (rates are snapshotted into 80 bits). */
 export const MAX_RATE = (1n << 80n) - 1n;
 /** Largest fee the DAO may set (20 %). */

@@ -15,6 +15,7 @@ import {GovernorSequentialProposalId} from
     "@openzeppelin/contracts/governance/extensions/GovernorSequentialProposalId.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /**
  * @title AITBCGovernor
@@ -56,6 +57,27 @@ contract AITBCGovernor is
         GovernorPreventLateQuorum(params.lateQuorumExtension)
     {
         if (params.guardian != address(0)) _setProposalGuardian(params.guardian);
+    }
+
+    /**
+     * @notice Quorum as a fraction of the votes that can be cast: the supply at `timepoint` minus the votes held by
+     * the timelock (the treasury, which {AITBCToken} delegates to itself and which never votes, see {_getVotes}).
+     * Counting the treasury would let quorum grow past the circulating supply as the DAO mints into it.
+     */
+    function quorum(uint256 timepoint) public view override(Governor, GovernorVotesQuorumFraction) returns (uint256) {
+        uint256 castable = token().getPastTotalSupply(timepoint) - token().getPastVotes(timelock(), timepoint);
+        return Math.mulDiv(castable, quorumNumerator(timepoint), quorumDenominator());
+    }
+
+    /// @dev The timelock's weight is zero: its votes are excluded from quorum, so they must not count as cast either.
+    function _getVotes(address account, uint256 timepoint, bytes memory params)
+        internal
+        view
+        override(Governor, GovernorVotes)
+        returns (uint256)
+    {
+        if (account == timelock()) return 0;
+        return super._getVotes(account, timepoint, params);
     }
 
     // ---- required overrides (pure plumbing between the extensions) ----

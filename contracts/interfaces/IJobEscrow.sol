@@ -6,7 +6,7 @@ pragma solidity 0.8.34;
  * @notice Escrowed compute jobs, batched settlement and receipt anchoring.
  *
  * Money (all exact, see docs/ARCHITECTURE.md): `escrow = ceil(maxUnitsMilli * rate / 1000)` is pulled at creation with
- * the model's rate snapshotted into the job; at settlement `price = floor(unitsMilli * rate / 1000)`,
+ * the model's rate and the protocol fee snapshotted into the job; at settlement `price = floor(unitsMilli * rate / 1000)`,
  * `fee = floor(price * feeBps / 10000)`, the provider earns `price - fee`, the treasury `fee` and the client
  * `escrow - price`, so the three always add up to the escrow.
  *
@@ -24,6 +24,16 @@ pragma solidity 0.8.34;
  *   (`releasableAt = settlement time + dispute window at settlement`).
  * - an open dispute may be closed by timeout when `block.timestamp >= openedAt + disputeTimeout`; the timeout pays
  *   the held amount to the provider (an unanswered dispute is no finding against a signed, anchored receipt).
+ *
+ * Exposure: for each provider the escrow keeps `exposure` = escrow of its accepted, unsettled jobs + its settled
+ * batches' unreleased payouts + the amounts held by its open disputes. A provider may accept a job only while its
+ * exposure after the job stays within the registry's cap (`exposureMultiple x bond`), and the registry refuses to pay
+ * out a bond while the exposure is not zero. Settling, releasing, expiring and closing disputes bring it back down,
+ * so a provider that stopped accepting (unbonding) still settles, is paid, and then leaves.
+ *
+ * Disputes cost the client a bond ({disputeBond}, set by the DAO, snapshotted into the dispute): it is returned when
+ * the resolution finds for the client in any part (a provider share below 100 % or a slash) and paid to the provider
+ * otherwise, including when the dispute times out.
  */
 interface IJobEscrow {
     /// @notice Stored status of a job. `Finalized` is never stored: {job} reports it for a settled job whose batch is
@@ -50,6 +60,7 @@ interface IJobEscrow {
         address client;
         address provider;
         uint256 rate;
+        uint16 feeBps;
         uint64 maxUnitsMilli;
         uint256 escrow;
         uint40 deadline;
@@ -67,10 +78,11 @@ interface IJobEscrow {
         bytes prompt;
     }
 
-    /// @notice An anchored batch of receipts.
-    /// @param payout provider earnings of the batch not yet released (zero for plain anchors).
-    /// @param releasableAt first timestamp at which the payout can be released (zero for plain anchors).
-    /// @param feeBps fee rate applied when the batch settled.
+    /// @notice A settlement batch. Every field is what {settleBatch} recorded: `count` is the number of records it
+    /// settled, `submitter` the provider that settled them. Plain anchors are not batches (see {plainAnchor}).
+    /// @param settlement always true (kept so that readers can tell this view from a plain anchor's).
+    /// @param payout provider earnings of the batch not yet released.
+    /// @param releasableAt first timestamp at which the payout can be released.
     struct BatchView {
         uint256 id;
         bytes32 root;
@@ -80,7 +92,6 @@ interface IJobEscrow {
         bool settlement;
         uint128 payout;
         uint40 releasableAt;
-        uint16 feeBps;
         bool released;
     }
 
@@ -126,8 +137,14 @@ interface IJobEscrow {
     error JobEscrowInvalidBatchLength(uint256 length);
     /// @notice Thrown when record `index` does not have a leaf hash strictly above the previous record's.
     error JobEscrowLeavesNotSorted(uint256 index);
-    /// @notice Thrown when a root is already anchored (as batch `batchId`).
+    /// @notice Thrown when a settlement root is already recorded (as batch `batchId`). Settlement leaves bind the
+    /// settling provider and each job settles once, so this cannot happen to an honest batch.
     error JobEscrowRootAlreadyAnchored(bytes32 root, uint256 batchId);
+    /// @notice Thrown by {anchorRoot} when `submitter` already anchored `root` as a plain anchor.
+    error JobEscrowPlainAnchorExists(address submitter, bytes32 root);
+    /// @notice Thrown when accepting would bring `provider`'s exposure to `exposure`, above its `cap`
+    /// (`exposureMultiple x bond` in the registry); settle, or add to the bond, first.
+    error JobEscrowExposureCapExceeded(address provider, uint256 exposure, uint256 cap);
     /// @notice Thrown by {anchorRoot} for a zero root or a count of zero or above {MAX_BATCH_SIZE}.
     error JobEscrowInvalidAnchor(bytes32 root, uint256 count);
     /// @notice Thrown when `caller` must be an active registered provider and is not.
@@ -190,12 +207,20 @@ interface IJobEscrow {
     );
     /// @notice Emitted when accrued protocol fees are transferred to the treasury.
     event FeesSwept(address indexed treasury, uint256 amount);
-    /// @notice Emitted for every anchored root, by {settleBatch} and by {anchorRoot}.
+    /// @notice Emitted for every settlement root, by {settleBatch} only; `count` is the number of records settled.
     event RootAnchored(uint256 indexed batchId, bytes32 indexed root, address indexed submitter, uint256 count);
+    /// @notice Emitted by {anchorRoot}: a plain anchor, which settles and proves nothing. `claimedCount` is the
+    /// submitter's unverified claim.
+    event PlainRootAnchored(address indexed submitter, bytes32 indexed root, uint256 claimedCount);
     /// @notice Emitted when a batch's pending provider earnings join the provider's withdrawable balance.
     event BatchReleased(uint256 indexed batchId, address indexed provider, uint256 amount);
-    /// @notice Emitted when the client disputes `jobId`; `held` of the provider's earnings is set aside.
-    event JobDisputed(uint256 indexed jobId, address indexed client, uint256 held);
+    /// @notice Emitted when the client disputes `jobId`; `held` of the provider's earnings is set aside and the
+    /// client pays the dispute `bond`.
+    event JobDisputed(uint256 indexed jobId, address indexed client, uint256 held, uint256 bond);
+    /// @notice Emitted when the dispute bond of `jobId` is credited to `recipient` (client if it won, else provider).
+    event DisputeBondPaid(uint256 indexed jobId, address indexed recipient, uint256 amount);
+    /// @notice Emitted when {resolveDispute} finds the dispute already closed (by timeout) and leaves it as it is.
+    event DisputeResolutionSkipped(uint256 indexed jobId);
     /// @notice Emitted when the arbiter resolves a dispute.
     event DisputeResolved(uint256 indexed jobId, uint256 providerAmount, uint256 clientAmount, uint256 slashed);
     /// @notice Emitted when an unresolved dispute is closed by timeout, paying `providerAmount` to the provider.
@@ -250,14 +275,11 @@ interface IJobEscrow {
     /// ascending leaf hash.
     function settleBatch(bytes calldata items) external returns (uint256 batchId, bytes32 root);
 
-    /// @notice Anchors a root of receipts without paying anything (plain anchoring, e.g. receipts of work settled
-    /// elsewhere). Active registered providers only, so the root namespace cannot be flooded or squatted by anyone.
-    /// @dev Known limitation: roots are first-come, so an active provider who sees another provider's pending
-    /// {settleBatch} can anchor that batch's root first and make it revert with {JobEscrowRootAlreadyAnchored}. This
-    /// is griefing only: the squatted root carries no payout, the jobs stay `Accepted`, and the victim settles them
-    /// in any other grouping (a different record set has a different root) before their deadlines. It costs the
-    /// griefer gas and a bonded registration per attempt; see docs/SECURITY.md.
-    function anchorRoot(bytes32 root, uint256 count) external returns (uint256 batchId);
+    /// @notice Records a plain anchor: a root the caller vouches for (e.g. receipts of work settled elsewhere), with
+    /// a record count it claims. Active registered providers only. Plain anchors live in the submitter's own
+    /// namespace, apart from settlement roots: they can neither pre-empt a settlement nor make a receipt verify
+    /// (see {verifyReceiptInclusion}), and `claimedCount` is never checked.
+    function anchorRoot(bytes32 root, uint256 claimedCount) external;
 
     /// @notice Moves the pending earnings of each settlement batch whose dispute window has passed to its provider's
     /// withdrawable balance. Anyone may call; already released batches are skipped.
@@ -267,7 +289,9 @@ interface IJobEscrow {
     function dispute(uint256 jobId) external;
 
     /// @notice Arbiter (owner, the timelock) only: gives `providerShareBps` of the held amount to the provider and the
-    /// rest to the client, and slashes up to `slashAmount` of the provider's bond to the treasury.
+    /// rest to the client, and slashes up to `slashAmount` of the provider's bond to the treasury. The dispute bond
+    /// returns to the client unless the provider gets everything and nothing is slashed. A dispute already closed by
+    /// timeout is skipped ({DisputeResolutionSkipped}), so one proposal may resolve several disputes safely.
     function resolveDispute(uint256 jobId, uint256 providerShareBps, uint256 slashAmount) external;
 
     /// @notice Closes a dispute left unresolved for the dispute timeout: the held amount goes to the provider.
@@ -292,10 +316,14 @@ interface IJobEscrow {
     /// [{MIN_DEADLINE_DELAY}, {MAX_DEADLINE_DELAY}].
     function setMaxDeadlineDelay(uint256 delay) external;
 
+    /// @notice Owner only: the bond a client pays to open a dispute, at most {MAX_DISPUTE_BOND} (zero disables it).
+    function setDisputeBond(uint256 bond) external;
+
     /// @notice The job `jobId`. Reverts with {JobEscrowUnknownJob} if it does not exist.
     function job(uint256 jobId) external view returns (JobView memory);
 
-    /// @notice The batch that anchored `root`. Reverts with {JobEscrowUnknownRoot} if the root is not anchored.
+    /// @notice The settlement batch of `root`. Reverts with {JobEscrowUnknownRoot} if no settlement has that root
+    /// (plain anchors included: see {plainAnchor}).
     /// @dev Batches are looked up by root (roots are what receipts carry); `RootAnchored` events map ids to roots.
     function batch(bytes32 root) external view returns (BatchView memory);
 
@@ -303,10 +331,25 @@ interface IJobEscrow {
     function payoutOf(uint256 batchId)
         external
         view
-        returns (address provider, uint256 amount, uint256 releasableAt, uint256 feeBps, bool released);
+        returns (address provider, uint256 amount, uint256 releasableAt, bool released);
 
-    /// @notice Held amount and opening time of the dispute on `jobId` (zero if none).
-    function disputeOf(uint256 jobId) external view returns (uint256 held, uint256 openedAt);
+    /// @notice The plain anchor of `root` by `submitter`: when it was made (zero if never) and the count it claims.
+    function plainAnchor(address submitter, bytes32 root)
+        external
+        view
+        returns (uint256 timestamp, uint256 claimedCount);
+
+    /// @notice Held amount, opening time and dispute bond of the dispute on `jobId` (zero if none).
+    function disputeOf(uint256 jobId) external view returns (uint256 held, uint256 openedAt, uint256 bond);
+
+    /// @notice The exposure of `provider` (see the contract notes); its bond cannot be withdrawn while it is not zero.
+    function exposureOf(address provider) external view returns (uint256);
+
+    /// @notice Number of jobs `provider` has settled.
+    function jobsSettledOf(address provider) external view returns (uint256);
+
+    /// @notice The current dispute bond.
+    function disputeBond() external view returns (uint256);
 
     /// @notice Withdrawable balance of `account`.
     function balanceOf(address account) external view returns (uint256);
@@ -314,7 +357,9 @@ interface IJobEscrow {
     /// @notice The StandardMerkleTree leaf of a receipt, bound to this chain and this escrow.
     function receiptLeaf(ReceiptLeaf calldata leaf) external view returns (bytes32);
 
-    /// @notice Whether `root` is anchored and `proof` proves `leaf` under it.
+    /// @notice Whether the receipt was settled as signed: `root` is the settlement root of the batch in which job
+    /// `leaf.jobId` settled, by `leaf.provider`, for `leaf.unitsMilli` and `leaf.price`, and `proof` proves the leaf
+    /// (which also binds `leaf.receiptHash`) under it. Plain anchors never verify.
     function verifyReceiptInclusion(bytes32 root, ReceiptLeaf calldata leaf, bytes32[] calldata proof)
         external
         view

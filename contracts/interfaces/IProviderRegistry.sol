@@ -9,22 +9,21 @@ pragma solidity 0.8.34;
  * new jobs, and after {unbondingPeriod} it withdraws the bond. Until it does, the escrow may slash the bond when the
  * DAO resolves a dispute against the provider; slashed tokens go to the treasury.
  *
- * NOTE: the unbonding period should exceed the escrow's dispute window plus its dispute timeout, so that a bond cannot
- * leave before every dispute about the provider's last jobs is decided.
+ * The bond stays while the provider has exposure in the escrow (accepted jobs, payouts inside their dispute window,
+ * open disputes: {IJobEscrow-exposureOf}), whatever the unbonding period, so it can always be slashed for the jobs it
+ * backs; and a provider accepts jobs only up to an exposure of {exposureMultiple} times its bond ({exposureCapOf}).
  */
 interface IProviderRegistry {
     /// @notice A provider's entry.
     /// @param bond tokens held for the provider.
     /// @param unbondingSince zero while active; the time unbonding started otherwise.
     /// @param registered true once registered (stays true after the bond is withdrawn; {register} re-activates).
-    /// @param jobsSettled jobs the provider has been paid for.
     /// @param disputesLost disputes resolved against the provider.
     /// @param receiptKey raw 32-byte Ed25519 public key that signs the provider's receipts.
     struct Provider {
         uint128 bond;
         uint40 unbondingSince;
         bool registered;
-        uint40 jobsSettled;
         uint32 disputesLost;
         bytes32 receiptKey;
     }
@@ -44,6 +43,11 @@ interface IProviderRegistry {
     error ProviderRegistryNotUnbonding(address provider);
     /// @notice Thrown by {withdrawBond} before `unlocksAt`.
     error ProviderRegistryBondLocked(address provider, uint256 unlocksAt);
+    /// @notice Thrown by {withdrawBond} while the provider's exposure in the escrow is `exposure` (not zero): settle or
+    /// let expire the accepted jobs, release the batches past their dispute window and wait out open disputes first.
+    error ProviderRegistryExposureOutstanding(address provider, uint256 exposure);
+    /// @notice Thrown by {setExposureMultiple} for a value outside [1, {MAX_EXPOSURE_MULTIPLE}].
+    error ProviderRegistryInvalidExposureMultiple(uint256 multiple);
     /// @notice Thrown when a model id is not on the rate card.
     error ProviderRegistryUnknownModel(uint16 modelId);
     /// @notice Thrown when a function reserved to the escrow is called by `caller`.
@@ -77,6 +81,8 @@ interface IProviderRegistry {
     event MinBondUpdated(uint256 oldMinBond, uint256 newMinBond);
     /// @notice Emitted when the unbonding period changes.
     event UnbondingPeriodUpdated(uint256 oldPeriod, uint256 newPeriod);
+    /// @notice Emitted when the exposure multiple changes.
+    event ExposureMultipleUpdated(uint256 oldMultiple, uint256 newMultiple);
 
     /// @notice Registers the caller with `receiptKey`, the models it serves and `bond` (pulled with transferFrom).
     function register(bytes32 receiptKey, uint16[] calldata models, uint256 bond) external;
@@ -96,15 +102,13 @@ interface IProviderRegistry {
     /// @notice Returns an unbonding provider to active service.
     function cancelUnbonding() external;
 
-    /// @notice Pays the caller's whole bond back once `unbondingSince + unbondingPeriod` has been reached.
+    /// @notice Pays the caller's whole bond back once `unbondingSince + unbondingPeriod` has been reached and its
+    /// exposure in the escrow is zero ({ProviderRegistryExposureOutstanding} otherwise).
     function withdrawBond() external;
 
     /// @notice Escrow only: takes up to `amount` from `provider`'s bond to the treasury and counts a lost dispute.
     /// @return slashed the amount actually taken (the bond may be smaller).
     function recordDisputeLost(address provider, uint256 amount) external returns (uint256 slashed);
-
-    /// @notice Escrow only: counts `count` settled jobs for `provider`.
-    function recordSettlements(address provider, uint256 count) external;
 
     /// @notice Owner only: minimum bond for registering and for accepting jobs.
     function setMinBond(uint256 minBond) external;
@@ -112,9 +116,17 @@ interface IProviderRegistry {
     /// @notice Owner only: time between {startUnbonding} and {withdrawBond}.
     function setUnbondingPeriod(uint256 period) external;
 
+    /// @notice Owner only: how many times its bond a provider's exposure may reach, within [1,
+    /// {MAX_EXPOSURE_MULTIPLE}].
+    function setExposureMultiple(uint256 multiple) external;
+
     /// @notice Whether `provider` may accept a new job for `modelId`: registered, not unbonding, bonded at least
     /// {minBond}, serving the model.
     function canServe(address provider, uint16 modelId) external view returns (bool);
+
+    /// @notice The exposure `provider` may reach by accepting jobs for `modelId`: `bond x exposureMultiple` when
+    /// {canServe} holds, zero otherwise.
+    function exposureCapOf(address provider, uint16 modelId) external view returns (uint256);
 
     /// @notice Whether `provider` is registered and not unbonding (it may anchor roots).
     function isActive(address provider) external view returns (bool);
@@ -134,6 +146,9 @@ interface IProviderRegistry {
     /// @notice Current unbonding period in seconds.
     function unbondingPeriod() external view returns (uint256);
 
-    /// @notice The escrow allowed to slash and to record settlements.
+    /// @notice Current exposure multiple.
+    function exposureMultiple() external view returns (uint256);
+
+    /// @notice The escrow allowed to slash, and whose exposure keeps bonds in place.
     function escrow() external view returns (address);
 }

@@ -39,9 +39,11 @@ contract JobEscrow is IJobEscrow, Ownable {
     /// @notice Bounds for the largest distance between creation and deadline.
     uint256 public constant MIN_DEADLINE_DELAY = 1 minutes;
     uint256 public constant MAX_DEADLINE_DELAY = 365 days;
-    /// @notice Largest job size in milli-units; it keeps `maxUnitsMilli` within the job slot's 48 bits and makes
-    /// `units * rate` (at most 2^48 * 2^80) impossible to overflow.
-    uint256 public constant MAX_UNITS_MILLI = type(uint48).max;
+    /// @notice Largest job size in milli-units (about 68.7 million units); it keeps `maxUnitsMilli` within the job
+    /// slot's 36 bits and makes `units * rate` (at most 2^36 * 2^80) impossible to overflow.
+    uint256 public constant MAX_UNITS_MILLI = (1 << 36) - 1;
+    /// @notice Largest dispute bond the DAO may set.
+    uint256 public constant MAX_DISPUTE_BOND = 1e6 ether;
     /// @notice Largest number of records in one settlement or anchor.
     uint256 public constant MAX_BATCH_SIZE = 1_024;
     /// @notice Largest prompt carried by {createJob}.
@@ -51,23 +53,29 @@ contract JobEscrow is IJobEscrow, Ownable {
     bytes32 private constant _DISPUTE_WINDOW = "disputeWindow";
     bytes32 private constant _DISPUTE_TIMEOUT = "disputeTimeout";
     bytes32 private constant _MAX_DEADLINE_DELAY = "maxDeadlineDelay";
+    bytes32 private constant _DISPUTE_BOND = "disputeBond";
 
     uint256 private constant _RECORD_BYTES = 46;
     /// @dev Account 1 is the treasury's: protocol fees accrue there until {sweepFees}.
     uint32 private constant _TREASURY_ACCOUNT = 1;
     /// @dev Status, deadline-or-batch and units: the bits a settlement rewrites.
-    uint256 private constant _LOW_96_BITS = (1 << 96) - 1;
+    uint256 private constant _LOW_84_BITS = (1 << 84) - 1;
+    /// @dev Provider account word: bits 0-31 account id, 32-159 exposure, 160-199 jobs settled.
+    uint256 private constant _ID_MASK = (1 << 32) - 1;
+    uint256 private constant _STATUS_MASK = 0xff;
+    uint256 private constant _EXPOSURE_MASK = (1 << 128) - 1;
     uint256 private constant _BPS = 10_000;
     uint256 private constant _MILLI = 1_000;
 
-    /// @dev A job unpacked. Stored as one word (see `_pack`): bits 0-7 status, 8-47 `deadlineOrBatch`, 48-95 `units`,
-    /// 96-127 client account, 128-159 provider account, 160-175 model id, 176-255 rate. After settlement
-    /// `deadlineOrBatch` holds the batch id and `units` the settled units: the deadline and the maximum are no longer
-    /// needed then.
+    /// @dev A job unpacked. Stored as one word (see `_save`): bits 0-7 status, 8-47 `deadlineOrBatch`, 48-83 `units`,
+    /// 84-95 fee (basis points, snapshotted at creation like the rate), 96-127 client account, 128-159 provider
+    /// account, 160-175 model id, 176-255 rate. After settlement `deadlineOrBatch` holds the batch id and `units` the
+    /// settled units: the deadline and the maximum are no longer needed then.
     struct Job {
         JobStatus status;
         uint40 deadlineOrBatch;
         uint48 units;
+        uint16 feeBps;
         uint32 client;
         uint32 provider;
         uint16 modelId;
@@ -90,7 +98,9 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint96 balance;
     }
 
-    /// @dev One slot per anchored root; it answers "is this root anchored, by whom, when" with one read.
+    /// @dev One slot per settlement root; it answers "is this a settlement root, of which batch, by whom, when" with one
+    /// read. Only {settleBatch} writes here, and a settlement root's leaves bind the settling provider, so no one can
+    /// pre-empt another provider's root.
     struct Anchor {
         uint32 batchId;
         address submitter;
@@ -98,11 +108,15 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint40 timestamp;
     }
 
-    /// @dev Settlement batches only.
+    /// @dev A plain anchor: a root the submitter vouches for, with the record count it claims (never checked).
+    struct PlainAnchor {
+        uint40 timestamp;
+        uint24 claimedCount;
+    }
+
     struct Payout {
         uint128 amount;
         uint40 releasableAt;
-        uint16 feeBps;
         bool released;
         uint32 provider;
     }
@@ -114,7 +128,6 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint256 fees;
         uint256 refunds;
         uint256 provider;
-        uint256 feeBps;
         uint256 batchId;
         bytes32 previous;
         uint256 leafBuffer;
@@ -125,9 +138,11 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint256 clientCount;
     }
 
+    /// @dev `bond` is the client's dispute bond as paid (a later DAO change does not alter it).
     struct Dispute {
         uint128 held;
         uint40 openedAt;
+        uint88 bond;
     }
 
     /// @notice Initial governed parameters.
@@ -136,6 +151,7 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint256 disputeWindow;
         uint256 disputeTimeout;
         uint256 maxDeadlineDelay;
+        uint256 disputeBond;
     }
 
     /// @notice The payment token (AITBC).
@@ -150,11 +166,15 @@ contract JobEscrow is IJobEscrow, Ownable {
     bool private transient _entered;
     Config private _config;
     mapping(uint256 jobId => uint256 packedJob) private _jobs;
-    mapping(address account => uint32 id) private _accountIdOf;
+    /// @dev Account id in bits 0-31; for providers also the exposure (bits 32-159) and the jobs settled (160-199), so
+    /// accepting and settling update them in a slot they read anyway.
+    mapping(address account => uint256 word) private _accountOf;
     mapping(uint32 id => Account) private _accounts;
     mapping(bytes32 root => Anchor) private _anchors;
+    mapping(address submitter => mapping(bytes32 root => PlainAnchor)) private _plainAnchors;
     mapping(uint32 batchId => Payout) private _payouts;
     mapping(uint256 jobId => Dispute) private _disputes;
+    uint256 private _disputeBond;
 
     /// @dev A transient-storage lock: the token is trusted, but no settlement, refund or withdrawal may ever be
     /// re-entered through a token hook or a future token upgrade.
@@ -181,13 +201,14 @@ contract JobEscrow is IJobEscrow, Ownable {
         models = models_;
         providers = providers_;
         treasury = treasury_;
-        _accountIdOf[treasury_] = _TREASURY_ACCOUNT;
+        _accountOf[treasury_] = _TREASURY_ACCOUNT;
         _accounts[_TREASURY_ACCOUNT] = Account({owner: treasury_, balance: 0});
         _config.accountCount = _TREASURY_ACCOUNT;
         _setFeeBps(params.feeBps);
         _setDisputeWindow(params.disputeWindow);
         _setDisputeTimeout(params.disputeTimeout);
         _setMaxDeadlineDelay(params.maxDeadlineDelay);
+        _setDisputeBond(params.disputeBond);
     }
 
     // ------------------------------------------------------------------------------------------------ creation ---
@@ -246,18 +267,23 @@ contract JobEscrow is IJobEscrow, Ownable {
 
     // ------------------------------------------------------------------------------------------------ accepting ---
 
+    // Accepting moves no tokens and calls out only to a view of the registry (a static call), so it needs no lock.
+
     /// @inheritdoc IJobEscrow
-    function acceptJob(uint256 jobId) external nonReentrant {
-        _accept(jobId, _accountIdCreating(msg.sender), 0);
+    function acceptJob(uint256 jobId) external {
+        (uint256 account,,) = _accept(jobId, _accountCreating(msg.sender), 0, 0);
+        _accountOf[msg.sender] = account;
     }
 
     /// @inheritdoc IJobEscrow
-    function acceptJobs(uint256[] calldata jobIds) external nonReentrant {
-        uint32 provider = _accountIdCreating(msg.sender);
+    function acceptJobs(uint256[] calldata jobIds) external {
+        uint256 account = _accountCreating(msg.sender);
         uint16 servedModel;
+        uint256 cap;
         for (uint256 i = 0; i < jobIds.length; ++i) {
-            servedModel = _accept(jobIds[i], provider, servedModel);
+            (account, servedModel, cap) = _accept(jobIds[i], account, servedModel, cap);
         }
+        _accountOf[msg.sender] = account;
     }
 
     // ---------------------------------------------------------------------------------------- refunds by client ---
@@ -282,10 +308,12 @@ contract JobEscrow is IJobEscrow, Ownable {
             revert JobEscrowUnexpectedStatus(jobId, j.status);
         }
         if (block.timestamp <= j.deadlineOrBatch) revert JobEscrowDeadlineNotPassed(jobId, j.deadlineOrBatch);
+        bool accepted = j.status == JobStatus.Accepted;
         j.status = JobStatus.Expired;
         _save(jobId, j);
         address client = _accounts[j.client].owner;
         uint256 refund = _escrowOf(j.units, j.rate);
+        if (accepted) _reduceExposure(j.provider, refund);
         emit JobExpired(jobId, client, refund);
         token.safeTransfer(client, refund);
     }
@@ -300,9 +328,9 @@ contract JobEscrow is IJobEscrow, Ownable {
 
         Config storage cfg = _config;
         uint32 id = cfg.batchCount + 1;
+        uint256 account = _accountOf[msg.sender];
         Totals memory t;
-        t.provider = _accountIdOf[msg.sender];
-        t.feeBps = cfg.feeBps;
+        t.provider = account & _ID_MASK;
         t.batchId = id;
         root = _settleRecords(items, n, t);
         _anchor(root, id, n);
@@ -310,26 +338,29 @@ contract JobEscrow is IJobEscrow, Ownable {
         _payouts[id] = Payout({
             amount: SafeCast.toUint128(t.providerAmount),
             releasableAt: uint40(block.timestamp + cfg.disputeWindow),
-            feeBps: cfg.feeBps,
             released: false,
             provider: uint32(t.provider)
         });
+        // The settled jobs' escrow leaves the exposure and their payout enters it: escrow - payout = fees + refunds.
+        // Checked: the exposure holds at least the escrow of every job the provider accepted and has not settled.
+        uint256 exposure = ((account >> 32) & _EXPOSURE_MASK) - t.fees - t.refunds;
+        _accountOf[msg.sender] = (account & _ID_MASK) | (exposure << 32) | (((account >> 160) + n) << 160);
         if (t.fees != 0) _credit(_TREASURY_ACCOUNT, t.fees);
         emit BatchSettled(id, msg.sender, root, t.providerAmount, t.fees, t.refunds);
-
-        providers.recordSettlements(msg.sender, n);
         return (id, root);
     }
 
     /// @inheritdoc IJobEscrow
-    function anchorRoot(bytes32 root, uint256 count) external nonReentrant returns (uint256 batchId) {
-        if (root == 0 || count == 0 || count > MAX_BATCH_SIZE) revert JobEscrowInvalidAnchor(root, count);
+    function anchorRoot(bytes32 root, uint256 claimedCount) external {
+        if (root == 0 || claimedCount == 0 || claimedCount > MAX_BATCH_SIZE) {
+            revert JobEscrowInvalidAnchor(root, claimedCount);
+        }
         if (!providers.isActive(msg.sender)) revert JobEscrowNotActiveProvider(msg.sender);
-        Config memory cfg = _config;
-        uint32 id = cfg.batchCount + 1;
-        _anchor(root, id, count);
-        _config.batchCount = id;
-        return id;
+        PlainAnchor storage a = _plainAnchors[msg.sender][root];
+        if (a.timestamp != 0) revert JobEscrowPlainAnchorExists(msg.sender, root);
+        a.timestamp = uint40(block.timestamp);
+        a.claimedCount = uint24(claimedCount);
+        emit PlainRootAnchored(msg.sender, root, claimedCount);
     }
 
     /// @inheritdoc IJobEscrow
@@ -342,7 +373,10 @@ contract JobEscrow is IJobEscrow, Ownable {
             if (block.timestamp < p.releasableAt) revert JobEscrowDisputeWindowOpen(id, p.releasableAt);
             _payouts[id].released = true;
             _payouts[id].amount = 0;
-            if (p.amount != 0) _credit(p.provider, p.amount);
+            if (p.amount != 0) {
+                _credit(p.provider, p.amount);
+                _reduceExposure(p.provider, p.amount);
+            }
             emit BatchReleased(id, _accounts[p.provider].owner, p.amount);
         }
     }
@@ -363,13 +397,16 @@ contract JobEscrow is IJobEscrow, Ownable {
         // batch has not been released (releasing needs block.timestamp >= releasableAt).
         unchecked {
             uint256 price = (uint256(j.units) * j.rate) / _MILLI;
-            held = price - (price * p.feeBps) / _BPS;
+            held = price - (price * j.feeBps) / _BPS;
             _payouts[batchId].amount = uint128(p.amount - held);
         }
+        // The held amount moves from the batch's payout to the dispute: the provider's exposure is unchanged.
+        uint256 bond = _disputeBond;
         j.status = JobStatus.Disputed;
         _save(jobId, j);
-        _disputes[jobId] = Dispute({held: uint128(held), openedAt: uint40(block.timestamp)});
-        emit JobDisputed(jobId, msg.sender, held);
+        _disputes[jobId] = Dispute({held: uint128(held), openedAt: uint40(block.timestamp), bond: uint88(bond)});
+        emit JobDisputed(jobId, msg.sender, held, bond);
+        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
     }
 
     /// @inheritdoc IJobEscrow
@@ -379,18 +416,26 @@ contract JobEscrow is IJobEscrow, Ownable {
         nonReentrant
     {
         if (providerShareBps > _BPS) revert JobEscrowInvalidShare(providerShareBps);
-        Job memory j = _disputedJob(jobId);
-        uint256 held = _disputes[jobId].held;
-        uint256 providerAmount = (held * providerShareBps) / _BPS;
-        uint256 clientAmount = held - providerAmount;
+        Job memory j = _existingJob(jobId);
+        // Each dispute stands alone: one that was closed meanwhile (by timeout) is skipped, so a proposal resolving
+        // several disputes still resolves the others.
+        if (j.status == JobStatus.Resolved) {
+            emit DisputeResolutionSkipped(jobId);
+            return;
+        }
+        if (j.status != JobStatus.Disputed) revert JobEscrowUnexpectedStatus(jobId, j.status);
+        Dispute memory d = _disputes[jobId];
+        uint256 providerAmount = (uint256(d.held) * providerShareBps) / _BPS;
+        uint256 clientAmount = d.held - providerAmount;
+        bool clientWins = providerShareBps < _BPS || slashAmount != 0;
         j.status = JobStatus.Resolved;
         _save(jobId, j);
+        _reduceExposure(j.provider, d.held);
         if (providerAmount != 0) _credit(j.provider, providerAmount);
         if (clientAmount != 0) _credit(j.client, clientAmount);
+        _settleDisputeBond(jobId, d.bond, clientWins ? j.client : j.provider);
         uint256 slashed;
-        if (providerShareBps < _BPS || slashAmount != 0) {
-            slashed = providers.recordDisputeLost(_accounts[j.provider].owner, slashAmount);
-        }
+        if (clientWins) slashed = providers.recordDisputeLost(_accounts[j.provider].owner, slashAmount);
         emit DisputeResolved(jobId, providerAmount, clientAmount, slashed);
     }
 
@@ -402,7 +447,9 @@ contract JobEscrow is IJobEscrow, Ownable {
         if (block.timestamp < timesOutAt) revert JobEscrowDisputeNotTimedOut(jobId, timesOutAt);
         j.status = JobStatus.Resolved;
         _save(jobId, j);
+        _reduceExposure(j.provider, d.held);
         if (d.held != 0) _credit(j.provider, d.held);
+        _settleDisputeBond(jobId, d.bond, j.provider);
         emit DisputeTimedOut(jobId, d.held);
     }
 
@@ -410,7 +457,7 @@ contract JobEscrow is IJobEscrow, Ownable {
 
     /// @inheritdoc IJobEscrow
     function withdraw() external nonReentrant returns (uint256 amount) {
-        uint32 id = _accountIdOf[msg.sender];
+        uint32 id = uint32(_accountOf[msg.sender]);
         amount = _accounts[id].balance;
         if (id == 0 || amount == 0) revert JobEscrowNothingToWithdraw(msg.sender);
         _accounts[id].balance = 0;
@@ -449,6 +496,11 @@ contract JobEscrow is IJobEscrow, Ownable {
         _setMaxDeadlineDelay(delay);
     }
 
+    /// @inheritdoc IJobEscrow
+    function setDisputeBond(uint256 bond) external onlyOwner {
+        _setDisputeBond(bond);
+    }
+
     // -------------------------------------------------------------------------------------------------- views ---
 
     /// @inheritdoc IJobEscrow
@@ -459,6 +511,7 @@ contract JobEscrow is IJobEscrow, Ownable {
         v.client = _accounts[j.client].owner;
         v.provider = _accounts[j.provider].owner;
         v.rate = j.rate;
+        v.feeBps = j.feeBps;
         bool settled = j.status == JobStatus.Settled || j.status == JobStatus.Disputed
             || j.status == JobStatus.Resolved;
         if (settled) {
@@ -486,10 +539,9 @@ contract JobEscrow is IJobEscrow, Ownable {
             submitter: a.submitter,
             count: a.count,
             timestamp: a.timestamp,
-            settlement: p.releasableAt != 0,
+            settlement: true,
             payout: p.amount,
             releasableAt: p.releasableAt,
-            feeBps: p.feeBps,
             released: p.released
         });
     }
@@ -498,23 +550,48 @@ contract JobEscrow is IJobEscrow, Ownable {
     function payoutOf(uint256 batchId)
         external
         view
-        returns (address provider, uint256 amount, uint256 releasableAt, uint256 feeBps, bool released)
+        returns (address provider, uint256 amount, uint256 releasableAt, bool released)
     {
         Payout memory p = _payouts[SafeCast.toUint32(batchId)];
         if (p.releasableAt == 0) revert JobEscrowUnknownBatch(batchId);
-        return (_accounts[p.provider].owner, p.amount, p.releasableAt, p.feeBps, p.released);
+        return (_accounts[p.provider].owner, p.amount, p.releasableAt, p.released);
     }
 
     /// @inheritdoc IJobEscrow
-    function disputeOf(uint256 jobId) external view returns (uint256 held, uint256 openedAt) {
+    function plainAnchor(address submitter, bytes32 root)
+        external
+        view
+        returns (uint256 timestamp, uint256 claimedCount)
+    {
+        PlainAnchor memory a = _plainAnchors[submitter][root];
+        return (a.timestamp, a.claimedCount);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function disputeOf(uint256 jobId) external view returns (uint256 held, uint256 openedAt, uint256 bond) {
         Dispute memory d = _disputes[jobId];
-        return (d.held, d.openedAt);
+        return (d.held, d.openedAt, d.bond);
     }
 
     /// @inheritdoc IJobEscrow
     function balanceOf(address account) external view returns (uint256) {
-        uint32 id = _accountIdOf[account];
+        uint32 id = uint32(_accountOf[account]);
         return id == 0 ? 0 : _accounts[id].balance;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function exposureOf(address provider) external view returns (uint256) {
+        return (_accountOf[provider] >> 32) & _EXPOSURE_MASK;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function jobsSettledOf(address provider) external view returns (uint256) {
+        return _accountOf[provider] >> 160;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function disputeBond() external view returns (uint256) {
+        return _disputeBond;
     }
 
     /// @inheritdoc IJobEscrow
@@ -536,7 +613,15 @@ contract JobEscrow is IJobEscrow, Ownable {
         view
         returns (bool)
     {
-        return _anchors[root].batchId != 0 && MerkleProof.verifyCalldata(proof, root, receiptLeaf(receipt));
+        uint256 batchId = _anchors[root].batchId;
+        if (batchId == 0) return false;
+        Job memory j = _load(receipt.jobId);
+        bool settled = j.status == JobStatus.Settled || j.status == JobStatus.Disputed
+            || j.status == JobStatus.Resolved;
+        // Settled as signed: this job settled in exactly this batch, by this provider, for these units and price.
+        return settled && j.deadlineOrBatch == batchId && _accounts[j.provider].owner == receipt.provider
+            && j.units == receipt.unitsMilli && (uint256(j.units) * j.rate) / _MILLI == receipt.price
+            && MerkleProof.verifyCalldata(proof, root, receiptLeaf(receipt));
     }
 
     /// @inheritdoc IJobEscrow
@@ -590,8 +675,10 @@ contract JobEscrow is IJobEscrow, Ownable {
         bytes calldata prompt
     ) private returns (uint256 amount) {
         if (maxUnitsMilli == 0 || maxUnitsMilli > MAX_UNITS_MILLI) revert JobEscrowInvalidMaxUnits(maxUnitsMilli);
-        uint256 latest = block.timestamp + cfg.maxDeadlineDelay;
-        if (deadline <= block.timestamp || deadline > latest) revert JobEscrowInvalidDeadline(deadline, latest);
+        {
+            uint256 latest = block.timestamp + cfg.maxDeadlineDelay;
+            if (deadline <= block.timestamp || deadline > latest) revert JobEscrowInvalidDeadline(deadline, latest);
+        }
         if (prompt.length > MAX_PROMPT_BYTES) revert JobEscrowPromptTooLong(prompt.length, MAX_PROMPT_BYTES);
         uint32 providerId;
         if (provider != address(0)) {
@@ -602,18 +689,8 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint256 jobId = uint256(cfg.jobCount) + 1;
         // A 48-bit job counter lasts for 2.8e14 jobs; the check keeps the settlement record's 48-bit id exact.
         cfg.jobCount = SafeCast.toUint48(jobId);
-        _save(
-            jobId,
-            Job({
-                status: JobStatus.Open,
-                deadlineOrBatch: deadline,
-                units: uint48(maxUnitsMilli),
-                client: client,
-                provider: providerId,
-                modelId: modelId,
-                rate: uint80(rate)
-            })
-        );
+        // The fee in force now is snapshotted with the rate: a later DAO change does not reach this job.
+        _jobs[jobId] = _openJobWord(deadline, maxUnitsMilli, cfg.feeBps, client, providerId, modelId, rate);
         emit JobCreated(
             jobId,
             msg.sender,
@@ -628,23 +705,38 @@ contract JobEscrow is IJobEscrow, Ownable {
         );
     }
 
-    /// @dev Accepts one job; `servedModel` caches the last model the registry confirmed for this provider.
-    function _accept(uint256 jobId, uint32 provider, uint16 servedModel) private returns (uint16) {
-        Job memory j = _existingJob(jobId);
-        if (j.status != JobStatus.Open) revert JobEscrowUnexpectedStatus(jobId, j.status);
-        if (block.timestamp > j.deadlineOrBatch) revert JobEscrowDeadlinePassed(jobId, j.deadlineOrBatch);
-        if (j.provider != 0 && j.provider != provider) revert JobEscrowNotProvider(jobId, msg.sender);
-        if (j.modelId != servedModel) {
-            if (!providers.canServe(msg.sender, j.modelId)) {
-                revert JobEscrowProviderCannotServe(msg.sender, j.modelId);
-            }
-            servedModel = j.modelId;
+    /**
+     * @dev Accepts one job for the provider whose account word is `account` and returns that word with the job's
+     * escrow added to the exposure. `servedModel` and `cap` cache the last model the registry confirmed for this
+     * provider and the exposure cap it reported.
+     */
+    function _accept(uint256 jobId, uint256 account, uint16 servedModel, uint256 cap)
+        private
+        returns (uint256, uint16, uint256)
+    {
+        // Works on the packed word (layout in {_save}): accepting is on every job's path.
+        uint256 word = _jobs[jobId];
+        JobStatus status = JobStatus(word & 0xff);
+        if (status != JobStatus.Open) {
+            if (status == JobStatus.None) revert JobEscrowUnknownJob(jobId);
+            revert JobEscrowUnexpectedStatus(jobId, status);
         }
-        j.status = JobStatus.Accepted;
-        j.provider = provider;
-        _save(jobId, j);
+        if (block.timestamp > uint40(word >> 8)) revert JobEscrowDeadlinePassed(jobId, uint40(word >> 8));
+        uint256 provider = account & _ID_MASK;
+        uint256 assigned = uint32(word >> 128);
+        if (assigned != 0 && assigned != provider) revert JobEscrowNotProvider(jobId, msg.sender);
+        uint16 modelId = uint16(word >> 160);
+        if (modelId != servedModel) {
+            cap = providers.exposureCapOf(msg.sender, modelId);
+            if (cap == 0) revert JobEscrowProviderCannotServe(msg.sender, modelId);
+            servedModel = modelId;
+        }
+        // Exposure is a sum of escrow held by this contract, so it stays far below 2^128 (the token's supply).
+        uint256 exposure = ((account >> 32) & _EXPOSURE_MASK) + _escrowOf((word >> 48) & MAX_UNITS_MILLI, word >> 176);
+        if (exposure > cap) revert JobEscrowExposureCapExceeded(msg.sender, exposure, cap);
+        _jobs[jobId] = (word & ~(_STATUS_MASK | (_ID_MASK << 128))) | uint256(JobStatus.Accepted) | (provider << 128);
         emit JobAccepted(jobId, msg.sender);
-        return servedModel;
+        return ((account & ~(_EXPOSURE_MASK << 32)) | (exposure << 32), servedModel, cap);
     }
 
     /**
@@ -670,11 +762,11 @@ contract JobEscrow is IJobEscrow, Ownable {
             mstore(buf, chainid())
             mstore(add(buf, 0x20), address())
             mstore(add(buf, 0x60), caller())
-            mstore(add(t, 0xe0), buf)
+            mstore(add(t, 0xc0), buf)
             // Leaf i (ascending) goes to tree index 2n - 2 - i: start at the last slot and walk backwards.
-            mstore(add(t, 0x100), add(tree, shl(5, sub(shl(1, n), 1))))
-            mstore(add(t, 0x120), add(table, 0x20))
-            mstore(add(t, 0x160), add(clients, 0x20))
+            mstore(add(t, 0xe0), add(tree, shl(5, sub(shl(1, n), 1))))
+            mstore(add(t, 0x100), add(table, 0x20))
+            mstore(add(t, 0x140), add(clients, 0x20))
         }
         uint256 failed = _settlementLoop(items, t);
         if (failed != 0) _revertForRecord(items, failed - 1);
@@ -693,27 +785,27 @@ contract JobEscrow is IJobEscrow, Ownable {
     }
 
     /// @dev See {_settleRecords}. Returns zero, or the 1-based index of the first failing record. `t` field offsets:
-    /// 0x00 providerAmount, 0x20 fees, 0x40 refunds, 0x60 provider, 0x80 feeBps, 0xa0 batchId, 0xc0 previous leaf,
-    /// 0xe0 leaf buffer, 0x100 tree write pointer, 0x120 refund table, 0x140 table mask, 0x160 list of the table
-    /// entries in first-seen order, 0x180 its length.
+    /// 0x00 providerAmount, 0x20 fees, 0x40 refunds, 0x60 provider, 0x80 batchId, 0xa0 previous leaf, 0xc0 leaf buffer,
+    /// 0xe0 tree write pointer, 0x100 refund table, 0x120 table mask, 0x140 list of the table entries in first-seen
+    /// order, 0x160 its length.
     // solhint-disable-next-line function-max-lines
     function _settlementLoop(bytes calldata items, Totals memory t) private returns (uint256 failed) {
         assembly ("memory-safe") {
             let end := add(items.offset, items.length)
-            let treePtr := mload(add(t, 0x100))
+            let treePtr := mload(add(t, 0xe0))
             for { let at := items.offset } lt(at, end) { at := add(at, 46) } {
                 let word
                 let slot
                 let refund
                 {
-                    let buf := mload(add(t, 0xe0))
+                    let buf := mload(add(t, 0xc0))
                     let units := and(shr(144, calldataload(at)), 0xffffffffffffffff)
                     mstore(0x00, shr(208, calldataload(at)))
                     mstore(0x20, _jobs.slot)
                     mstore(add(buf, 0x40), mload(0x00))
                     slot := keccak256(0x00, 0x40)
                     word := sload(slot)
-                    let maxUnits := and(shr(48, word), 0xffffffffffff)
+                    let maxUnits := and(shr(48, word), 0xfffffffff)
                     // Status Accepted (2), the caller's job, deadline not passed, 0 < units <= maxUnits.
                     if or(
                         or(
@@ -725,12 +817,12 @@ contract JobEscrow is IJobEscrow, Ownable {
                         failed := add(div(sub(at, items.offset), 46), 1)
                         break
                     }
-                    // No overflow: units, maxUnits < 2^48 and rate < 2^80; price <= escrow since units <= maxUnits;
-                    // fee <= price since feeBps <= 10,000.
+                    // No overflow: units, maxUnits < 2^36 and rate < 2^80; price <= escrow since units <= maxUnits;
+                    // fee <= price since the job's snapshotted feeBps <= MAX_FEE_BPS.
                     let price := div(mul(units, shr(176, word)), 1000)
                     refund := sub(div(add(mul(maxUnits, shr(176, word)), 999), 1000), price)
                     {
-                        let fee := div(mul(price, mload(add(t, 0x80))), 10000)
+                        let fee := div(mul(price, and(shr(84, word), 0xfff)), 10000)
                         mstore(t, add(mload(t), sub(price, fee)))
                         mstore(add(t, 0x20), add(mload(add(t, 0x20)), fee))
                         mstore(add(t, 0x40), add(mload(add(t, 0x40)), refund))
@@ -740,24 +832,24 @@ contract JobEscrow is IJobEscrow, Ownable {
                     mstore(add(buf, 0xc0), calldataload(add(at, 14)))
                     mstore(0x00, keccak256(buf, 0xe0))
                     let leaf := keccak256(0x00, 0x20)
-                    if iszero(gt(leaf, mload(add(t, 0xc0)))) {
+                    if iszero(gt(leaf, mload(add(t, 0xa0)))) {
                         failed := add(div(sub(at, items.offset), 46), 1)
                         break
                     }
-                    mstore(add(t, 0xc0), leaf)
+                    mstore(add(t, 0xa0), leaf)
                     mstore(treePtr, leaf)
                     treePtr := sub(treePtr, 0x20)
-                    // Settled (3), the batch id over the deadline, the settled units over the maximum.
+                    // Settled (3), the batch id over the deadline, the settled units over the maximum; the fee snapshot stays.
                     sstore(
-                        slot, or(and(word, not(_LOW_96_BITS)), or(shl(48, units), or(shl(8, mload(add(t, 0xa0))), 3)))
+                        slot, or(and(word, not(_LOW_84_BITS)), or(shl(48, units), or(shl(8, mload(add(t, 0x80))), 3)))
                     )
                 }
                 if refund {
                     let client := and(shr(96, word), 0xffffffff)
-                    let mask := mload(add(t, 0x140))
+                    let mask := mload(add(t, 0x120))
                     // Open addressing with linear probing; the table is at least half empty, so probes are short.
                     for { let h := and(mul(client, 0x9e3779b1), mask) } 1 { h := and(add(h, 1), mask) } {
-                        let entry := add(mload(add(t, 0x120)), shl(6, h))
+                        let entry := add(mload(add(t, 0x100)), shl(6, h))
                         if eq(mload(entry), client) {
                             mstore(add(entry, 0x20), add(mload(add(entry, 0x20)), refund))
                             break
@@ -765,9 +857,9 @@ contract JobEscrow is IJobEscrow, Ownable {
                         if iszero(mload(entry)) {
                             mstore(entry, client)
                             mstore(add(entry, 0x20), refund)
-                            let count := mload(add(t, 0x180))
-                            mstore(add(mload(add(t, 0x160)), shl(5, count)), entry)
-                            mstore(add(t, 0x180), add(count, 1))
+                            let count := mload(add(t, 0x160))
+                            mstore(add(mload(add(t, 0x140)), shl(5, count)), entry)
+                            mstore(add(t, 0x160), add(count, 1))
                             break
                         }
                     }
@@ -784,7 +876,9 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint256 units = uint64(bytes8(items[offset + 6:offset + 14]));
         Job memory j = _existingJob(jobId);
         if (j.status != JobStatus.Accepted) revert JobEscrowUnexpectedStatus(jobId, j.status);
-        if (j.provider != _accountIdOf[msg.sender] || j.provider == 0) revert JobEscrowNotProvider(jobId, msg.sender);
+        if (j.provider != uint32(_accountOf[msg.sender]) || j.provider == 0) {
+            revert JobEscrowNotProvider(jobId, msg.sender);
+        }
         if (block.timestamp > j.deadlineOrBatch) revert JobEscrowDeadlinePassed(jobId, j.deadlineOrBatch);
         if (units == 0 || units > j.units) revert JobEscrowInvalidUnits(jobId, units, j.units);
         revert JobEscrowLeavesNotSorted(i);
@@ -800,23 +894,40 @@ contract JobEscrow is IJobEscrow, Ownable {
 
     /// @dev The account id of `account`, creating it (in `cfg`, written back by the caller) on first use.
     function _accountId(address account, Config memory cfg) private returns (uint32 id) {
-        id = _accountIdOf[account];
+        id = uint32(_accountOf[account]);
         if (id == 0) {
             id = cfg.accountCount + 1;
             cfg.accountCount = id;
-            _accountIdOf[account] = id;
+            _accountOf[account] = id;
             _accounts[id] = Account({owner: account, balance: 0});
         }
     }
 
-    /// @dev {_accountId} for callers that do not otherwise touch the config slot: reads it only to create an account.
-    function _accountIdCreating(address account) private returns (uint32 id) {
-        id = _accountIdOf[account];
-        if (id == 0) {
+    /// @dev The account word of `account` (see `_accountOf`), creating the account on first use; reads the config
+    /// slot only to create one.
+    function _accountCreating(address account) private returns (uint256 word) {
+        word = _accountOf[account];
+        if (uint32(word) == 0) {
             Config memory cfg = _config;
-            id = _accountId(account, cfg);
+            word = _accountId(account, cfg);
             _config.accountCount = cfg.accountCount;
         }
+    }
+
+    /// @dev Takes `amount` off the exposure of provider account `id`. Checked: every amount taken off was added when
+    /// the job was accepted (escrow) or settled (payout) and has not been taken off since.
+    function _reduceExposure(uint32 id, uint256 amount) private {
+        address owner_ = _accounts[id].owner;
+        uint256 word = _accountOf[owner_];
+        uint256 exposure = ((word >> 32) & _EXPOSURE_MASK) - amount;
+        _accountOf[owner_] = (word & ~(_EXPOSURE_MASK << 32)) | (exposure << 32);
+    }
+
+    /// @dev Credits the dispute bond of `jobId` to account `to`: the client when it won, the provider otherwise.
+    function _settleDisputeBond(uint256 jobId, uint256 bond, uint32 to) private {
+        if (bond == 0) return;
+        _credit(to, bond);
+        emit DisputeBondPaid(jobId, _accounts[to].owner, bond);
     }
 
     /// @dev Writes back the counters a creation may change. (Assigning the whole struct would rewrite every field.)
@@ -826,17 +937,33 @@ contract JobEscrow is IJobEscrow, Ownable {
         stored.accountCount = cfg.accountCount;
     }
 
+    /// @dev The word of a new open job, in the layout of {_save}. `rate` fits 80 bits (the rate card's MAX_RATE).
+    function _openJobWord(
+        uint40 deadline,
+        uint64 maxUnitsMilli,
+        uint16 feeBps,
+        uint32 client,
+        uint32 providerId,
+        uint16 modelId,
+        uint256 rate
+    ) private pure returns (uint256) {
+        return uint256(JobStatus.Open) | (uint256(deadline) << 8) | (uint256(maxUnitsMilli) << 48)
+            | (uint256(feeBps) << 84) | (uint256(client) << 96) | (uint256(providerId) << 128)
+            | (uint256(modelId) << 160) | (rate << 176);
+    }
+
     function _save(uint256 jobId, Job memory j) private {
         _jobs[jobId] = uint256(j.status) | (uint256(j.deadlineOrBatch) << 8) | (uint256(j.units) << 48)
-            | (uint256(j.client) << 96) | (uint256(j.provider) << 128) | (uint256(j.modelId) << 160)
-            | (uint256(j.rate) << 176);
+            | (uint256(j.feeBps) << 84) | (uint256(j.client) << 96) | (uint256(j.provider) << 128)
+            | (uint256(j.modelId) << 160) | (uint256(j.rate) << 176);
     }
 
     function _load(uint256 jobId) private view returns (Job memory j) {
         uint256 word = _jobs[jobId];
         j.status = JobStatus(word & 0xff);
         j.deadlineOrBatch = uint40(word >> 8);
-        j.units = uint48(word >> 48);
+        j.units = uint48((word >> 48) & MAX_UNITS_MILLI);
+        j.feeBps = uint16((word >> 84) & 0xfff);
         j.client = uint32(word >> 96);
         j.provider = uint32(word >> 128);
         j.modelId = uint16(word >> 160);
@@ -896,6 +1023,13 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint256 old = _config.disputeTimeout;
         _config.disputeTimeout = uint32(value);
         emit ParameterUpdated(_DISPUTE_TIMEOUT, old, value);
+    }
+
+    function _setDisputeBond(uint256 value) private {
+        if (value > MAX_DISPUTE_BOND) revert JobEscrowParameterOutOfBounds(_DISPUTE_BOND, value, 0, MAX_DISPUTE_BOND);
+        uint256 old = _disputeBond;
+        _disputeBond = value;
+        emit ParameterUpdated(_DISPUTE_BOND, old, value);
     }
 
     function _setMaxDeadlineDelay(uint256 value) private {

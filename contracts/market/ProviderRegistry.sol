@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IJobEscrow} from "../interfaces/IJobEscrow.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {Ed25519Key} from "../receipts/Ed25519Key.sol";
@@ -25,6 +26,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
     uint256 public constant MIN_UNBONDING_PERIOD = 1 minutes;
     /// @notice Longest unbonding period the DAO may set.
     uint256 public constant MAX_UNBONDING_PERIOD = 365 days;
+    /// @notice Largest exposure multiple the DAO may set.
+    uint256 public constant MAX_EXPOSURE_MULTIPLE = 10_000;
 
     /// @notice The bond token (AITBC).
     IERC20 public immutable token;
@@ -38,7 +41,9 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
     mapping(address provider => Provider) private _providers;
     // 256 model ids per word: one storage read answers "does this provider serve that model".
     mapping(address provider => mapping(uint256 word => uint256 bits)) private _served;
-    uint256 private _minBond;
+    // Packed in one slot: {exposureCapOf} reads both with one cold read, as {canServe} reads the minimum bond.
+    uint128 private _minBond;
+    uint32 private _exposureMultiple;
     uint256 private _unbondingPeriod;
 
     modifier onlyEscrow() {
@@ -57,7 +62,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
         address treasury_,
         address owner_,
         uint256 minBond_,
-        uint256 unbondingPeriod_
+        uint256 unbondingPeriod_,
+        uint256 exposureMultiple_
     ) Ownable(owner_) {
         if (
             address(token_) == address(0) || address(models_) == address(0) || escrow_ == address(0)
@@ -69,6 +75,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
         treasury = treasury_;
         _setMinBond(minBond_);
         _setUnbondingPeriod(unbondingPeriod_);
+        _setExposureMultiple(exposureMultiple_);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -137,6 +144,9 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
         // The period in force at withdrawal applies, so a DAO that lengthens it also covers unbondings in progress.
         uint256 unlocksAt = uint256(p.unbondingSince) + _unbondingPeriod;
         if (block.timestamp < unlocksAt) revert ProviderRegistryBondLocked(msg.sender, unlocksAt);
+        // Accepted jobs, payouts inside their dispute window and open disputes keep the bond here, slashable.
+        uint256 exposure = IJobEscrow(escrow).exposureOf(msg.sender);
+        if (exposure != 0) revert ProviderRegistryExposureOutstanding(msg.sender, exposure);
         uint256 amount = p.bond;
         p.bond = 0;
         p.unbondingSince = 0;
@@ -150,19 +160,11 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
         Provider storage p = _providers[provider_];
         uint256 bond = p.bond;
         slashed = amount < bond ? amount : bond;
-        // Cannot underflow: slashed <= bond. disputesLost counts at most one per settled job, which is bounded by
-        // jobsSettled (uint40) in practice; it is still checked.
+        // Cannot underflow: slashed <= bond. disputesLost counts at most one per settled job; it is still checked.
         p.bond = uint128(bond - slashed);
         p.disputesLost += 1;
         emit ProviderSlashed(provider_, slashed);
         if (slashed != 0) token.safeTransfer(treasury, slashed);
-    }
-
-    /// @inheritdoc IProviderRegistry
-    function recordSettlements(address provider_, uint256 count) external onlyEscrow {
-        Provider storage p = _providers[provider_];
-        // No event: the escrow's BatchSettled already reports every settlement, and this runs once per batch.
-        p.jobsSettled = SafeCast.toUint40(p.jobsSettled + count);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -176,9 +178,22 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
     }
 
     /// @inheritdoc IProviderRegistry
+    function setExposureMultiple(uint256 multiple) external onlyOwner {
+        _setExposureMultiple(multiple);
+    }
+
+    /// @inheritdoc IProviderRegistry
     function canServe(address provider_, uint16 modelId) external view returns (bool) {
         Provider storage p = _providers[provider_];
         return p.registered && p.unbondingSince == 0 && p.bond >= _minBond && _serves(provider_, modelId);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function exposureCapOf(address provider_, uint16 modelId) external view returns (uint256) {
+        Provider storage p = _providers[provider_];
+        uint256 bond = p.bond;
+        if (!p.registered || p.unbondingSince != 0 || bond < _minBond || !_serves(provider_, modelId)) return 0;
+        return bond * _exposureMultiple;
     }
 
     /// @inheritdoc IProviderRegistry
@@ -212,6 +227,11 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
         return _unbondingPeriod;
     }
 
+    /// @inheritdoc IProviderRegistry
+    function exposureMultiple() external view returns (uint256) {
+        return _exposureMultiple;
+    }
+
     function _setServed(uint16[] calldata modelIds, bool served) private {
         uint256 count = models.modelCount();
         for (uint256 i = 0; i < modelIds.length; ++i) {
@@ -236,8 +256,16 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
     function _setMinBond(uint256 minBond_) private {
         if (minBond_ == 0 || minBond_ > MAX_MIN_BOND) revert ProviderRegistryInvalidMinBond(minBond_);
         uint256 oldMinBond = _minBond;
-        _minBond = minBond_;
+        // Fits: MAX_MIN_BOND < 2^128.
+        _minBond = uint128(minBond_);
         emit MinBondUpdated(oldMinBond, minBond_);
+    }
+
+    function _setExposureMultiple(uint256 multiple) private {
+        if (multiple == 0 || multiple > MAX_EXPOSURE_MULTIPLE) revert ProviderRegistryInvalidExposureMultiple(multiple);
+        uint256 old = _exposureMultiple;
+        _exposureMultiple = uint32(multiple);
+        emit ExposureMultipleUpdated(old, multiple);
     }
 
     function _setUnbondingPeriod(uint256 period) private {

@@ -47,6 +47,9 @@ contract AITBCToken is ERC20, ERC20Permit, ERC20Votes, Ownable {
             revert AITBCDistributionLengthMismatch(recipients.length, amounts.length);
         }
         cap = cap_;
+        // The owner (the DAO timelock) holds the treasury. Its votes are delegated to itself so that they are
+        // checkpointed, which lets the Governor leave them out of quorum; the Governor gives them no weight.
+        _delegate(owner_, owner_);
         for (uint256 i = 0; i < recipients.length; ++i) {
             _mint(recipients[i], amounts[i]);
         }

@@ -230,7 +230,7 @@ contract JobEscrowTest is Test {
         (uint256 batchId,) = s.settleOne(PROVIDER, id, 4_321);
         uint256 price = (4_321 * Market.LLAMA_RATE) / 1000;
         uint256 fee = (price * 250) / 10_000;
-        (, uint256 pending,,,) = s.escrow.payoutOf(batchId);
+        (, uint256 pending,,) = s.escrow.payoutOf(batchId);
         assertEq(pending, price - fee, "provider pending");
         assertEq(s.escrow.balanceOf(TREASURY), fee, "fee credited to treasury");
         assertEq(s.escrow.balanceOf(ALICE), escrowed - price, "client remainder");
@@ -385,9 +385,9 @@ contract JobEscrowTest is Test {
 
     function test_anchorRoot_sameRootTwice_reverts() public {
         vm.startPrank(PROVIDER);
-        uint256 id = s.escrow.anchorRoot(keccak256("root"), 3);
+        s.escrow.anchorRoot(keccak256("root"), 3);
         vm.expectRevert(
-            abi.encodeWithSelector(IJobEscrow.JobEscrowRootAlreadyAnchored.selector, keccak256("root"), id)
+            abi.encodeWithSelector(IJobEscrow.JobEscrowPlainAnchorExists.selector, PROVIDER, keccak256("root"))
         );
         s.escrow.anchorRoot(keccak256("root"), 3);
         vm.stopPrank();
@@ -438,17 +438,17 @@ contract JobEscrowTest is Test {
 
     function test_dispute_lastSecondOfWindow_succeeds() public {
         (uint256 id, uint256 batchId) = _settled();
-        (,, uint256 releasableAt,,) = s.escrow.payoutOf(batchId);
+        (,, uint256 releasableAt,) = s.escrow.payoutOf(batchId);
         vm.warp(releasableAt - 1);
         vm.prank(ALICE);
         s.escrow.dispute(id);
-        (uint256 held,) = s.escrow.disputeOf(id);
+        (uint256 held,,) = s.escrow.disputeOf(id);
         assertEq(held, 10e18 - 0.25e18, "held = provider share");
     }
 
     function test_dispute_atWindowEnd_reverts() public {
         (uint256 id, uint256 batchId) = _settled();
-        (,, uint256 releasableAt,,) = s.escrow.payoutOf(batchId);
+        (,, uint256 releasableAt,) = s.escrow.payoutOf(batchId);
         vm.warp(releasableAt);
         vm.expectRevert(abi.encodeWithSelector(IJobEscrow.JobEscrowDisputeWindowClosed.selector, id, releasableAt));
         vm.prank(ALICE);
@@ -467,7 +467,7 @@ contract JobEscrowTest is Test {
         (uint256 id, uint256 batchId) = _settled();
         vm.prank(ALICE);
         s.escrow.dispute(id);
-        (uint256 held,) = s.escrow.disputeOf(id);
+        (uint256 held,,) = s.escrow.disputeOf(id);
         uint256 clientBefore = s.escrow.balanceOf(ALICE);
         s.escrow.resolveDispute(id, 2_500, 40e18);
         assertEq(s.escrow.balanceOf(PROVIDER), held / 4, "provider quarter");
@@ -475,7 +475,7 @@ contract JobEscrowTest is Test {
         assertEq(s.token.balanceOf(TREASURY), 40e18, "slashed to treasury");
         assertEq(s.providers.provider(PROVIDER).bond, Market.MIN_BOND - 40e18, "bond reduced");
         assertEq(s.providers.provider(PROVIDER).disputesLost, 1, "counted");
-        (, uint256 pending,,,) = s.escrow.payoutOf(batchId);
+        (, uint256 pending,,) = s.escrow.payoutOf(batchId);
         assertEq(pending, 0, "held amount left the batch payout");
         assertTrue(s.escrow.job(id).status == IJobEscrow.JobStatus.Resolved, "resolved");
     }
@@ -511,7 +511,7 @@ contract JobEscrowTest is Test {
         (uint256 id,) = _settled();
         vm.prank(ALICE);
         s.escrow.dispute(id);
-        (uint256 held,) = s.escrow.disputeOf(id);
+        (uint256 held,,) = s.escrow.disputeOf(id);
         vm.warp(block.timestamp + 3600);
         vm.prank(STRANGER);
         s.escrow.closeTimedOutDispute(id);
@@ -526,7 +526,7 @@ contract JobEscrowTest is Test {
 
     function test_releaseBatches_beforeWindow_reverts() public {
         (, uint256 batchId) = _settled();
-        (,, uint256 releasableAt,,) = s.escrow.payoutOf(batchId);
+        (,, uint256 releasableAt,) = s.escrow.payoutOf(batchId);
         vm.warp(releasableAt - 1);
         uint256[] memory ids = new uint256[](1);
         ids[0] = batchId;
@@ -536,7 +536,7 @@ contract JobEscrowTest is Test {
 
     function test_releaseBatches_thenWithdraw_paysProviderOnce() public {
         (, uint256 batchId) = _settled();
-        (,, uint256 releasableAt,,) = s.escrow.payoutOf(batchId);
+        (,, uint256 releasableAt,) = s.escrow.payoutOf(batchId);
         vm.warp(releasableAt);
         uint256[] memory ids = new uint256[](2);
         (ids[0], ids[1]) = (batchId, batchId);
@@ -663,7 +663,7 @@ contract JobEscrowTest is Test {
         s.accept(PROVIDER, id);
         uint256 balanceBefore = s.token.balanceOf(address(s.escrow));
         (uint256 batchId,) = s.settleOne(PROVIDER, id, uint64(units));
-        (, uint256 providerPart,,,) = s.escrow.payoutOf(batchId);
+        (, uint256 providerPart,,) = s.escrow.payoutOf(batchId);
         uint256 treasuryPart = s.escrow.balanceOf(TREASURY);
         uint256 clientPart = s.escrow.balanceOf(ALICE);
         assertEq(providerPart + treasuryPart + clientPart, escrowed, "split sums to escrow");

@@ -28,7 +28,7 @@ contract ReentrancyTest is Test {
         (names[0], units[0], rates[0]) = ("llama3.2", "gpu_seconds", 2e18);
         ModelRegistry models = new ModelRegistry(address(this), names, units, rates);
         address predicted = predictCreate(address(this), vm.getNonce(address(this)) + 1);
-        providers = new ProviderRegistry(token, models, predicted, address(0x7EA5), address(this), 100e18, 1 days);
+        providers = new ProviderRegistry(token, models, predicted, address(0x7EA5), address(this), 100e18, 1 days, 1_000);
         escrow = new JobEscrow(token, models, providers, address(0x7EA5), address(this), Market.defaultParams());
         uint16[] memory served = new uint16[](1);
         served[0] = 1;
@@ -64,7 +64,7 @@ contract ReentrancyTest is Test {
         }
         (, uint256 batches) = escrow.counters();
         for (uint256 b = 1; b <= batches; ++b) {
-            (, uint256 amount,,,) = escrow.payoutOf(b);
+            (, uint256 amount,,) = escrow.payoutOf(b);
             accounted += amount;
         }
         accounted += escrow.balanceOf(ALICE) + escrow.balanceOf(PROVIDER) + escrow.balanceOf(address(0x7EA5));

@@ -123,22 +123,27 @@ contract AssuranceCoverageTest is Test {
         (ids[0], ids[1]) = (batchOne, batchTwo);
         s.escrow.releaseBatches(ids);
         assertEq(s.escrow.balanceOf(PROVIDER), 2 * afterOne, "second batch released, first not paid twice");
-        (,,,, bool released) = s.escrow.payoutOf(batchTwo);
+        (,,, bool released) = s.escrow.payoutOf(batchTwo);
         assertTrue(released, "second batch marked released");
     }
 
-    /// @dev A batch id that was never settled (unknown, or a plain anchor without payout) has nothing to release.
-    function test_releaseBatches_unknownOrAnchorOnlyBatch_reverts() public {
+    /// @dev A batch id that was never settled has nothing to release; a plain anchor takes no batch id at all.
+    function test_releaseBatches_unknownBatch_reverts_plainAnchorTakesNoBatchId() public {
         uint256[] memory ids = new uint256[](1);
         ids[0] = 7;
         vm.expectRevert(abi.encodeWithSelector(IJobEscrow.JobEscrowUnknownBatch.selector, uint256(7)));
         s.escrow.releaseBatches(ids);
 
+        (, uint256 batchesBefore) = s.escrow.counters();
         vm.prank(PROVIDER);
-        ids[0] = s.escrow.anchorRoot(keccak256("plain"), 3);
-        vm.warp(block.timestamp + 1 days);
-        vm.expectRevert(abi.encodeWithSelector(IJobEscrow.JobEscrowUnknownBatch.selector, ids[0]));
-        s.escrow.releaseBatches(ids);
+        s.escrow.anchorRoot(keccak256("plain"), 3);
+        (, uint256 batchesAfter) = s.escrow.counters();
+        assertEq(batchesAfter, batchesBefore, "no batch id");
+        (uint256 at, uint256 claimed) = s.escrow.plainAnchor(PROVIDER, keccak256("plain"));
+        assertEq(at, block.timestamp, "anchored now");
+        assertEq(claimed, 3, "claimed count, reported as a claim");
+        vm.expectRevert(abi.encodeWithSelector(IJobEscrow.JobEscrowUnknownRoot.selector, keccak256("plain")));
+        s.escrow.batch(keccak256("plain"));
     }
 
     function test_batch_unknownRoot_reverts() public {
@@ -147,41 +152,33 @@ contract AssuranceCoverageTest is Test {
         s.escrow.batch(root);
     }
 
-    /// @dev Known limitation (docs/SECURITY.md): a registered provider who sees a pending settlement can anchor its
-    /// root first. The victim's transaction reverts, nobody gains money, and the victim recovers by settling a
-    /// different set of records (any change of the set changes the root).
-    function test_anchorRoot_frontRunOfSettlementRoot_onlyGriefs() public {
+    /// @dev Attack 1 (root squatting): another provider, and the victim itself, plain-anchor the root of a pending
+    /// one-record settlement (for one record the root is the leaf, which is public). The settlement still lands
+    /// with that very root, the provider is paid, and the plain anchors stay plain.
+    function test_attack_rootSquatting_preAnchoredSettlementRootStillSettles() public {
         uint256 first = s.createJob(ALICE, 1, 1000, address(0));
-        uint256 second = s.createJob(ALICE, 1, 1000, address(0));
         s.accept(PROVIDER, first);
-        s.accept(PROVIDER, second);
         Record memory r = Record(first, 500, keccak256("receipt 1"));
         bytes32 victimRoot = Market.leafOf(s, PROVIDER, r);
 
         vm.prank(OTHER_PROVIDER);
-        uint256 squatted = s.escrow.anchorRoot(victimRoot, 1);
-        IJobEscrow.BatchView memory b = s.escrow.batch(victimRoot);
-        assertFalse(b.settlement, "the squatted root carries no payout");
-        assertEq(b.submitter, OTHER_PROVIDER, "submitter recorded");
+        s.escrow.anchorRoot(victimRoot, 1);
+        vm.prank(PROVIDER);
+        s.escrow.anchorRoot(victimRoot, 1);
 
         Record[] memory one = new Record[](1);
         one[0] = r;
         bytes memory items = Market.pack(s, PROVIDER, one);
         vm.prank(PROVIDER);
-        vm.expectRevert(
-            abi.encodeWithSelector(IJobEscrow.JobEscrowRootAlreadyAnchored.selector, victimRoot, squatted)
-        );
-        s.escrow.settleBatch(items);
-
-        Record[] memory two = new Record[](2);
-        two[0] = r;
-        two[1] = Record(second, 700, keccak256("receipt 2"));
-        items = Market.pack(s, PROVIDER, two);
-        vm.prank(PROVIDER);
-        (, bytes32 root) = s.escrow.settleBatch(items);
-        assertTrue(root != victimRoot, "a different set has a different root");
-        assertTrue(s.escrow.job(first).status == IJobEscrow.JobStatus.Settled, "first settled");
-        assertTrue(s.escrow.job(second).status == IJobEscrow.JobStatus.Settled, "second settled");
+        (uint256 batchId, bytes32 root) = s.escrow.settleBatch(items);
+        assertEq(root, victimRoot, "the same root settles");
+        assertTrue(s.escrow.job(first).status == IJobEscrow.JobStatus.Settled, "settled");
+        IJobEscrow.BatchView memory b = s.escrow.batch(victimRoot);
+        assertEq(b.id, batchId, "the root's batch is the settlement");
+        assertEq(b.submitter, PROVIDER, "settled by the job's provider");
+        assertEq(b.count, 1, "true count");
+        (uint256 at,) = s.escrow.plainAnchor(OTHER_PROVIDER, victimRoot);
+        assertGt(at, 0, "the squatter's plain anchor is its own and settles nothing");
     }
 
     // ------------------------------------------------------------------------------------ ProviderRegistry ---
@@ -192,7 +189,7 @@ contract AssuranceCoverageTest is Test {
             a[i] = address(0);
             vm.expectRevert(IProviderRegistry.ProviderRegistryZeroAddress.selector);
             new ProviderRegistry(
-                IERC20(a[0]), IModelRegistry(a[1]), a[2], a[3], address(this), Market.MIN_BOND, 1 days
+                IERC20(a[0]), IModelRegistry(a[1]), a[2], a[3], address(this), Market.MIN_BOND, 1 days, 10
             );
         }
     }

@@ -107,7 +107,7 @@ contract AssuranceEventsTest is Test {
         s.settleOne(PROVIDER, timedOut, 500);
 
         vm.expectEmit(address(s.escrow));
-        emit IJobEscrow.JobDisputed(resolved, ALICE, 0.975e18);
+        emit IJobEscrow.JobDisputed(resolved, ALICE, 0.975e18, Market.DISPUTE_BOND);
         vm.prank(ALICE);
         s.escrow.dispute(resolved);
         vm.prank(ALICE);

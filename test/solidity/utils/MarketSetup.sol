@@ -27,6 +27,8 @@ library Market {
 
     uint256 internal constant LLAMA_RATE = 2e18;
     uint256 internal constant MIN_BOND = 100e18;
+    uint256 internal constant EXPOSURE_MULTIPLE = 1_000;
+    uint256 internal constant DISPUTE_BOND = 1e18;
     bytes32 internal constant VALID_KEY = 0x3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c;
 
     struct System {
@@ -62,7 +64,7 @@ library Market {
         s.models = new ModelRegistry(owner, names, units, rates);
         address predicted = _predict(address(this), vm.getNonce(address(this)) + 1);
         s.providers =
-            new ProviderRegistry(s.token, s.models, predicted, treasury, owner, MIN_BOND, 1 days);
+            new ProviderRegistry(s.token, s.models, predicted, treasury, owner, MIN_BOND, 1 days, EXPOSURE_MULTIPLE);
         s.escrow = buggy
             ? new BuggyJobEscrow(s.token, s.models, s.providers, treasury, owner, defaultParams())
             : new JobEscrow(s.token, s.models, s.providers, treasury, owner, defaultParams());
@@ -70,7 +72,13 @@ library Market {
     }
 
     function defaultParams() internal pure returns (JobEscrow.Params memory) {
-        return JobEscrow.Params({feeBps: 250, disputeWindow: 600, disputeTimeout: 3600, maxDeadlineDelay: 1 days});
+        return JobEscrow.Params({
+            feeBps: 250,
+            disputeWindow: 600,
+            disputeTimeout: 3600,
+            maxDeadlineDelay: 1 days,
+            disputeBond: DISPUTE_BOND
+        });
     }
 
     function registerProvider(System memory s, address provider, bytes32 key) internal {
@@ -144,8 +152,8 @@ library Market {
 
     /**
      * @notice The funds-conservation check, shared by the invariant test and the planted-bug test:
-     * Σ escrow of open and accepted jobs + Σ unreleased batch payouts + Σ dispute holds + Σ withdrawable balances
-     * == token.balanceOf(escrow). `accounts` must list every address that may hold a balance.
+     * Σ escrow of open and accepted jobs + Σ unreleased batch payouts + Σ dispute holds and dispute bonds of open
+     * disputes + Σ withdrawable balances == token.balanceOf(escrow). `accounts` must list every address that may hold a balance.
      */
     function accountedFunds(System memory s, uint256 jobCount, uint256 batchCount, address[] memory accounts)
         internal
@@ -157,12 +165,12 @@ library Market {
             if (j.status == IJobEscrow.JobStatus.Open || j.status == IJobEscrow.JobStatus.Accepted) {
                 accounted += j.escrow;
             } else if (j.status == IJobEscrow.JobStatus.Disputed) {
-                (uint256 h,) = s.escrow.disputeOf(id);
-                accounted += h;
+                (uint256 h,, uint256 bond) = s.escrow.disputeOf(id);
+                accounted += h + bond;
             }
         }
         for (uint256 b = 1; b <= batchCount; ++b) {
-            try s.escrow.payoutOf(b) returns (address, uint256 amount, uint256, uint256, bool) {
+            try s.escrow.payoutOf(b) returns (address, uint256 amount, uint256, bool) {
                 accounted += amount;
             } catch {}
         }
