@@ -26,6 +26,10 @@ contract EscrowHandler is Test {
     bytes32[] public roots;
     mapping(bytes32 root => bytes32) public anchorDigest;
 
+    /// @dev Bond withdrawals that succeeded while the provider's exposure was not zero (must stay 0).
+    uint256 public bondsLeftWhileExposed;
+    uint256 public bondWithdrawals;
+
     uint256 public bondsIn;
     uint256 public bondsOut;
     uint256 public slashed;
@@ -100,9 +104,12 @@ contract EscrowHandler is Test {
 
     function anchor(bytes32 root, uint256 count) external {
         vm.prank(providerList[count % 2]);
-        try s.escrow.anchorRoot(root, bound(count, 1, 1024)) {
-            _remember(root);
-        } catch {}
+        // Plain anchors live apart from settlement roots: invariant_anchoredRootsImmutable checks that settlement
+        // batches never change, whatever is plain-anchored (including their own roots, see `settle`).
+        try s.escrow.anchorRoot(root, bound(count, 1, 1024)) {} catch {}
+        if (roots.length != 0) {
+            try s.escrow.anchorRoot(roots[count % roots.length], 1) {} catch {}
+        }
     }
 
     function cancel(uint256 jobSeed) external {
@@ -176,9 +183,12 @@ contract EscrowHandler is Test {
     function withdrawBond(uint256 providerSeed) external {
         address p = providerList[providerSeed % 2];
         uint256 bond = s.providers.provider(p).bond;
+        uint256 exposure = s.escrow.exposureOf(p);
         vm.prank(p);
         try s.providers.withdrawBond() {
             bondsOut += bond;
+            bondWithdrawals += 1;
+            if (exposure != 0) bondsLeftWhileExposed += 1;
         } catch {}
     }
 
@@ -241,9 +251,14 @@ contract EscrowInvariantsTest is Test {
         handler.settle(0, 0, type(uint256).max, true);
         assertEq(handler.maxTimesSettled(), 1, "settled once, replay refused");
         assertEq(handler.rootCount(), 1, "one anchored root");
+        handler.unbond(0);
+        handler.withdrawBond(0);
+        assertEq(handler.bondWithdrawals(), 0, "exposure keeps the bond");
         handler.dispute(0);
         handler.resolve(0, 5_000, 10e18);
         assertGt(handler.slashed(), 0, "slash reached");
+        invariant_exposureMatchesTheBook();
+        invariant_noBondWithdrawalWhileExposed();
         invariant_fundsConservation();
         invariant_bondAccounting();
     }
@@ -282,6 +297,36 @@ contract EscrowInvariantsTest is Test {
         for (uint256 i = 0; i < ps.length; ++i) bonds += sys.providers.provider(ps[i]).bond;
         assertEq(sys.token.balanceOf(address(sys.providers)), bonds, "registry holds exactly the bonds");
         assertEq(bonds, handler.bondsIn() - handler.bondsOut() - handler.slashed(), "bonds in - out - slashed");
+    }
+
+    /// @dev No bond ever leaves the registry while its provider has exposure in the escrow.
+    function invariant_noBondWithdrawalWhileExposed() public view {
+        assertEq(handler.bondsLeftWhileExposed(), 0, "bond withdrawn with exposure > 0");
+    }
+
+    /// @dev Each provider's exposure is exactly: escrow of its accepted jobs + unreleased payouts of its batches +
+    /// amounts held by its open disputes.
+    function invariant_exposureMatchesTheBook() public view {
+        Market.System memory sys = _system();
+        address[] memory ps = handler.providersOf();
+        (uint256 jobs, uint256 batches) = sys.escrow.counters();
+        for (uint256 k = 0; k < ps.length; ++k) {
+            uint256 book;
+            for (uint256 id = 1; id <= jobs; ++id) {
+                IJobEscrow.JobView memory j = sys.escrow.job(id);
+                if (j.provider != ps[k]) continue;
+                if (j.status == IJobEscrow.JobStatus.Accepted) book += j.escrow;
+                if (j.status == IJobEscrow.JobStatus.Disputed) {
+                    (uint256 held,,) = sys.escrow.disputeOf(id);
+                    book += held;
+                }
+            }
+            for (uint256 b = 1; b <= batches; ++b) {
+                (address provider, uint256 amount,,) = sys.escrow.payoutOf(b);
+                if (provider == ps[k]) book += amount;
+            }
+            assertEq(sys.escrow.exposureOf(ps[k]), book, "exposure == book");
+        }
     }
 
     function invariant_anchoredRootsImmutable() public view {

@@ -126,10 +126,10 @@ contract AssuranceEventsTest is Test {
         s.escrow.closeTimedOutDispute(timedOut);
     }
 
-    function test_anchorRoot_emitsRootAnchored() public {
+    function test_anchorRoot_emitsPlainRootAnchored() public {
         bytes32 root = keccak256("plain root");
         vm.expectEmit(address(s.escrow));
-        emit IJobEscrow.RootAnchored(1, root, PROVIDER, 7);
+        emit IJobEscrow.PlainRootAnchored(PROVIDER, root, 7);
         vm.prank(PROVIDER);
         s.escrow.anchorRoot(root, 7);
     }
