@@ -421,7 +421,7 @@ async function main(): Promise<void> {
     let expectFees = 0n;
     let unitsMilli = 0n;
     for (const [i, v] of views.entries()) {
-      const batchFee = payouts[batchIds.indexOf(v.batchId)].feeBps;
+      const batchFee = v.feeBps;
       const locked = created.get(allJobs[i]);
       check(locked !== undefined, `job ${allJobs[i]} was not created by this run`);
       const split = settle({ maxUnitsMilli: locked?.maxUnitsMilli ?? 0n, unitsMilli: v.unitsMilli, rate: v.rate, feeBps: batchFee });

@@ -1,7 +1,8 @@
 import { getAddress, isAddress } from "ethers";
 
 import { AitbcError } from "../../lib/errors.js";
-import { receiptLeafHash, verifyProof, type ReceiptLeafValue } from "../../lib/merkle.js";
+import { receiptLeafHash, type ReceiptLeafValue } from "../../lib/merkle.js";
+import { checkSettledReceipt } from "../../lib/sdk/settled-receipt.js";
 import { JsonNumber, parseJson, type JsonObject, type JsonValue } from "../../lib/receipts/canonical.js";
 import { base64UrlEncode, fromHex } from "../../lib/receipts/encoding.js";
 import { receiptHash, verifyReceipt } from "../../lib/receipts/receipt.js";
@@ -191,8 +192,10 @@ function leafValue(doc: JsonObject): ReceiptLeafValue {
 /**
  * Runs every check a client should run before trusting a receipt, in the browser: the document is well formed and
  * bound to this deployment; its key is the provider's key REGISTERED ON-CHAIN (never the key the receipt names); the
- * Ed25519 signature holds under that key; the root is anchored on-chain; the Merkle proof leads from the receipt's
- * leaf to that root (computed here and cross-checked by `JobEscrow.verifyReceiptInclusion`).
+ * Ed25519 signature holds under that key; the root is a SETTLEMENT root on-chain (a plain anchor is reported as such
+ * and proves nothing); the receipt is the record its provider settled for the job in that batch, with the receipt's
+ * units and price, and the Merkle proof leads to the root — the SDK's `checkSettledReceipt`, which ends with
+ * `JobEscrow.verifyReceiptInclusion`.
  */
 export async function verifyBundle(chain: Chain, bundle: ReceiptBundle): Promise<Check[]> {
   const { providers, escrow } = chain.contracts;
@@ -255,38 +258,28 @@ export async function verifyBundle(chain: Chain, bundle: ReceiptBundle): Promise
     add("inclusion", "Receipt is included under the anchored root", "skip", "not checked: no anchored root");
     return checks;
   }
-  let batch: Awaited<ReturnType<typeof escrow.batch>>;
-  try {
-    batch = await escrow.batch(bundle.root);
-  } catch (error) {
-    if ((error as { revert?: { name?: string } }).revert?.name !== "JobEscrowUnknownRoot") throw error;
-    add("anchor", "Merkle root is anchored on-chain", "fail", `root ${bundle.root} is not anchored on JobEscrow`);
-    add("inclusion", "Receipt is included under the anchored root", "skip", "not checked: the root is not anchored");
-    return checks;
-  }
-  add(
-    "anchor",
-    "Merkle root is anchored on-chain",
-    "pass",
-    `batch #${batch.id} by ${batch.submitter}, ${batch.count} receipts, at ${new Date(Number(batch.timestamp) * 1000).toISOString().replace("T", " ").slice(0, 19)} UTC`,
-  );
-
   let leaf: ReceiptLeafValue;
   try {
     leaf = leafValue(bundle.doc);
   } catch (error) {
-    add("inclusion", "Receipt is included under the anchored root", "fail", `cannot compute the leaf: ${(error as Error).message}`);
+    add("anchor", "Merkle root is a settlement root on-chain", "skip", "not checked: the receipt's leaf cannot be computed");
+    add("inclusion", "Receipt was settled as signed under that root", "fail", `cannot compute the leaf: ${(error as Error).message}`);
     return checks;
   }
   const leafHash = receiptLeafHash(leaf);
-  const here = verifyProof(bundle.root, leafHash, bundle.proof);
-  const onChain = await escrow.verifyReceiptInclusion(
-    bundle.root,
-    { jobId: leaf.jobId, provider: leaf.provider, unitsMilli: leaf.unitsMilli, price: leaf.price, receiptHash: leaf.receiptHash },
-    bundle.proof,
-  );
-  if (here && onChain) add("inclusion", "Receipt is included under the anchored root", "pass", `leaf ${leafHash} proven in ${bundle.proof.length} steps (checked here and by JobEscrow)`);
-  else if (here !== onChain) add("inclusion", "Receipt is included under the anchored root", "fail", `the browser (${here}) and JobEscrow (${onChain}) disagree on the proof of leaf ${leafHash}`);
-  else add("inclusion", "Receipt is included under the anchored root", "fail", `MERKLE_PROOF_INVALID: the proof does not lead from leaf ${leafHash} to root ${bundle.root}`);
+  const verdict = await checkSettledReceipt(escrow, { chainId: BigInt(chain.config.chainId), escrowAddress: deployment.contracts.JobEscrow ?? "" }, { root: bundle.root, leaf, proof: bundle.proof });
+  // The shared checks, shown as two rows: the root (settlement-root, batch-provider) and the record (the rest).
+  const rootIds = new Set(["settlement-root", "batch-provider"]);
+  const rootChecks = verdict.checks.filter((c) => rootIds.has(c.id));
+  const recordChecks = verdict.checks.filter((c) => !rootIds.has(c.id));
+  const rootFailed = rootChecks.find((c) => !c.ok);
+  const recordFailed = recordChecks.find((c) => !c.ok);
+  const code = verdict.valid ? "" : `${verdict.code}: `;
+  if (rootChecks.length === 0) add("anchor", "Merkle root is a settlement root on-chain", "skip", "not checked: the proof does not hold");
+  else if (rootFailed !== undefined) add("anchor", "Merkle root is a settlement root on-chain", "fail", `${code}${rootFailed.detail}`);
+  else add("anchor", "Merkle root is a settlement root on-chain", "pass", rootChecks.map((c) => c.detail).join("; "));
+  if (recordFailed !== undefined) add("inclusion", "Receipt was settled as signed under that root", "fail", `${code}${recordFailed.detail}`);
+  else if (rootFailed !== undefined) add("inclusion", "Receipt was settled as signed under that root", "skip", "not checked: the root is not this provider's settlement");
+  else add("inclusion", "Receipt was settled as signed under that root", "pass", `leaf ${leafHash}: ${recordChecks.map((c) => c.detail).join("; ")}`);
   return checks;
 }

@@ -71,6 +71,7 @@ export {
 export { nodeBackend } from "../receipts/ed25519-node.js";
 export { importProofBundle, receiptLeafHash, verifyReceiptLeafProof, type ReceiptLeafValue, type ReceiptProofBundle } from "../merkle.js";
 export { receiptProofBundle, verifyInclusion, verifyReceiptOnChain, type InclusionCheck, type InclusionProof, type OnChainVerification } from "./verify.js";
+export { checkSettledReceipt, SETTLEMENT_CHECKS, type SettledReceiptVerdict, type SettlementCheck, type SettlementCheckId, type SettlementFailureCode, type SettlementReader } from "./settled-receipt.js";
 
 // ── watchers ────────────────────────────────────────────────────────────────────────────────────────────────────
 export { followAnchoredBatches, readAnchoredBatches, type AnchoredBatch, type BatchFollower, type FollowOptions } from "./watcher.js";

@@ -117,6 +117,8 @@ export interface JobInfo {
   client: string;
   provider: string;
   rate: bigint;
+  /** Protocol fee of the job, snapshotted at creation like the rate. */
+  feeBps: bigint;
   maxUnitsMilli: bigint;
   escrow: bigint;
   deadline: bigint;
@@ -151,6 +153,7 @@ export async function readJob(escrow: JobEscrow, id: bigint, networkName = "the 
     client: v.client,
     provider: v.provider,
     rate: v.rate,
+    feeBps: v.feeBps,
     maxUnitsMilli: v.maxUnitsMilli,
     escrow: v.escrow,
     deadline: v.deadline,

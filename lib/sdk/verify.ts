@@ -1,6 +1,8 @@
 /**
  * Verification against the chain: the receipt's signature with the key its provider registered in
- * `ProviderRegistry` (never the key inside the receipt), and its inclusion in a batch root anchored by `JobEscrow`.
+ * `ProviderRegistry` (never the key inside the receipt), and that it was settled as signed — its leaf is the record
+ * its provider settled for the job, in that job's settlement batch ({@link checkSettledReceipt}). A plain anchor
+ * never makes a receipt valid.
  */
 import type { Provider } from "ethers";
 
@@ -9,8 +11,8 @@ import { AitbcError } from "../errors.js";
 import { leafValueToJson, RECEIPT_LEAF_ENCODING, RECEIPT_PROOFS_FORMAT, verifyReceiptLeafProof, type Hex, type ReceiptLeafValue, type ReceiptProofBundle } from "../merkle.js";
 import { nodeBackend } from "../receipts/ed25519-node.js";
 import { verifyReceipt, type ReceiptErrorCode, type ReceiptFields } from "../receipts/receipt.js";
-import { connectMarket, providerEntry, type MarketContracts } from "./market.js";
-import { describeContractRevert } from "./reverts.js";
+import { connectMarket, providerEntry } from "./market.js";
+import { checkSettledReceipt, type SettlementCheck, type SettlementFailureCode } from "./settled-receipt.js";
 
 const ZERO_KEY = `0x${"0".repeat(64)}`;
 
@@ -29,28 +31,27 @@ export type OnChainVerification =
       /** base64url key the receipt was signed with: the provider's registered key. */
       keyId: string;
       anchored: { root: string; batchId: bigint };
+      /** The settlement checks, in order (see {@link checkSettledReceipt}). */
+      checks: SettlementCheck[];
     }
   | {
       valid: false;
-      /** A receipt refusal code, or `NOT_ANCHORED` when no proof was given or the root is not anchored. */
-      code: ReceiptErrorCode | "NOT_ANCHORED";
+      /**
+       * A receipt refusal code; `NOT_ANCHORED` when no proof was given or the root is not anchored,
+       * `PLAIN_ANCHOR_ONLY` when the root is only a plain anchor, `NOT_SETTLED_AS_SIGNED` when the settlement does not
+       * hold this job's record as the receipt states it.
+       */
+      code: ReceiptErrorCode | SettlementFailureCode;
       reason: string;
       /** When the receipt itself could be read. */
       receiptHash?: string;
+      /** The settlement checks that ran, when the receipt got that far. */
+      checks?: SettlementCheck[];
     };
 
 function pickProof(proof: InclusionProof, leaf: string): readonly string[] | undefined {
   if ("proof" in proof) return proof.proof;
   return proof.items.find((i) => i.leaf === leaf)?.proof;
-}
-
-async function anchoredBatchId(m: MarketContracts, root: string): Promise<bigint | undefined> {
-  try {
-    return (await m.escrow.batch(root)).id;
-  } catch (error) {
-    if (describeContractRevert(error)?.name === "JobEscrowUnknownRoot") return undefined;
-    throw error;
-  }
 }
 
 /**
@@ -80,18 +81,28 @@ export async function verifyReceiptOnChain(provider: Provider, deployment: Deplo
     proof: path,
     leaf: { chainId: f.chainId, escrow: f.escrow, jobId: f.jobId, provider: f.provider, unitsMilli: f.unitsMilli, price: f.priceBase, receiptHash: result.receiptHash },
   });
-  if (!inclusion.included) return { valid: false, code: inclusion.code, reason: inclusion.reason, receiptHash: result.receiptHash };
-  return { valid: true, receiptHash: result.receiptHash, leaf: result.leaf, fields: f, keyId: result.keyId, anchored: { root: proof.root, batchId: inclusion.batchId } };
+  if (!inclusion.included) {
+    return { valid: false, code: inclusion.code, reason: inclusion.reason, receiptHash: result.receiptHash, checks: inclusion.checks };
+  }
+  return {
+    valid: true,
+    receiptHash: result.receiptHash,
+    leaf: result.leaf,
+    fields: f,
+    keyId: result.keyId,
+    anchored: { root: proof.root, batchId: inclusion.batchId },
+    checks: inclusion.checks,
+  };
 }
 
 export type InclusionCheck =
-  | { included: true; batchId: bigint }
-  | { included: false; code: "NOT_ANCHORED" | "MERKLE_PROOF_INVALID"; reason: string };
+  | { included: true; batchId: bigint; checks: SettlementCheck[] }
+  | { included: false; code: SettlementFailureCode; reason: string; checks: SettlementCheck[] };
 
 /**
- * Checks that `leaf` is in the tree of `root` and that `root` is anchored by the deployment's escrow: first off-chain
- * (the leaf must bind this chain and escrow), then with `JobEscrow.verifyReceiptInclusion`, so a watcher relies on
- * the contract's own arithmetic rather than on this library's.
+ * Checks that `leaf` was settled as signed on the deployment's escrow: the proof leads from it to `root`, `root` is
+ * the settlement root of the batch in which the leaf's provider settled the leaf's job, with the leaf's units and
+ * price, and `JobEscrow.verifyReceiptInclusion` agrees ({@link checkSettledReceipt}, whose ordered checks are returned).
  */
 export async function verifyInclusion(
   provider: Provider,
@@ -99,20 +110,9 @@ export async function verifyInclusion(
   input: { root: string; leaf: ReceiptLeafValue; proof: readonly string[] },
 ): Promise<InclusionCheck> {
   const m = connectMarket(deployment, provider);
-  const { leaf } = input;
-  if (leaf.chainId !== BigInt(deployment.chainId) || leaf.escrow.toLowerCase() !== m.addresses.escrow.toLowerCase()) {
-    return { included: false, code: "MERKLE_PROOF_INVALID", reason: "the leaf is bound to another chain or escrow" };
-  }
-  if (!verifyReceiptLeafProof(input.root, leaf, input.proof)) {
-    return { included: false, code: "MERKLE_PROOF_INVALID", reason: `the proof does not lead from the leaf to root ${input.root}` };
-  }
-  const batchId = await anchoredBatchId(m, input.root);
-  if (batchId === undefined) return { included: false, code: "NOT_ANCHORED", reason: `root ${input.root} is not anchored in the escrow` };
-  const onChainLeaf = { jobId: leaf.jobId, provider: leaf.provider, unitsMilli: leaf.unitsMilli, price: leaf.price, receiptHash: leaf.receiptHash };
-  if (!(await m.escrow.verifyReceiptInclusion(input.root, onChainLeaf, [...input.proof]))) {
-    return { included: false, code: "MERKLE_PROOF_INVALID", reason: "the escrow does not accept the inclusion proof" };
-  }
-  return { included: true, batchId };
+  const verdict = await checkSettledReceipt(m.escrow, { chainId: BigInt(deployment.chainId), escrowAddress: m.addresses.escrow }, input);
+  if (verdict.valid) return { included: true, batchId: verdict.batchId, checks: verdict.checks };
+  return { included: false, code: verdict.code, reason: verdict.reason, checks: verdict.checks };
 }
 
 /**

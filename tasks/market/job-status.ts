@@ -27,7 +27,7 @@ export default async function jobStatusAction(args: JobStatusArgs, hre: HardhatR
     const model = card.find((r) => r.id === job.modelId);
     const settled = job.batchId !== 0n;
     const payout = settled ? await m.market.escrow.payoutOf(job.batchId) : undefined;
-    const fee = settled && payout !== undefined ? feeFor(job.price, payout.feeBps) : undefined;
+    const fee = settled && payout !== undefined ? feeFor(job.price, job.feeBps) : undefined;
     const [held, openedAt] = job.status === "Disputed" || job.status === "Resolved" ? await m.market.escrow.disputeOf(id) : [0n, 0n];
     const receiptId = computeReceiptId(ctx.chainId, m.addresses.escrow, id);
 

@@ -20,8 +20,10 @@ export default async function providerStatusAction(args: StatusArgs, hre: Hardha
     const m = await openMarket(ctx);
     const who = address ?? (await pickSender(ctx, args.from)).address;
     const { providers, escrow, token } = m.market;
-    const [entry, minBond, period, card, withdrawable, balance, now] = await Promise.all([
+    const [entry, jobsSettled, exposure, minBond, period, card, withdrawable, balance, now] = await Promise.all([
       providerEntry(m, who),
+      escrow.jobsSettledOf(who),
+      escrow.exposureOf(who),
       providers.minBond(),
       providers.unbondingPeriod(),
       readRateCard(m.market.models),
@@ -46,7 +48,8 @@ export default async function providerStatusAction(args: StatusArgs, hre: Hardha
       ctx.say(`  models        ${models.length === 0 ? "none" : models.join(", ")}`);
       ctx.say(`  bond          ${aitbc(entry.bond)} (minimum ${aitbc(minBond)})`);
       if (unlocksAt !== null) ctx.say(`  unbonding     since ${formatTimestamp(entry.unbondingSince)}, unlocks ${formatTimestamp(unlocksAt)}`);
-      ctx.say(`  record        ${entry.jobsSettled} jobs settled, ${entry.disputesLost} disputes lost`);
+      ctx.say(`  record        ${jobsSettled} jobs settled, ${entry.disputesLost} disputes lost`);
+      ctx.say(`  exposure      ${aitbc(exposure)} (the bond stays until this is zero)`);
       ctx.say(`  pending       ${aitbc(pending)} in ${open.length} batch(es), ${aitbc(releasable)} past the dispute window`);
     }
     ctx.say(`  withdrawable  ${aitbc(withdrawable)}${releasable > 0n ? ` (+${aitbc(releasable)} after release; \`withdraw\` does both)` : ""}`);
@@ -62,7 +65,8 @@ export default async function providerStatusAction(args: StatusArgs, hre: Hardha
       minBond,
       unbondingSince: entry.unbondingSince === 0n ? null : entry.unbondingSince,
       unlocksAt,
-      jobsSettled: entry.jobsSettled,
+      jobsSettled,
+      exposure,
       disputesLost: entry.disputesLost,
       pending,
       releasable,

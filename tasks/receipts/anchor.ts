@@ -192,13 +192,15 @@ export default async function receiptAnchorAction(args: AnchorArgs, hre: Hardhat
               estimate: () => escrow.anchorRoot.estimateGas(tree.root, ordered.length),
               send: () => escrow.anchorRoot(tree.root, ordered.length),
             });
-      const anchored = findEvent(m, tx.receipt.logs, "RootAnchored");
+      // A settlement emits RootAnchored (a settlement batch); a plain anchor PlainRootAnchored, which takes no batch id
+      // and proves nothing on-chain.
+      const anchored = findEvent(m, tx.receipt.logs, kind === "settle" ? "RootAnchored" : "PlainRootAnchored");
       if (anchored === undefined || anchored.args.root !== tree.root) {
         throw new AitbcError("ROOT_MISMATCH", `the escrow anchored ${anchored?.args.root ?? "nothing"} in ${tx.hash}, the receipts give ${tree.root}; no proofs were written`, {
           hint: "The receipts and the chain disagree on a leaf; inspect the transaction.",
         });
       }
-      const batchId = anchored.args.batchId as bigint;
+      const batchId = kind === "settle" ? (anchored.args.batchId as bigint) : null;
       if (dir === "") await mkdir(out, { recursive: true });
       for (let i = 0; i < ordered.length; i++) {
         const c = ordered[i];
@@ -207,9 +209,13 @@ export default async function receiptAnchorAction(args: AnchorArgs, hre: Hardhat
           await writeFile(tmp, c.text);
           await rename(tmp, c.file);
         }
-        await writeProofFile(c.file, { ...tree.exportProofs([i]), batchId: batchId.toString(), chainId: ctx.chainId.toString(), escrow: m.addresses.escrow.toLowerCase(), tx: tx.hash });
+        await writeProofFile(c.file, { ...tree.exportProofs([i]), batchId: batchId === null ? "plain" : batchId.toString(), chainId: ctx.chainId.toString(), escrow: m.addresses.escrow.toLowerCase(), tx: tx.hash });
       }
-      ctx.say(`  batch ${batchId}: root ${tree.root}, ${ordered.length} receipt(s), gas ${tx.gasUsed}; proofs written next to the receipts`);
+      ctx.say(
+        batchId === null
+          ? `  plain anchor: root ${tree.root}, ${ordered.length} receipt(s) claimed, gas ${tx.gasUsed}; a plain anchor settles nothing and on-chain verification refuses it (PLAIN_ANCHOR_ONLY)`
+          : `  batch ${batchId}: root ${tree.root}, ${ordered.length} receipt(s), gas ${tx.gasUsed}; proofs written next to the receipts`,
+      );
       batches.push({ path: kind, batchId, root: tree.root, count: ordered.length, gasUsed: tx.gasUsed, tx: tx.hash, files: ordered.map((c) => c.file) });
     }
     return { dryRun: args.dryRun, provider: sender.address, batches, skipped };

@@ -14,7 +14,7 @@ export function isProofFile(file: string): boolean {
 }
 
 export interface ProofFile extends ReceiptProofBundle {
-  /** Batch the root was anchored as. */
+  /** Settlement batch of the root, or "plain" for a plain anchor (which settles and proves nothing on-chain). */
   batchId: string;
   chainId: string;
   escrow: string;

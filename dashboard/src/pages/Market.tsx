@@ -42,12 +42,13 @@ async function loadMarket(chain: Chain) {
   const addresses = [...new Set(registered.map((e) => e.args.provider))];
   const providerRows = await Promise.all(
     addresses.map(async (address) => {
-      const [entry, active, served] = await Promise.all([
+      const [entry, active, jobsSettled, served] = await Promise.all([
         providers.getFunction("provider")(address),
         providers.isActive(address),
+        escrow.jobsSettledOf(address),
         Promise.all(names.map((_, i) => providers.serves(address, i + 1))),
       ]);
-      return { address, entry, active, models: names.filter((_, i) => served[i]) };
+      return { address, entry, active, jobsSettled, models: names.filter((_, i) => served[i]) };
     }),
   );
   return { jobCount, batchCount, params, held, locked, settled, jobs, byStatus, providers: providerRows, names };
@@ -160,7 +161,7 @@ export function MarketPage() {
                   <td>{p.active ? "active" : p.entry.unbondingSince !== 0n ? "unbonding" : "inactive"}</td>
                   <td>{p.models.join(", ") || "—"}</td>
                   <td>{tokens(p.entry.bond)}</td>
-                  <td>{p.entry.jobsSettled.toString()}</td>
+                  <td>{p.jobsSettled.toString()}</td>
                   <td>{p.entry.disputesLost.toString()}</td>
                 </tr>
               ))}
