@@ -91,6 +91,12 @@ export class BatchPlanner {
   readonly #leaves = new Set<string>();
   /** Receipts returned by a failed batch: they are overdue by definition and go out first. */
   readonly #retry = new Set<string>();
+  /**
+   * Every set of receipts whose settlement has failed, as its sorted receipt ids. A batch is never cut again with a
+   * set seen here: a transaction that reverted once reverts again (the same records give the same root and the same
+   * checks), so a retry is always a different cut, and a receipt that failed alone is held until it expires.
+   */
+  readonly #failedSets = new Map<string, Set<string>>();
 
   constructor(config: BatchPlannerConfig, order: (a: PlannedReceipt, b: PlannedReceipt) => number = compareLeafHash) {
     if (!Number.isSafeInteger(config.maxItems) || config.maxItems < 1) badConfigThrow("maxItems must be an integer ≥ 1");
@@ -162,6 +168,7 @@ export class BatchPlanner {
     this.#pending.delete(receiptId);
     this.#retry.delete(receiptId);
     this.#leaves.delete(r.leafHash.toLowerCase());
+    this.#forgetFailures([receiptId]);
   }
 
   /**
@@ -174,8 +181,15 @@ export class BatchPlanner {
   plan(now: number): PlanResult {
     const expired: PlannedReceipt[] = [];
     const live: PlannedReceipt[] = [];
-    for (const r of this.#pending.values()) (r.deadline <= now ? expired : live).push(r);
-    if (live.length === 0) return { kind: "wait", wakeAt: null, blocked: false, expired };
+    let heldUntil = Infinity;
+    for (const r of this.#pending.values()) {
+      if (r.deadline <= now) expired.push(r);
+      else if (this.#failedSets.has(r.receiptId)) heldUntil = Math.min(heldUntil, r.deadline);
+      else live.push(r);
+    }
+    // Receipts that failed alone wait for their deadline, when they are listed in `expired` for the driver.
+    const held = heldUntil === Infinity ? null : heldUntil;
+    if (live.length === 0) return { kind: "wait", wakeAt: held, blocked: false, expired };
 
     let oldest = Infinity;
     let earliestDeadline = Infinity;
@@ -192,7 +206,7 @@ export class BatchPlanner {
     else if (live.length >= this.#capacity) reason = "size";
     else if (ageDue <= now) reason = "age";
 
-    if (reason === null) return { kind: "wait", wakeAt: Math.min(ageDue, deadlineDue), blocked: false, expired };
+    if (reason === null) return { kind: "wait", wakeAt: Math.min(ageDue, deadlineDue, heldUntil), blocked: false, expired };
     if (this.#inFlight.size >= this.#config.maxInFlight) return { kind: "wait", wakeAt: null, blocked: true, expired };
 
     // When more are pending than fit, the most urgent go first: retried ones, then by deadline, then by age.
@@ -203,7 +217,11 @@ export class BatchPlanner {
         a.signedAt - b.signedAt ||
         compareLeafHash(a, b),
     );
-    const items = live.slice(0, this.#capacity).sort(this.#order);
+    // Never a set that already failed: halve it (the most urgent half goes) until the set is new. A set of one
+    // that failed is held above, so this ends with at least one item.
+    let chosen = live.slice(0, this.#capacity);
+    while (chosen.length > 1 && this.#failedSets.has(setKey(chosen))) chosen = chosen.slice(0, Math.ceil(chosen.length / 2));
+    const items = chosen.sort(this.#order);
     return { kind: "cut", batch: { reason, items }, expired };
   }
 
@@ -234,17 +252,32 @@ export class BatchPlanner {
   onBatchConfirmed(batchId: number): PlannedReceipt[] {
     const items = this.#takeBatch(batchId);
     for (const r of items) this.#leaves.delete(r.leafHash.toLowerCase());
+    this.#forgetFailures(items.map((r) => r.receiptId));
     return items;
   }
 
-  /** The batch's transaction failed for good: its receipts return to pending and are planned first. */
+  /**
+   * The batch's transaction failed for good: its receipts return to pending and are planned first, but never again
+   * in this same set (see {@link plan}).
+   */
   onBatchFailed(batchId: number): PlannedReceipt[] {
     const items = this.#takeBatch(batchId);
     for (const r of items) {
       this.#pending.set(r.receiptId, r);
       this.#retry.add(r.receiptId);
     }
+    this.#failedSets.set(setKey(items), new Set(items.map((r) => r.receiptId)));
     return items;
+  }
+
+  /** Whether the set of `receiptIds` has already failed to settle. */
+  hasFailed(receiptIds: readonly string[]): boolean {
+    return this.#failedSets.has([...receiptIds].sort().join(","));
+  }
+
+  /** Failure records that name a receipt leaving the planner are no longer needed. */
+  #forgetFailures(receiptIds: readonly string[]): void {
+    for (const [key, ids] of this.#failedSets) if (receiptIds.some((id) => ids.has(id))) this.#failedSets.delete(key);
   }
 
   /** The receipts of an in-flight batch, in on-chain order. */
@@ -265,6 +298,14 @@ export class BatchPlanner {
     for (const [id, items] of this.#inFlight) if (items.some((r) => r.receiptId === receiptId)) return id;
     return null;
   }
+}
+
+/** The identity of a set of receipts: its sorted receipt ids (a single receipt's key is its id). */
+function setKey(items: readonly PlannedReceipt[]): string {
+  return items
+    .map((r) => r.receiptId)
+    .sort()
+    .join(",");
 }
 
 function unknownBatch(batchId: number): RelayerError {
