@@ -1,6 +1,6 @@
 import type { Signer } from "ethers";
 
-import { defaultParameters, deployGovernance, describeDeployment, finalizeGovernance, isLocalChain, type ProgressFn } from "./deploy.js";
+import { defaultParameters, deployGovernance, describeDeployment, finalizeGovernance, isLocalChain, type DistributionEntry, type ProgressFn } from "./deploy.js";
 import { defaultMarketParameters, deployMarket, type MarketParameters } from "./deploy-market.js";
 import type { Deployment } from "./deployments.js";
 import { AitbcError } from "./errors.js";
@@ -10,14 +10,16 @@ export interface DeploySystemOptions {
   /** Accounts funded with test tokens on local chains. */
   devAccounts?: string[];
   guardian?: string;
+  /** Public networks: the initial holders of the circulating supply (required there, see `defaultParameters`). */
+  distribution?: readonly DistributionEntry[];
   /** Overrides of the marketplace defaults for the chain kind. */
   market?: Partial<MarketParameters>;
   progress?: ProgressFn;
 }
 
 /**
- * Deploys the whole system (token, timelock, governor, marketplace) with the default parameters for the chain kind,
- * hands every role to the timelock and renounces the deployer's admin role. Returns the deployment document.
+ * Deploys the whole system (token, timelock, governor, marketplace) with the default parameters for the chain kind;
+ * no deployer privilege exists at any point (see `deployGovernance`). Returns the deployment document.
  */
 export async function deploySystem(deployer: Signer, options: DeploySystemOptions): Promise<Deployment> {
   const provider = deployer.provider;
@@ -25,7 +27,7 @@ export async function deploySystem(deployer: Signer, options: DeploySystemOption
   const chainId = (await provider.getNetwork()).chainId;
   const local = isLocalChain(chainId);
   const deployerAddress = await deployer.getAddress();
-  const params = defaultParameters({ local, deployer: deployerAddress, devAccounts: local ? options.devAccounts : [], guardian: options.guardian });
+  const params = defaultParameters({ local, deployer: deployerAddress, devAccounts: local ? options.devAccounts : [], guardian: options.guardian, distribution: options.distribution });
   const progress = options.progress ?? (() => {});
   const governance = await deployGovernance(deployer, params, progress);
   progress("marketplace: rate card, provider registry, job escrow");
@@ -35,7 +37,7 @@ export async function deploySystem(deployer: Signer, options: DeploySystemOption
     { token: governance.token, timelock: governance.timelock, treasury: governance.timelock },
     marketParams,
   );
-  progress("renounce deployer admin");
+  progress("check: the deployer holds no role on the timelock");
   await finalizeGovernance(deployer, governance.timelock);
   return describeDeployment({
     network: options.network,

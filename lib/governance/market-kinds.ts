@@ -65,7 +65,21 @@ const MARKET_PARAMS: Record<string, { contract: ContractName; fn: string; parse:
   "max-deadline-delay": { contract: "JobEscrow", fn: "setMaxDeadlineDelay", parse: (v) => parseDuration(v, "max deadline delay") },
   "min-bond": { contract: "ProviderRegistry", fn: "setMinBond", parse: (v) => parseTokenAmount(v, { what: "minimum bond", allowZero: true }) },
   "unbonding-period": { contract: "ProviderRegistry", fn: "setUnbondingPeriod", parse: (v) => parseDuration(v, "unbonding period") },
+  "dispute-bond": { contract: "JobEscrow", fn: "setDisputeBond", parse: (v) => parseTokenAmount(v, { what: "dispute bond", allowZero: true }) },
+  "exposure-multiple": { contract: "ProviderRegistry", fn: "setExposureMultiple", parse: (v) => parseMultiple(v) },
 };
+
+/** A whole multiple of the bond, 1 to 10,000 (ProviderRegistry.MAX_EXPOSURE_MULTIPLE). */
+function parseMultiple(value: string): bigint {
+  const match = /^(\d{1,5})x?$/.exec(value.trim());
+  const multiple = match === null ? undefined : BigInt(match[1]);
+  if (multiple === undefined || multiple < 1n || multiple > 10_000n) {
+    throw new AitbcError("BAD_VALUE", `exposure multiple \`${value}\` is not a whole number between 1 and 10000`, {
+      hint: "Write how many times its bond a provider's exposure may reach, e.g. `10` (or `10x`).",
+    });
+  }
+  return multiple;
+}
 
 /** The marketplace parameters `set-param --param` accepts. */
 export const MARKET_PARAM_NAMES = Object.keys(MARKET_PARAMS);
@@ -120,7 +134,7 @@ registerProposalKind({
   summary: "Change a marketplace parameter of the escrow or the provider registry",
   options: [
     { name: "param", description: MARKET_PARAM_NAMES.join(" | "), required: true },
-    { name: "value", description: "new value: bps or % for fee-bps, AITBC for min-bond, durations otherwise", required: true },
+    { name: "value", description: "new value: bps or % for fee-bps, AITBC for min-bond and dispute-bond, a whole multiple for exposure-multiple, durations otherwise", required: true },
   ],
   example: "--kind set-param --param fee-bps --value 2.5% --description \"Lower the fee\"",
   build(input, contracts) {
@@ -188,6 +202,8 @@ registerContractDecoder({
         return `set the dispute timeout to ${formatDuration(call.args[0] as bigint)}`;
       case "setMaxDeadlineDelay":
         return `set the longest job deadline to ${formatDuration(call.args[0] as bigint)}`;
+      case "setDisputeBond":
+        return `set the dispute bond to ${tokens(call.args[0] as bigint)} (new disputes only)`;
       case "resolveDispute":
         return `resolve the dispute on job ${call.args[0]}: ${bps(call.args[1] as bigint)} of the price to the provider, slash ${tokens(call.args[2] as bigint)}`;
       default:
@@ -205,6 +221,8 @@ registerContractDecoder({
         return `set the minimum provider bond to ${tokens(call.args[0] as bigint)}`;
       case "setUnbondingPeriod":
         return `set the unbonding period to ${formatDuration(call.args[0] as bigint)}`;
+      case "setExposureMultiple":
+        return `let a provider's exposure reach ${call.args[0] as bigint} x its bond`;
       default:
         return undefined;
     }

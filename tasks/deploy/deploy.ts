@@ -1,14 +1,44 @@
+import { readFile } from "node:fs/promises";
+
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
+import type { DistributionEntry } from "../../lib/deploy.js";
 import { deploySystem } from "../../lib/deploy-system.js";
 import { deploymentPath, readDeployment, writeDeployment } from "../../lib/deployments-fs.js";
 import { AitbcError, isAitbcError } from "../../lib/errors.js";
+import { tokensToBase } from "../../lib/money.js";
 import { runTask } from "../shared/cli.js";
 
 interface DeployArgs {
   redeploy: boolean;
   guardian: string;
+  distribution: string;
   json: boolean;
+}
+
+/** Reads `--distribution`: `{ "holders": [{ "address": "0x…", "amount": "1000000" }] }`, amounts in AITBC. */
+async function readDistribution(file: string): Promise<DistributionEntry[]> {
+  const fail = (problem: string) =>
+    new AitbcError("BAD_DISTRIBUTION", `--distribution ${file}: ${problem}`, {
+      hint: 'Write { "holders": [{ "address": "0x…", "amount": "1000000" }] } with amounts in AITBC.',
+    });
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (error) {
+    throw fail(`cannot be read as JSON (${(error as Error).message})`);
+  }
+  const holders = (json as { holders?: unknown }).holders;
+  if (!Array.isArray(holders) || holders.length === 0) throw fail("has no `holders` list");
+  return holders.map((h: unknown, i) => {
+    const { address, amount } = (h ?? {}) as { address?: unknown; amount?: unknown };
+    if (typeof address !== "string" || typeof amount !== "string") throw fail(`holder ${i} needs a string address and amount`);
+    try {
+      return { address, amount: tokensToBase(amount) };
+    } catch {
+      throw fail(`holder ${i}: \`${amount}\` is not an AITBC amount`);
+    }
+  });
 }
 
 export default async function deployAction(args: DeployArgs, hre: HardhatRuntimeEnvironment) {
@@ -38,6 +68,7 @@ export default async function deployAction(args: DeployArgs, hre: HardhatRuntime
       network: ctx.networkName,
       devAccounts: await Promise.all(others.slice(0, 9).map((s) => s.getAddress())),
       guardian: args.guardian === "" ? undefined : args.guardian,
+      distribution: args.distribution === "" ? undefined : await readDistribution(args.distribution),
       progress: (step) => ctx.say(`  · ${step}`),
     });
     if (persistent) {

@@ -1,6 +1,8 @@
 import { expect } from "chai";
+import { getCreateAddress, Wallet } from "ethers";
 import { network } from "hardhat";
 
+import { defaultParameters, deployGovernance, finalizeGovernance } from "../../lib/deploy.js";
 import { deploySystem } from "../../lib/deploy-system.js";
 import { parseDeployment } from "../../lib/deployments.js";
 import {
@@ -86,3 +88,111 @@ describe("deploySystem: marketplace", function () {
     expect(deployment.parameters.market?.feeBps).to.equal(250);
   });
 });
+
+describe("deploySystem: no capture at launch (checklist item 37)", function () {
+  const E18 = 10n ** 18n;
+
+  function publicParams(distribution: { address: string; amount: bigint }[] | undefined, deployer: string) {
+    return defaultParameters({ local: false, deployer, distribution });
+  }
+
+  it("refuses a public-network deployment without a distribution list, or whose list gives one key quorum", async function () {
+    const [deployer] = await ethers.getSigners();
+    expect(codeOf(() => publicParams(undefined, deployer.address))).to.equal("DISTRIBUTION_REQUIRED");
+    // The old default: the deployer holds the whole circulating supply, 25x quorum.
+    const concentrated = publicParams([{ address: deployer.address, amount: 40_000_000n * E18 }], deployer.address);
+    const nonce = await ethers.provider.getTransactionCount(deployer.address);
+    await expectCode(deployGovernance(deployer, concentrated), "CONCENTRATED_DISTRIBUTION");
+    // 25 holders of 4 % each: each one is exactly at quorum, still refused.
+    const atQuorum = Array.from({ length: 25 }, () => ({ address: Wallet.createRandom().address, amount: 1_600_000n * E18 }));
+    await expectCode(deployGovernance(deployer, publicParams(atQuorum, deployer.address)), "CONCENTRATED_DISTRIBUTION");
+    const duplicate = [...atQuorum.slice(0, 1), ...atQuorum.slice(0, 1)];
+    await expectCode(deployGovernance(deployer, publicParams(duplicate, deployer.address)), "BAD_DISTRIBUTION");
+    expect(await ethers.provider.getTransactionCount(deployer.address), "nothing was sent").to.equal(nonce);
+  });
+
+  it("deploys a dispersed public distribution in which no holder reaches quorum, with no admin", async function () {
+    const [deployer] = await ethers.getSigners();
+    const holders = Array.from({ length: 30 }, () => ({ address: Wallet.createRandom().address, amount: 1_000_000n * E18 }));
+    const params = publicParams(holders, deployer.address);
+    const governance = await deployGovernance(deployer, params);
+    await finalizeGovernance(deployer, governance.timelock);
+    const token = AITBCToken__factory.connect(governance.token, ethers.provider);
+    const governor = AITBCGovernor__factory.connect(governance.governor, ethers.provider);
+    await networkHelpers.mine(2);
+    const t = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) - 1n;
+    const quorum = await governor.quorum(t);
+    expect(quorum, "4 % of the 30M castable, the treasury left out").to.equal((30_000_000n * E18 * 4n) / 100n);
+    for (const h of holders) expect(await token.balanceOf(h.address) < quorum).to.equal(true);
+    const timelock = AITBCTimelock__factory.connect(governance.timelock, ethers.provider);
+    expect(await timelock.hasRole(await timelock.DEFAULT_ADMIN_ROLE(), deployer.address)).to.equal(false);
+  });
+
+  it("a deployment that fails half-way leaves no admin behind and no proposer but the missing Governor", async function () {
+    const [deployer] = await ethers.getSigners();
+    const params = defaultParameters({ local: true, deployer: deployer.address });
+    // A zero voting period makes the Governor's constructor revert: the timelock and the token are already deployed.
+    params.governance = { ...params.governance, votingPeriod: 0 };
+    const nonce = await ethers.provider.getTransactionCount(deployer.address);
+    let failed = false;
+    try {
+      await deployGovernance(deployer, params);
+    } catch {
+      failed = true;
+    }
+    expect(failed, "the deployment stopped").to.equal(true);
+    const timelockAddress = getCreateAddress({ from: deployer.address, nonce });
+    const governorAddress = getCreateAddress({ from: deployer.address, nonce: nonce + 2 });
+    expect(await ethers.provider.getCode(timelockAddress)).to.not.equal("0x");
+    const timelock = AITBCTimelock__factory.connect(timelockAddress, ethers.provider);
+    for (const role of [await timelock.DEFAULT_ADMIN_ROLE(), await timelock.PROPOSER_ROLE(), await timelock.CANCELLER_ROLE()]) {
+      expect(await timelock.hasRole(role, deployer.address), role).to.equal(false);
+    }
+    expect(await timelock.hasRole(await timelock.PROPOSER_ROLE(), governorAddress)).to.equal(true);
+    await expectCode(finalizeGovernance(deployer, timelockAddress), undefined);
+  });
+
+  it("quorum counts only castable votes: minting the cap headroom into the treasury leaves it unchanged, and the treasury's votes weigh nothing", async function () {
+    const [deployer, ...others] = await ethers.getSigners();
+    const deployment = await deploySystem(deployer, { network: "test", devAccounts: others.slice(0, 3).map((s) => s.address) });
+    const c = deployment.contracts;
+    const token = AITBCToken__factory.connect(c.AITBCToken, ethers.provider);
+    const governor = AITBCGovernor__factory.connect(c.AITBCGovernor, ethers.provider);
+    await networkHelpers.mine(1);
+    const before = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) - 1n;
+    const supply = await token.totalSupply();
+    const treasury = await token.balanceOf(c.AITBCTimelock);
+    expect(await governor.quorum(before)).to.equal(((supply - treasury) * 4n) / 100n);
+    expect(await governor.getVotes(c.AITBCTimelock, before), "the treasury's weight").to.equal(0n);
+
+    await networkHelpers.impersonateAccount(c.AITBCTimelock);
+    await networkHelpers.setBalance(c.AITBCTimelock, 10n ** 18n);
+    const asTimelock = await ethers.getSigner(c.AITBCTimelock);
+    await (await token.connect(asTimelock).mint(c.AITBCTimelock, (await token.cap()) - supply)).wait();
+    await networkHelpers.mine(1);
+    const after = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) - 1n;
+    expect(await token.totalSupply()).to.equal(await token.cap());
+    expect(await governor.quorum(after), "unchanged by treasury mints").to.equal(await governor.quorum(before));
+    expect(await governor.quorum(after) < supply - treasury).to.equal(true);
+  });
+});
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
+
+/** Awaits `p`; with a code, expects it to reject with that AitbcError code, without one, to resolve. */
+async function expectCode(p: Promise<unknown>, code: string | undefined): Promise<void> {
+  let got: string | undefined;
+  try {
+    await p;
+  } catch (error) {
+    got = (error as { code?: string }).code ?? String(error);
+  }
+  expect(got).to.equal(code);
+}

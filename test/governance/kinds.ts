@@ -243,6 +243,8 @@ describe("lib/governance: marketplace kinds", function () {
     expect(summary("set-param", { param: "fee-bps", value: "2.5%" })).to.equal("set the protocol fee to 2.5 %");
     expect(summary("set-param", { param: "dispute-window", value: "1d" })).to.equal("set the dispute window to 1 d");
     expect(summary("set-param", { param: "min-bond", value: "100" })).to.equal("set the minimum provider bond to 100 AITBC");
+    expect(summary("set-param", { param: "dispute-bond", value: "10" })).to.equal("set the dispute bond to 10 AITBC (new disputes only)");
+    expect(summary("set-param", { param: "exposure-multiple", value: "10x" })).to.equal("let a provider's exposure reach 10 x its bond");
     expect(summary("resolve-dispute", { job: "42", share: "5000", slash: "10" })).to.equal(
       "resolve the dispute on job 42: 50 % of the price to the provider, slash 10 AITBC",
     );
@@ -252,6 +254,8 @@ describe("lib/governance: marketplace kinds", function () {
     expect(codeOf(() => buildProposal("set-rate", { model: "llama", rate: "1" }, market, "d"))).to.equal("BAD_MODEL");
     expect(codeOf(() => buildProposal("set-param", { param: "fee-bps", value: "101%" }, market, "d"))).to.equal("BAD_VALUE");
     expect(codeOf(() => buildProposal("set-param", { param: "fee", value: "1" }, market, "d"))).to.equal("BAD_VALUE");
+    expect(codeOf(() => buildProposal("set-param", { param: "exposure-multiple", value: "0" }, market, "d"))).to.equal("BAD_VALUE");
+    expect(codeOf(() => buildProposal("set-param", { param: "exposure-multiple", value: "2.5" }, market, "d"))).to.equal("BAD_VALUE");
     expect(codeOf(() => buildProposal("resolve-dispute", { job: "x", share: "1" }, market, "d"))).to.equal("BAD_VALUE");
     expect(codeOf(() => buildProposal("set-rate", { model: "0", rate: "1" }, contracts, "d"))).to.equal("CONTRACT_NOT_DEPLOYED");
   });
