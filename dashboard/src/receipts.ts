@@ -275,7 +275,7 @@ export async function verifyBundle(chain: Chain, bundle: ReceiptBundle): Promise
   const rootFailed = rootChecks.find((c) => !c.ok);
   const recordFailed = recordChecks.find((c) => !c.ok);
   const code = verdict.valid ? "" : `${verdict.code}: `;
-  if (rootChecks.length === 0) add("anchor", "Merkle root is a settlement root on-chain", "skip", "not checked: the proof does not hold");
+  if (rootChecks.length === 0) add("anchor", "Merkle root is a settlement root on-chain", "skip", "not checked: the leaf is bound to another chain or escrow");
   else if (rootFailed !== undefined) add("anchor", "Merkle root is a settlement root on-chain", "fail", `${code}${rootFailed.detail}`);
   else add("anchor", "Merkle root is a settlement root on-chain", "pass", rootChecks.map((c) => c.detail).join("; "));
   if (recordFailed !== undefined) add("inclusion", "Receipt was settled as signed under that root", "fail", `${code}${recordFailed.detail}`);

@@ -5,7 +5,9 @@
  * the dashboard — and it ends with the escrow's own view (`JobEscrow.verifyReceiptInclusion`), which applies the same
  * rule on-chain. It has no Node-only dependency, so the browser runs it as is.
  *
- * The checks run in a fixed order and stop at the first failure; the result lists each check that ran.
+ * The checks run in a fixed order — what the chain recorded first (the root is a settlement of this provider, the
+ * job settled in it with these units and price), then the Merkle proof (which binds the receipt hash), then the
+ * contract's view — and stop at the first failure; the result lists each check that ran.
  */
 import type { IJobEscrow } from "../../typechain-types/index.js";
 import { verifyReceiptLeafProof, type ReceiptLeafValue } from "../merkle.js";
@@ -14,7 +16,7 @@ import { verifyReceiptLeafProof, type ReceiptLeafValue } from "../merkle.js";
 export type SettlementReader = Pick<IJobEscrow, "batch" | "job" | "plainAnchor" | "verifyReceiptInclusion">;
 
 /** The checks, in the order they run. */
-export const SETTLEMENT_CHECKS = ["domain", "proof", "settlement-root", "batch-provider", "job-in-batch", "units", "price", "contract"] as const;
+export const SETTLEMENT_CHECKS = ["domain", "settlement-root", "batch-provider", "job-in-batch", "units", "price", "proof", "contract"] as const;
 export type SettlementCheckId = (typeof SETTLEMENT_CHECKS)[number];
 
 /**
@@ -73,8 +75,6 @@ export async function checkSettledReceipt(
     return fail("domain", "the leaf is bound to another chain or escrow");
   }
   pass("domain", `chain ${leaf.chainId}, escrow ${leaf.escrow}`);
-  if (!verifyReceiptLeafProof(root, leaf, proof)) return fail("proof", `the proof does not lead from the leaf to root ${root}`);
-  pass("proof", `leaf proven under ${root} in ${proof.length} steps`);
 
   let batch: Awaited<ReturnType<SettlementReader["batch"]>>;
   try {
@@ -105,6 +105,8 @@ export async function checkSettledReceipt(
   pass("units", `${leaf.unitsMilli} milli-units, as settled`);
   if (job.price !== leaf.price) return fail("price", `job ${leaf.jobId} settled at price ${job.price}, the receipt states ${leaf.price}`);
   pass("price", `price ${leaf.price}, as settled`);
+  if (!verifyReceiptLeafProof(root, leaf, proof)) return fail("proof", `the proof does not lead from the leaf to root ${root}`);
+  pass("proof", `leaf proven under ${root} in ${proof.length} steps`);
 
   const onChain = await escrow.verifyReceiptInclusion(
     root,

@@ -16,7 +16,8 @@ import { getAddress, JsonRpcProvider, keccak256, toUtf8Bytes, type JsonRpcSigner
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 
 import type { Deployment } from "../../lib/deployments.js";
-import { ReceiptMerkleTree } from "../../lib/merkle.js";
+import { ReceiptMerkleTree, settlementOrder } from "../../lib/merkle.js";
+import { encodeSettlementRecords } from "../../lib/settlement.js";
 import { getPublicKey, randomSecretKey } from "../../lib/receipts/ed25519.js";
 import { toHex } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptLeafValue, serializeReceipt, signReceipt, type ReceiptDocument } from "../../lib/receipts/receipt.js";
@@ -291,7 +292,7 @@ describe("dashboard (e2e, Chromium)", function () {
   });
 
   it("verifies a receipt's signature and Merkle inclusion against the chain, and flags a tampered copy", async function () {
-    // A provider registers its Ed25519 key and bond, signs three receipts and anchors their root on-chain.
+    // A provider registers its Ed25519 key and bond, settles three jobs on-chain and signs their receipts.
     const provider: JsonRpcSigner = await rpc.getSigner(5);
     const client = await rpc.getSigner(6);
     const c = deployment.contracts;
@@ -301,8 +302,18 @@ describe("dashboard (e2e, Chromium)", function () {
     const secret = randomSecretKey();
     await (await registry.register(toHex(getPublicKey(secret)), [1], minBond)).wait();
 
+    // Three real jobs for this provider, accepted and settled on-chain: only a settled receipt verifies.
+    const escrow = IJobEscrow__factory.connect(c.JobEscrow!, provider);
+    await (await AITBCToken__factory.connect(c.AITBCToken, client).approve(c.JobEscrow!, 1_000n * E18)).wait();
     const now = (await rpc.getBlock("latest"))!.timestamp;
-    const receipts: ReceiptDocument[] = [101, 102, 103].map((jobId, i) =>
+    const jobIds: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      await (await escrow.connect(client).createJob(1, 10_000n, provider.address, now + 3_600, "0x")).wait();
+      jobIds.push((await escrow.counters())[0]);
+    }
+    await (await escrow.acceptJobs(jobIds)).wait();
+    const rate = (await escrow.job(jobIds[0])).rate;
+    const sign = (jobId: bigint, unitsMilli: bigint, key: Uint8Array) =>
       signReceipt(
         buildReceipt({
           chainId: 31337,
@@ -311,18 +322,22 @@ describe("dashboard (e2e, Chromium)", function () {
           provider: provider.address,
           client: client.address,
           model: "llama3.2",
-          unitsMilli: 2500 + i,
-          priceBase: ((2500n + BigInt(i)) * 2n * E18) / 1000n,
+          unitsMilli,
+          priceBase: (unitsMilli * rate) / 1000n,
           startedAt: now - 30,
           completedAt: now - 20,
           inputHash: keccak256(toUtf8Bytes(`prompt ${jobId}`)),
           resultHash: keccak256(toUtf8Bytes(`result ${jobId}`)),
         }),
-        secret,
-      ),
-    );
+        key,
+      );
+    const receipts: ReceiptDocument[] = jobIds.map((jobId, i) => sign(jobId, 2_500n + BigInt(i), secret));
     const tree = ReceiptMerkleTree.of(receipts.map(receiptLeafValue));
-    await (await IJobEscrow__factory.connect(c.JobEscrow!, provider).anchorRoot(tree.root, receipts.length)).wait();
+    const records = settlementOrder(receipts, (r) => receiptLeafValue(r)).map((r) => {
+      const v = receiptLeafValue(r);
+      return { jobId: v.jobId, unitsMilli: v.unitsMilli, receiptHash: v.receiptHash };
+    });
+    await (await escrow.settleBatch(encodeSettlementRecords(records))).wait();
 
     const bundle = (receipt: string) => `{"receipt":${receipt},"proof":${JSON.stringify(tree.getProof(1))},"root":"${tree.root}"}`;
     const genuine = serializeReceipt(receipts[1]);
@@ -358,6 +373,18 @@ describe("dashboard (e2e, Chromium)", function () {
     await page.getByTestId("verify").click();
     await waitForText(page.getByTestId("check-key"), /KEY_NOT_TRUSTED/);
     expect(await status("key")).to.equal("fail");
+
+    // A cheaper receipt for the same job, signed with the registered key and plain-anchored by the provider: the
+    // signature holds, but a plain anchor settles nothing, and the dashboard says so.
+    const cheap = sign(jobIds[1], 1_000n, secret);
+    const cheapTree = ReceiptMerkleTree.of([receiptLeafValue(cheap)]);
+    await (await escrow.anchorRoot(cheapTree.root, 1)).wait();
+    await page.getByTestId("receipt-input").fill(`{"receipt":${serializeReceipt(cheap)},"proof":[],"root":"${cheapTree.root}"}`);
+    await page.getByTestId("verify").click();
+    await waitForText(page.getByTestId("verdict"), /NOT verified/);
+    expect(await status("signature")).to.equal("pass");
+    expect(await status("anchor")).to.equal("fail");
+    expect(await page.getByTestId("check-anchor").textContent()).to.contain("PLAIN_ANCHOR_ONLY");
     expect(await status("signature")).to.equal("skip");
 
     // The registered provider and its anchored batch show on the marketplace page.

@@ -105,11 +105,15 @@ describe("JobEscrow adversarial checklist", () => {
       expect(keccak256(ethers.concat([dump[3], dump[4]].sort())) === dump[1] || keccak256(ethers.concat([dump[4], dump[3]])) === dump[1]).to.equal(true);
     });
 
-    it("refuses the same root twice and the same receipt in a second batch (checklist 14)", async () => {
+    it("refuses the same plain anchor twice, keeps it apart from the settlement root, and the same receipt in a second batch (checklist 14)", async () => {
       const ids = await createJobs(f, f.clients[0], 2);
       const { tree, records } = await settleJobs(f, ids);
       const escrow = f.market.jobEscrow.connect(f.providers[0]);
-      await expect(escrow.anchorRoot(tree.root, 2)).to.be.revertedWithCustomError(escrow, "JobEscrowRootAlreadyAnchored");
+      // Plain-anchoring a settlement root is the submitter's own record: it changes nothing about the settlement.
+      const settled = await escrow.batch(tree.root);
+      await (await escrow.anchorRoot(tree.root, 2)).wait();
+      await expect(escrow.anchorRoot(tree.root, 2)).to.be.revertedWithCustomError(escrow, "JobEscrowPlainAnchorExists");
+      expect((await escrow.batch(tree.root)).id).to.equal(settled.id);
       const again = encodeSettlementRecords([records[0]]);
       await expect(escrow.settleBatch(again)).to.be.revertedWithCustomError(escrow, "JobEscrowUnexpectedStatus").withArgs(records[0].jobId, 3);
     });

@@ -24,7 +24,7 @@ describe("settleBatch Merkle root — differential against @openzeppelin/merkle-
   let records: SettlementRecord[];
 
   before(async () => {
-    f = await deployMarketFixture(ethers, { clients: 4, providers: 1 });
+    f = await deployMarketFixture(ethers, { clients: 4, providers: 1, params: { exposureMultiple: 10_000 } });
     const ids: bigint[] = [];
     for (let c = 0; c < 4; c++) for (let k = 0; k < 2; k++) ids.push(...(await createJobs(f, f.clients[c], 125, { maxUnitsMilli: 100_000n })));
     const escrow = f.market.jobEscrow.connect(f.providers[0]);
