@@ -6,9 +6,9 @@ pragma solidity 0.8.34;
  * @notice Escrowed compute jobs, batched settlement and receipt anchoring.
  *
  * Money (all exact, see docs/ARCHITECTURE.md): `escrow = ceil(maxUnitsMilli * rate / 1000)` is pulled at creation with
- * the model's rate and the protocol fee snapshotted into the job; at settlement `price = floor(unitsMilli * rate / 1000)`,
- * `fee = floor(price * feeBps / 10000)`, the provider earns `price - fee`, the treasury `fee` and the client
- * `escrow - price`, so the three always add up to the escrow.
+ * the model's rate and the protocol fee snapshotted into the job; at settlement
+ * `price = floor(unitsMilli * rate / 1000)`, `fee = floor(price * feeBps / 10000)`, the provider earns `price - fee`,
+ * the treasury `fee` and the client `escrow - price`, so the three always add up to the escrow.
  *
  * Payment model: at settlement the fee is credited to the treasury's balance in the escrow, from which anyone can push
  * it to the treasury with {sweepFees} (one transfer for many batches instead of one per batch). The client's remainder

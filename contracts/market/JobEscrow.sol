@@ -98,9 +98,9 @@ contract JobEscrow is IJobEscrow, Ownable {
         uint96 balance;
     }
 
-    /// @dev One slot per settlement root; it answers "is this a settlement root, of which batch, by whom, when" with one
-    /// read. Only {settleBatch} writes here, and a settlement root's leaves bind the settling provider, so no one can
-    /// pre-empt another provider's root.
+    /// @dev One slot per settlement root; it answers "is this a settlement root, of which batch, by whom, when" with
+    /// one read. Only {settleBatch} writes here, and a settlement root's leaves bind the settling provider, so no one
+    /// can pre-empt another provider's root.
     struct Anchor {
         uint32 batchId;
         address submitter;
@@ -839,7 +839,7 @@ contract JobEscrow is IJobEscrow, Ownable {
                     mstore(add(t, 0xa0), leaf)
                     mstore(treePtr, leaf)
                     treePtr := sub(treePtr, 0x20)
-                    // Settled (3), the batch id over the deadline, the settled units over the maximum; the fee snapshot stays.
+                    // Settled (3), the batch id over the deadline, the settled units over the maximum; the fee stays.
                     sstore(
                         slot, or(and(word, not(_LOW_84_BITS)), or(shl(48, units), or(shl(8, mload(add(t, 0x80))), 3)))
                     )

@@ -208,14 +208,19 @@ export interface DisputedJob {
   jobId: bigint;
   /** Provider earnings now held until the DAO resolves the dispute. */
   held: bigint;
+  /** The dispute bond paid: returned if the DAO finds for the client in any part, else paid to the provider. */
+  bond: bigint;
+  /** The dispute transaction (after an `approve` of the bond when the allowance did not cover it). */
   transaction: SentTx;
 }
 
 /**
- * Disputes a settled job: only its client, and only before the settlement batch's dispute window closes. The DAO
- * resolves it with a proposal calling `JobEscrow.resolveDispute`.
+ * Disputes a settled job: only its client, and only before the settlement batch's dispute window closes. The client
+ * pays the escrow's dispute bond (approved here if the allowance does not cover it). The DAO resolves the dispute with
+ * a proposal calling `JobEscrow.resolveDispute`.
  *
- * @throws {AitbcError} `UNKNOWN_JOB`, `JOB_WRONG_STATE`, `NOT_CLIENT`, `DISPUTE_WINDOW_CLOSED`, `TX_WOULD_REVERT`.
+ * @throws {AitbcError} `UNKNOWN_JOB`, `JOB_WRONG_STATE`, `NOT_CLIENT`, `DISPUTE_WINDOW_CLOSED`, `INSUFFICIENT_BALANCE`,
+ *   `TX_WOULD_REVERT`.
  */
 export async function disputeJob(signer: Signer, deployment: Deployment, jobId: bigint, options: { onProgress?: ProgressFn; networkName?: string } = {}): Promise<DisputedJob> {
   const provider = providerOf(signer);
@@ -231,9 +236,22 @@ export async function disputeJob(signer: Signer, deployment: Deployment, jobId: 
     throw new AitbcError("DISPUTE_WINDOW_CLOSED", `the dispute window of job ${jobId} closed at ${formatTimestamp(payout.releasableAt)}`, { hint: "Disputes must be opened inside the window; the settlement is final." });
   }
   const escrow = m.escrow.connect(signer);
+  const bond = await m.escrow.disputeBond();
+  if (bond > 0n) {
+    const [balance, allowance] = await Promise.all([m.token.balanceOf(sender), m.token.allowance(sender, m.addresses.escrow)]);
+    if (balance < bond) {
+      throw new AitbcError("INSUFFICIENT_BALANCE", `a dispute costs a bond of ${formatTokenAmount(bond)} AITBC; ${sender} holds ${formatTokenAmount(balance)}`, {
+        hint: "Fund the client account with the dispute bond first; it comes back if the DAO finds for you.",
+      });
+    }
+    if (allowance < bond) {
+      const token = m.token.connect(signer);
+      await sendTransaction(`approve the ${formatTokenAmount(bond)} AITBC dispute bond`, { estimate: () => token.approve.estimateGas(m.addresses.escrow, bond), send: () => token.approve(m.addresses.escrow, bond) }, { onProgress: options.onProgress });
+    }
+  }
   const transaction = await sendTransaction(`dispute job ${jobId}`, { estimate: () => escrow.dispute.estimateGas(jobId), send: () => escrow.dispute(jobId) }, { onProgress: options.onProgress });
-  const [held] = await m.escrow.disputeOf(jobId);
-  return { jobId, held, transaction };
+  const [held, , paid] = await m.escrow.disputeOf(jobId);
+  return { jobId, held, bond: paid, transaction };
 }
 
 export interface Withdrawal {
