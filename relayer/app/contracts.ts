@@ -59,6 +59,10 @@ export function settleCalldata(items: Uint8Array): string {
   return escrowInterface.encodeFunctionData("settleBatch", [items]);
 }
 
+export function releaseCalldata(batchIds: readonly bigint[]): string {
+  return escrowInterface.encodeFunctionData("releaseBatches", [[...batchIds]]);
+}
+
 export function normalizeProvider(address: string): string | null {
   return address.toLowerCase() === ZeroAddress ? null : address.toLowerCase();
 }
@@ -97,9 +101,14 @@ export class MarketReader {
 
   /** `releasableAt` of the settlement batch anchored under `root` (0 when unknown). */
   async batchReleasableAt(root: string): Promise<number> {
+    return (await this.settlementBatch(root)).releasableAt;
+  }
+
+  /** The on-chain id, release time and release flag of the settlement batch of `root`. */
+  async settlementBatch(root: string): Promise<{ id: bigint; releasableAt: number; released: boolean }> {
     const raw = await this.#call(this.#escrow, escrowInterface.encodeFunctionData("batch", [root]));
     const [view] = escrowInterface.decodeFunctionResult("batch", raw);
-    return Number(view.releasableAt);
+    return { id: view.id as bigint, releasableAt: Number(view.releasableAt), released: view.released as boolean };
   }
 
   async provider(address: string): Promise<ProviderEntry> {

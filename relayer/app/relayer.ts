@@ -23,6 +23,7 @@ import {
   MarketReader,
   normalizeProvider,
   parseEscrowLog,
+  releaseCalldata,
   settleCalldata,
   WATCHED_TOPICS,
   type OnChainJob,
@@ -653,12 +654,20 @@ export class Relayer {
     const confirmed = this.#journal.listBatches(["confirmed"]);
     if (confirmed.length === 0) return;
     const chainNow = await this.#market.latestTimestamp();
+    const releasable: bigint[] = [];
     for (const batch of confirmed) {
-      const releasableAt = await this.#market.batchReleasableAt(batch.root);
-      if (releasableAt > 0 && chainNow >= releasableAt) {
+      const onChain = await this.#market.settlementBatch(batch.root);
+      if (onChain.releasableAt > 0 && chainNow >= onChain.releasableAt) {
         this.#journal.markBatchFinalized(batch.batchId, sec(this.#now()));
         this.#log.info({ batchId: batch.batchId }, "batch finalized");
+        if (!onChain.released) releasable.push(onChain.id);
       }
+    }
+    // Released payouts leave the provider's exposure in the escrow, which caps what it may accept and keeps its bond:
+    // release them as soon as their dispute window has passed (anyone may; the earnings go to the provider).
+    if (releasable.length > 0) {
+      this.#sender.submit({ purpose: "release", idempotencyKey: `release-${releasable.join(",")}`, to: this.#o.contracts.escrow, data: releaseCalldata(releasable) });
+      this.#log.info({ batches: releasable.map(String) }, "releasing payouts past their dispute window");
     }
   }
 
