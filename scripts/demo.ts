@@ -319,9 +319,12 @@ async function main(): Promise<void> {
     steps.begin("a client disputes a job; the DAO resolves it");
     const disputed = jobIds[0];
     const disputer = clients[0];
+    // A dispute costs the client the DAO-set dispute bond, returned because the DAO finds for the client below.
+    const disputeBond = await escrow.disputeBond();
+    gas.add("client: approve dispute bond", await mined(token.connect(disputer).approve(escrowAddress, disputeBond)));
     gas.add("client: dispute", await mined(escrow.connect(disputer).dispute(disputed)), 1);
     const [held] = await escrow.disputeOf(disputed);
-    steps.detail(`client ${disputer.address} disputed job #${disputed}; ${aitbc(held)} of the provider's earnings held`);
+    steps.detail(`client ${disputer.address} disputed job #${disputed} with a ${aitbc(disputeBond)} bond; ${aitbc(held)} of the provider's earnings held`);
     for (const holder of [deployer, clients[1]]) gas.add("dao: delegate", await mined(token.connect(holder).delegate(holder.address)));
     await passProposal("resolve-dispute", "resolve-dispute", { job: disputed.toString(), share: "50%", slash: "10" }, `Resolve the dispute on job ${disputed}: the output was partial`);
     const resolvedView = await escrow.job(disputed);
@@ -430,7 +433,7 @@ async function main(): Promise<void> {
       expectFees += split.fee;
       expectClients += split.client;
       expectProviders += allJobs[i] === disputed ? providerAmount : split.provider;
-      if (allJobs[i] === disputed) expectClients += clientAmount;
+      if (allJobs[i] === disputed) expectClients += clientAmount + disputeBond;
     }
     const sumOf = (addresses: string[]): bigint => addresses.reduce((s, a) => s + (withdrawn.get(a.toLowerCase()) ?? 0n), 0n);
     const paid = sumOf(providers.map((p) => p.signer.address));

@@ -141,4 +141,26 @@ describe("relayer app (in-process chain)", function () {
     const escrow = JobEscrow__factory.connect(fixture.deployment.contracts.JobEscrow as string, ethersProvider);
     for (const id of ids) expect((await escrow.job(id)).status).to.equal(STATUS_SETTLED);
   });
+
+  it("releases its payouts once their dispute window has passed, so its exposure in the escrow returns to zero", async function () {
+    const escrow = JobEscrow__factory.connect(fixture.deployment.contracts.JobEscrow as string, ethersProvider);
+    const provider = await fixture.provider.getAddress();
+    expect(await escrow.exposureOf(provider) > 0n, "unreleased payouts count as exposure").to.equal(true);
+    const [, disputeWindow] = await escrow.parameters();
+    await ethersProvider.send("evm_increaseTime", [Number(disputeWindow) + 1]);
+    await ethersProvider.send("evm_mine", []);
+    // Runs last in this file: the chain is now past the dispute window of every batch above. What remains is the
+    // escrow of jobs still accepted and unsettled (a job whose run failed stays accepted until its deadline).
+    const [jobCount] = await escrow.counters();
+    let stillAccepted = 0n;
+    for (let id = 1n; id <= jobCount; id++) {
+      const j = await escrow.job(id);
+      if (j.status === 2n && j.provider.toLowerCase() === provider.toLowerCase()) stillAccepted += j.escrow;
+    }
+    await waitFor("payouts released", async () => {
+      app.relayer.kick();
+      return (await escrow.exposureOf(provider)) === stillAccepted;
+    });
+    expect(await escrow.balanceOf(provider) > 0n, "earnings withdrawable").to.equal(true);
+  });
 });
