@@ -666,7 +666,7 @@ export class Relayer {
     // Released payouts leave the provider's exposure in the escrow, which caps what it may accept and keeps its bond:
     // release them as soon as their dispute window has passed (anyone may; the earnings go to the provider).
     if (releasable.length > 0) {
-      this.#sender.submit({ purpose: "release", idempotencyKey: `release-${releasable.join(",")}`, to: this.#o.contracts.escrow, data: releaseCalldata(releasable) });
+      this.#sender.submit({ purpose: "other", idempotencyKey: `release-${releasable.join(",")}`, to: this.#o.contracts.escrow, data: releaseCalldata(releasable) });
       this.#log.info({ batches: releasable.map(String) }, "releasing payouts past their dispute window");
     }
   }
