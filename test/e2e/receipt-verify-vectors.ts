@@ -88,8 +88,11 @@ describe("e2e: receipt:verify on the independent vectors", function () {
         out = JSON.parse(result.stdout) as typeof out;
       }
       const verdicts = out.results ?? [];
-      expect(verdicts.map((v) => v.valid)).to.deep.equal(list.map(() => false));
-      expect(verdicts.map((v) => v.code)).to.deep.equal(list.map((v) => v.code));
+      // `[receipt]` is no object, so the library refuses it as one receipt; the CLI reads a JSON array as the list
+      // of receipts it holds, and verifies the one inside.
+      const arrayOfOne = (v: InvalidVector) => v.code === "NOT_AN_OBJECT" && v.document.trimStart().startsWith("[");
+      expect(verdicts.map((v) => v.valid)).to.deep.equal(list.map((v) => arrayOfOne(v)));
+      expect(verdicts.map((v) => v.code)).to.deep.equal(list.map((v) => (arrayOfOne(v) ? undefined : v.code)));
       checked += list.length;
     }
     expect(checked).to.equal(vectors.invalid.length);
@@ -138,7 +141,8 @@ describe("e2e: receipt:verify on the independent vectors", function () {
 
   it("reads the shapes users hold: a JSON array, JSON lines and a relayer receipt list, one verdict per receipt", async function () {
     const docs = reference.valid.slice(0, 3).map((v) => v.document.trim());
-    const compact = docs.map((d) => JSON.stringify(JSON.parse(d)));
+    // One line each, every lexeme kept (re-serialising with JSON.stringify would turn 5.0 into 5 and break signatures).
+    const compact = docs.map((d) => d.split("\n").map((l) => l.trim()).join(""));
     const array = path.join(dir, "many.json");
     const lines = path.join(dir, "many.jsonl");
     const list = path.join(dir, "list.json");
