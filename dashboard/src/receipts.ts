@@ -156,7 +156,7 @@ export function verifyOffchain(bundle: ReceiptBundle, options: OffchainOptions =
 /** The on-chain layer from the chain checks (skipped for receipts that are not settlement receipts). */
 export function onchainLayer(checks: Check[] | undefined, settlement: Layer): Layer {
   const title = "On-chain: settled as signed (registered key, anchored batch, inclusion)";
-  if (checks === undefined) return { id: "onchain", title, status: "skip", detail: `not checked: on-chain checks need the settlement profile (${settlement.detail})` };
+  if (checks === undefined) return { id: "onchain", title, status: "skip", detail: `not checked: on-chain checks need the settlement profile, which this receipt ${settlement.status === "skip" ? "does not claim" : "fails"}` };
   const failed = checks.find((c) => c.status === "fail");
   return failed === undefined ? { id: "onchain", title, status: "pass", detail: "every chain check below passed" } : { id: "onchain", title, status: "fail", detail: `${failed.title}: ${failed.detail}` };
 }
