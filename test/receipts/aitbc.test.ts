@@ -5,7 +5,7 @@ import { verifyAitbcSignature, verifyAttestations, verifyReceiptLayers } from ".
 import { canonicalize, parseJson, type JsonObject } from "../../lib/receipts/canonical.js";
 import { nobleBackend, type Ed25519Backend } from "../../lib/receipts/ed25519.js";
 import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
-import { buildReceipt, canonicalBytes, keyIdOf, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
+import { buildReceipt, canonicalBytes, checkSettlementProfile, keyIdOf, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 import { getPublicKey } from "../../lib/receipts/ed25519.js";
 import { receiptVectors } from "./vectors.js";
 
@@ -155,6 +155,44 @@ describe("receipts/aitbc: this project's receipts through both layers", () => {
       const r = verifyReceiptLayers(v.document, { trustedKey: v.trusted_key, backend: nodeBackend });
       expect(r.valid, v.name).to.equal(true);
       expect(r.receiptHash, v.name).to.equal(v.receipt_hash.startsWith("0x") ? v.receipt_hash : `0x${v.receipt_hash}`);
+    }
+  });
+
+  it("checks the settlement profile alone, bound to the chain and escrow asked for", () => {
+    const text = serializeReceipt(receipt);
+    const ok = checkSettlementProfile(text, { expectedChainId: 31337, expectedEscrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3" });
+    expect(ok.valid).to.equal(true);
+    const chain = checkSettlementProfile(text, { expectedChainId: 1 });
+    expect(chain.valid === false && chain.code).to.equal("CHAIN_MISMATCH");
+    const escrow = checkSettlementProfile(text, { expectedEscrow: `0x${"11".repeat(20)}` });
+    expect(escrow.valid === false && escrow.code).to.equal("ESCROW_MISMATCH");
+    // The signature is the other layer: a receipt whose signature was replaced still has a consistent profile.
+    const resigned = signReceipt(receipt, new Uint8Array(32).fill(1));
+    expect(checkSettlementProfile(serializeReceipt(resigned)).valid).to.equal(true);
+    expect(verifyReceiptLayers(serializeReceipt(resigned), { trustedKey: keyIdOf(key) }).code).to.equal("KEY_NOT_TRUSTED");
+  });
+});
+
+describe("receipts/aitbc: malformed signatures on reference-format receipts", () => {
+  const guide = reference.valid.find((v) => v.name === "payments guide example")!;
+  const withSignature = (value: string) => guide.document.replace(/"signature": \{[^}]*\}/, `"signature": ${value}`);
+
+  it("names the missing or mistyped signature part", () => {
+    const cases: [string, string][] = [
+      ["null", "MISSING_FIELD"],
+      ['"Fql0..."', "BAD_FIELD"],
+      ['{"alg":"Ed25519","key_id":"miner-ed25519-2026-01","sig":"Fql0"}', "BAD_KEY_ID"],
+      [`{"alg":"Ed25519","sig":"AAAA"}`, "MISSING_FIELD"],
+      [`{"alg":"Ed25519","key_id":"${reference.keys.miner}","sig":5}`, "BAD_FIELD"],
+      [`{"alg":"Ed25519","key_id":"${reference.keys.miner}","sig":"AA=="}`, "BAD_SIGNATURE_ENCODING"],
+      [`{"alg":"Ed25519","key_id":"${reference.keys.miner}","sig":"AAAA"}`, "ED25519_SIGNATURE_LENGTH"],
+    ];
+    for (const [signature, code] of cases) {
+      const document = withSignature(signature);
+      expect(document, signature).to.not.equal(guide.document);
+      const r = verifyAitbcSignature(document, { trustedKey: reference.keys.miner });
+      expect(r.valid, signature).to.equal(false);
+      if (!r.valid) expect(r.code, signature).to.equal(code);
     }
   });
 });
