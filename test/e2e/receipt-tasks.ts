@@ -14,7 +14,7 @@ import { priceFor } from "../../lib/money.js";
 import { base64UrlDecode } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptHash, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../helpers/hardhat-node.js";
+import { type HardhatNode, parseJsonOutput, REPO_ROOT, startHardhatNode } from "../helpers/hardhat-node.js";
 import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
 
 const NET = ["--network", "localhost"];
@@ -135,6 +135,16 @@ describe("e2e: receipt tasks on hardhat node", function () {
     expect(offline.code, offline.stdout).to.equal(0);
     expect(offline.stdout).to.not.match(/^INVALID/m);
     expect(errorCode(await cli("receipt:verify", `${files[0]}.proof.json`, "--key", keyId, "--json"))).to.equal("NO_RECEIPTS");
+
+    // A receipt of the AITBC network that is no settlement receipt (the payments guide's example) cannot be checked
+    // on-chain: it is refused for the missing profile field, naming what on-chain checks need.
+    const reference = JSON.parse(await readFile(path.join(REPO_ROOT, "test", "vectors", "reference.json"), "utf8")) as { valid: { name: string; document: string }[] };
+    await writeFile(path.join(ws.dir, "guide.json"), reference.valid.find((v) => v.name === "payments guide example")!.document);
+    const guide = await cli("receipt:verify", path.join(ws.dir, "guide.json"), "--onchain", "--json");
+    expect(guide.code).to.equal(1);
+    const guideVerdict = parseJsonOutput<{ results: { code: string; reason: string; layers: { settlement: { status: string }; onchain: { status: string } } }[] }>(guide).results[0];
+    expect([guideVerdict.code, guideVerdict.layers.settlement.status, guideVerdict.layers.onchain.status]).to.deep.equal(["MISSING_FIELD", "fail", "skip"]);
+    expect(guideVerdict.reason).to.match(/^on-chain checks need the settlement profile: field version is missing/);
 
     // The relayer's answer for a receipt, saved as a file, is verified as the receipt it carries.
     const answerText = `{"receipt_id":"${"0x" + "00".repeat(32)}","batch_id":1,"receipt":${await readFile(files[1], "utf8")},"batch":null,"proof":null}`;
