@@ -267,15 +267,18 @@ export function verifyReceiptLayers(input: string | Uint8Array | JsonObject, opt
   if (claimsSettlementProfile(document) || options.settlement === "required") {
     const profile = checkSettlementProfile(document, bound);
     settlement = profile.valid ? { status: "pass", fields: profile.fields, leaf: profile.leaf } : { status: "fail", code: profile.code, reason: profile.reason };
-    // The verdict keeps the profile's own order of checks (document, then key and signature), so that a settlement
-    // receipt is refused for the same reason whichever entry point checks it.
-    const r = verifyReceipt(document, {
-      ...(options.trustedKey !== undefined ? { trustedKey: options.trustedKey } : {}),
-      allowUntrustedKey: options.allowUntrustedKey,
-      backend,
-      ...bound,
-    });
-    if (!r.valid) settlementFailure = { code: r.code, reason: r.reason, field: r.field };
+    // When a layer fails, the verdict keeps the profile's own order of checks (document, then key and signature), so
+    // that a settlement receipt is refused for the same reason whichever entry point checks it. When both pass,
+    // verifyReceipt would pass too (the same checks), and is not run again.
+    if (!(profile.valid && signature.valid)) {
+      const r = verifyReceipt(document, {
+        ...(options.trustedKey !== undefined ? { trustedKey: options.trustedKey } : {}),
+        allowUntrustedKey: options.allowUntrustedKey,
+        backend,
+        ...bound,
+      });
+      if (!r.valid) settlementFailure = { code: r.code, reason: r.reason, field: r.field };
+    }
   } else {
     const version = document.get("version");
     const what = version === undefined ? "it has no version" : `its version is ${version instanceof JsonNumber ? version.lexeme : JSON.stringify(version)}, not the integer ${RECEIPT_VERSION}`;
