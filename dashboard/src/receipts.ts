@@ -2,10 +2,12 @@ import { getAddress, isAddress } from "ethers";
 
 import { AitbcError } from "../../lib/errors.js";
 import { receiptLeafHash, type ReceiptLeafValue } from "../../lib/merkle.js";
+import { verifyReceiptLayers, type ReceiptLayers } from "../../lib/receipts/aitbc.js";
 import { checkSettledReceipt } from "../../lib/sdk/settled-receipt.js";
 import { JsonNumber, parseJson, type JsonObject, type JsonValue } from "../../lib/receipts/canonical.js";
 import { base64UrlEncode, fromHex } from "../../lib/receipts/encoding.js";
-import { receiptHash, verifyReceipt } from "../../lib/receipts/receipt.js";
+import { proofPathFor, readReceiptEntries, type ReceiptEntry } from "../../lib/receipts/inputs.js";
+import { parsePublicKey, receiptHash, verifyReceipt } from "../../lib/receipts/receipt.js";
 import type { Chain } from "./chain.js";
 
 /** A receipt with what is needed to check its inclusion. The document keeps its number lexemes (signatures need them). */
@@ -13,10 +15,12 @@ export interface ReceiptBundle {
   doc: JsonObject;
   root?: string;
   proof?: string[];
-  /** Where it came from, for the page: "relayer", "pasted". */
+  /** Where it came from, for the page: "relayer", "pasted" (with `#n` / `:n` for the n-th receipt of a list). */
   source: string;
   /** The relayer's batch status (`confirmed`, `sent`, …), when known. */
   batchStatus?: string;
+  /** The proofs of a pasted proof bundle, picked by leaf when the chain checks run. */
+  proofItems?: { leaf: string; proof: string[] }[];
 }
 
 export interface ReceiptSummary {
@@ -42,29 +46,133 @@ function asObject(value: JsonValue | undefined): JsonObject | undefined {
   return value instanceof Map ? value : undefined;
 }
 
-function hexList(value: JsonValue | undefined, what: string): string[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v))) {
-    throw new AitbcError("BAD_PROOF", `${what} must be an array of 32-byte 0x-hex hashes`, { hint: "Paste the proof exactly as the relayer served it." });
+function bundleOf(entry: ReceiptEntry): ReceiptBundle {
+  if (entry.error !== undefined || entry.document === undefined) {
+    if (entry.proofOnly !== undefined) {
+      throw new AitbcError("NO_RECEIPTS", `this is the inclusion proof of a receipt (root ${entry.proofOnly.root}), not a receipt`, {
+        hint: "Paste the receipt itself, or the relayer's answer for it ({ receipt, proof, batch }).",
+      });
+    }
+    throw new AitbcError(entry.error?.code ?? "INVALID_JSON", `${entry.label}: ${entry.error?.reason ?? "no receipt"}`, {
+      hint: "Paste a receipt JSON, a relayer answer, a proof bundle with its receipt, a JSON array or JSON lines of them.",
+    });
   }
-  return value as string[];
+  const bundle: ReceiptBundle = { doc: entry.document, source: entry.label };
+  if (entry.batchStatus !== undefined) bundle.batchStatus = entry.batchStatus;
+  if (entry.proof !== undefined) {
+    bundle.root = entry.proof.root;
+    if ("proof" in entry.proof) bundle.proof = entry.proof.proof;
+    else bundle.proofItems = entry.proof.items;
+  }
+  return bundle;
 }
 
 /**
- * Reads pasted text: a bare receipt, `{ receipt, proof, root }`, or a relayer answer `{ receipt, proof, batch: { root } }`.
- * @throws {AitbcError} `INVALID_JSON` (and the other parse codes) or `BAD_PROOF`.
+ * Reads pasted text in every shape `receipt:verify` reads: a bare receipt, `{ receipt, proof, root }`, a relayer
+ * answer `{ receipt, proof, batch: { root } }`, a relayer receipt list, a proof bundle holding its receipt, a JSON
+ * array or JSON lines of these. One bundle per receipt.
+ * @throws {AitbcError} with the entry's code (`INVALID_JSON`, `NOT_AN_OBJECT`, `BAD_PROOF`, …) naming the entry.
  */
+export function parseBundles(input: string, source: string): ReceiptBundle[] {
+  const entries = readReceiptEntries(input.trim(), source);
+  const receipts = entries.filter((e) => e.proofOnly === undefined);
+  return (receipts.length === 0 ? entries : receipts).map(bundleOf);
+}
+
+/** {@link parseBundles} for exactly one receipt (a relayer's answer). */
 export function parseBundle(input: string, source: string): ReceiptBundle {
-  const value = parseJson(input.trim());
-  const top = asObject(value);
-  if (top === undefined) throw new AitbcError("NOT_AN_OBJECT", "a receipt must be a JSON object", { hint: "Paste the receipt JSON, or { receipt, proof, root }." });
-  const inner = asObject(top.get("receipt"));
-  if (inner === undefined) return { doc: top, source };
-  const batch = asObject(top.get("batch"));
-  const rootValue = top.get("root") ?? batch?.get("root");
-  const root = typeof rootValue === "string" && rootValue !== "" ? rootValue : undefined;
-  const status = batch?.get("status");
-  return { doc: inner, root, proof: hexList(top.get("proof"), "proof"), source, batchStatus: typeof status === "string" ? status : undefined };
+  const bundles = parseBundles(input, source);
+  if (bundles.length !== 1) throw new AitbcError("NOT_ONE_RECEIPT", `expected one receipt, found ${bundles.length}`, { hint: "Verify them on the Verify page." });
+  return bundles[0];
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Off-chain layers: the AITBC signature of any receipt, attestations, and this project's settlement profile
+
+export interface Layer {
+  id: "signature" | "settlement" | "attestations" | "onchain";
+  title: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+export interface OffchainOptions {
+  /** The signer's key (base64url key_id or 0x hex); without it the key inside the receipt is used (integrity only). */
+  signerKey?: string;
+  /** The coordinator's attestation key; without it attestations are listed but not checked. */
+  attestationKey?: string;
+}
+
+function keyOrThrow(value: string, what: string): string {
+  const key = parsePublicKey(value.trim());
+  if (key === undefined) throw new AitbcError("BAD_KEY", `the ${what} \`${value.trim()}\` is not a 32-byte key`, { hint: "Paste a key_id (base64url of 32 bytes) or 0x + 64 hex." });
+  return value.trim();
+}
+
+/**
+ * The layers that need no chain: the AITBC signature (under the key given, or the key the receipt names — which
+ * proves integrity only), the attestations (under the attestation key given), and whether the receipt is a
+ * settlement receipt of this project. The on-chain layer is added by the page from {@link verifyBundle}.
+ * @throws {AitbcError} `BAD_KEY` when a key given is not a key.
+ */
+export function verifyOffchain(bundle: ReceiptBundle, options: OffchainOptions = {}): { layers: Layer[]; result: ReceiptLayers } {
+  const signer = options.signerKey?.trim() ? keyOrThrow(options.signerKey, "signer key") : undefined;
+  const attestation = options.attestationKey?.trim() ? keyOrThrow(options.attestationKey, "attestation key") : undefined;
+  const result = verifyReceiptLayers(bundle.doc, {
+    ...(signer !== undefined ? { trustedKey: signer } : { allowUntrustedKey: true }),
+    ...(attestation !== undefined ? { attestationKeys: attestation } : {}),
+  });
+  const layers: Layer[] = [];
+  const sig = result.signature;
+  layers.push({
+    id: "signature",
+    title: "AITBC signature (Ed25519 over the canonical receipt)",
+    status: sig.valid ? "pass" : "fail",
+    detail: sig.valid
+      ? `receipt hash ${sig.receiptHash}; ${sig.keyTrusted ? `signed by the key given (${sig.keyId})` : `signed by the key inside the receipt (${sig.keyId}): integrity only, the signer is not authenticated`}`
+      : `${sig.code}: ${sig.reason}`,
+  });
+  const s = result.settlement;
+  layers.push({
+    id: "settlement",
+    title: "Settlement profile (chain, escrow, job, units, price, hashes)",
+    status: s.status,
+    detail: s.status === "pass" ? `job ${s.fields?.jobId} on chain ${s.fields?.chainId}, escrow ${s.fields?.escrow}` : s.status === "fail" ? `${s.code}: ${s.reason}` : (s.reason ?? ""),
+  });
+  const a = result.attestations;
+  layers.push({
+    id: "attestations",
+    title: "Attestations",
+    status: a === undefined ? "skip" : a.valid ? "pass" : "fail",
+    detail:
+      a === undefined
+        ? result.attestationCount === 0
+          ? "none"
+          : `${result.attestationCount} present, not checked (enter the attestation key)`
+        : [...a.results.map((r) => `#${r.index} ${r.keyId || "?"}: ${r.status}${r.code === undefined ? "" : ` (${r.code})`}`), ...(a.valid ? [] : [`${a.code}: ${a.reason}`])].join("; "),
+  });
+  return { layers, result };
+}
+
+/** The on-chain layer from the chain checks (skipped for receipts that are not settlement receipts). */
+export function onchainLayer(checks: Check[] | undefined, settlement: Layer): Layer {
+  const title = "On-chain: settled as signed (registered key, anchored batch, inclusion)";
+  if (checks === undefined) return { id: "onchain", title, status: "skip", detail: `not checked: on-chain checks need the settlement profile, which this receipt ${settlement.status === "skip" ? "does not claim" : "fails"}` };
+  const failed = checks.find((c) => c.status === "fail");
+  return failed === undefined ? { id: "onchain", title, status: "pass", detail: "every chain check below passed" } : { id: "onchain", title, status: "fail", detail: `${failed.title}: ${failed.detail}` };
+}
+
+/** The proof for this bundle's leaf when it came as a proof bundle's items. */
+export function withPickedProof(bundle: ReceiptBundle): ReceiptBundle {
+  if (bundle.proof !== undefined || bundle.proofItems === undefined) return bundle;
+  let leaf: string;
+  try {
+    leaf = receiptLeafHash(leafValue(bundle.doc));
+  } catch {
+    return bundle;
+  }
+  const path = proofPathFor({ root: bundle.root ?? "", items: bundle.proofItems }, leaf);
+  return path === undefined ? bundle : { ...bundle, proof: path };
 }
 
 export function summarize(doc: JsonObject): ReceiptSummary {

@@ -361,9 +361,13 @@ function getNumber(doc: JsonObject, field: string): number {
   return value.toNumber();
 }
 
-function readFields(doc: JsonObject): ReceiptFields {
+function readVersion(doc: JsonObject): number {
   const version = getInt(doc, "version", UINT64_MAX);
   if (version !== BigInt(RECEIPT_VERSION)) refuse("UNSUPPORTED_VERSION", `receipt version ${version} is not supported (expected ${RECEIPT_VERSION})`, "version");
+  return Number(version);
+}
+
+function readSignatureFields(doc: JsonObject): ReceiptFields["signature"] {
   const signature = get(doc, "signature");
   if (!(signature instanceof Map)) refuse("BAD_FIELD", "field signature must be an object", "signature");
   const alg = getString(signature, "alg");
@@ -371,8 +375,12 @@ function readFields(doc: JsonObject): ReceiptFields {
   // Empty key ids and signatures are left to the decoders, which report their length precisely.
   const keyId = getString(signature, "key_id", undefined, "a string", true);
   const sig = getString(signature, "sig", undefined, "a string", true);
-  const fields: ReceiptFields = {
-    version: Number(version),
+  return { alg, keyId, sig };
+}
+
+/** The settlement profile's fields after `version` and `signature`, in the order they are checked. */
+function readProfileFields(doc: JsonObject): Omit<ReceiptFields, "version" | "signature"> {
+  const fields = {
     receiptId: getString(doc, "receipt_id", HASH32, "lowercase 0x hex of 32 bytes") as Hex,
     chainId: getInt(doc, "chain_id", UINT256_MAX),
     escrow: getString(doc, "escrow", ADDRESS, "a lowercase 0x address") as Hex,
@@ -389,14 +397,19 @@ function readFields(doc: JsonObject): ReceiptFields {
     completedAt: Number(getInt(doc, "completed_at", BigInt(Number.MAX_SAFE_INTEGER))),
     inputHash: getString(doc, "input_hash", HASH32, "lowercase 0x hex of 32 bytes") as Hex,
     resultHash: getString(doc, "result_hash", HASH32, "lowercase 0x hex of 32 bytes") as Hex,
-    signature: { alg, keyId, sig },
   };
   if (fields.jobId > UINT256_MAX) refuse("BAD_FIELD", "field job_id is out of range", "job_id");
   if (fields.priceBase > UINT256_MAX) refuse("BAD_FIELD", "field price_base is out of range", "price_base");
   return fields;
 }
 
-function checkConsistency(fields: ReceiptFields): void {
+function readFields(doc: JsonObject): ReceiptFields {
+  const version = readVersion(doc);
+  const signature = readSignatureFields(doc);
+  return { version, ...readProfileFields(doc), signature };
+}
+
+function checkConsistency(fields: Omit<ReceiptFields, "signature">): void {
   if (computeReceiptId(fields.chainId, fields.escrow, fields.jobId) !== fields.receiptId) {
     refuse("RECEIPT_ID_MISMATCH", "receipt_id is not derived from (chain_id, escrow, job_id)", "receipt_id");
   }
@@ -431,6 +444,41 @@ function toDocument(input: string | Uint8Array | ReceiptLike): JsonValue {
   return parseJson(canonicalize(input as CanonicalInput));
 }
 
+export type SettlementProfileCheck =
+  | { valid: true; fields: Omit<ReceiptFields, "signature">; receiptHash: Hex; leaf: Hex }
+  | ReceiptFailure;
+
+function bindingChecks(fields: Pick<ReceiptFields, "chainId" | "escrow">, options: Pick<VerifyReceiptOptions, "expectedChainId" | "expectedEscrow">): void {
+  if (options.expectedChainId !== undefined && fields.chainId !== BigInt(options.expectedChainId)) {
+    refuse("CHAIN_MISMATCH", `receipt is for chain ${fields.chainId}, expected ${options.expectedChainId}`, "chain_id");
+  }
+  if (options.expectedEscrow !== undefined && fields.escrow !== options.expectedEscrow.toLowerCase()) {
+    refuse("ESCROW_MISMATCH", `receipt is for escrow ${fields.escrow}, expected ${options.expectedEscrow.toLowerCase()}`, "escrow");
+  }
+}
+
+/**
+ * The settlement profile alone, without the signature: `version` 1, the fields settlement needs in their exact
+ * forms, their consistency (`receipt_id`, `units`, `price`, times) and, when asked, the chain and escrow. The
+ * signature is the other layer (`verifyAitbcSignature` in `aitbc.ts`). Never throws.
+ */
+export function checkSettlementProfile(
+  input: string | Uint8Array | ReceiptLike,
+  options: Pick<VerifyReceiptOptions, "expectedChainId" | "expectedEscrow"> = {},
+): SettlementProfileCheck {
+  try {
+    const doc = toDocument(input);
+    if (!(doc instanceof Map)) refuse("NOT_AN_OBJECT", "a receipt must be a JSON object");
+    const fields = { version: readVersion(doc), ...readProfileFields(doc) };
+    checkConsistency(fields);
+    bindingChecks(fields, options);
+    const hash = toHex(sha256(canonicalBytes(doc)));
+    return { valid: true, fields, receiptHash: hash, leaf: receiptLeafHash(leafValueOf(fields, hash)) };
+  } catch (error) {
+    return refusalOf(error);
+  }
+}
+
 /**
  * Verifies a receipt: JSON text as served (any key order, whitespace, unescaped non-ASCII), UTF-8 bytes, or a
  * document object. Never throws; on success returns the receipt hash and the typed fields.
@@ -439,11 +487,15 @@ export function verifyReceipt(input: string | Uint8Array | ReceiptLike, options:
   try {
     return verifyOrRefuse(input, options);
   } catch (error) {
-    if (error instanceof Refusal) return error.result;
-    if (error instanceof JsonParseError) return failure(error.code as ReceiptErrorCode, error.message);
-    if (error instanceof AitbcError) return failure("BAD_FIELD", error.message);
-    return failure("INVALID_JSON", `receipt could not be read: ${error instanceof Error ? error.message : String(error)}`);
+    return refusalOf(error);
   }
+}
+
+function refusalOf(error: unknown): ReceiptFailure {
+  if (error instanceof Refusal) return error.result;
+  if (error instanceof JsonParseError) return failure(error.code as ReceiptErrorCode, error.message);
+  if (error instanceof AitbcError) return failure("BAD_FIELD", error.message);
+  return failure("INVALID_JSON", `receipt could not be read: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 function verifyOrRefuse(input: string | Uint8Array | ReceiptLike, options: VerifyReceiptOptions): ReceiptVerification {
@@ -451,12 +503,7 @@ function verifyOrRefuse(input: string | Uint8Array | ReceiptLike, options: Verif
   if (!(doc instanceof Map)) refuse("NOT_AN_OBJECT", "a receipt must be a JSON object");
   const fields = readFields(doc);
   checkConsistency(fields);
-  if (options.expectedChainId !== undefined && fields.chainId !== BigInt(options.expectedChainId)) {
-    refuse("CHAIN_MISMATCH", `receipt is for chain ${fields.chainId}, expected ${options.expectedChainId}`, "chain_id");
-  }
-  if (options.expectedEscrow !== undefined && fields.escrow !== options.expectedEscrow.toLowerCase()) {
-    refuse("ESCROW_MISMATCH", `receipt is for escrow ${fields.escrow}, expected ${options.expectedEscrow.toLowerCase()}`, "escrow");
-  }
+  bindingChecks(fields, options);
 
   const publicKey = base64UrlDecode(fields.signature.keyId);
   if (publicKey === undefined) refuse("BAD_KEY_ID", "signature.key_id is not strict base64url", "signature.key_id");
@@ -491,7 +538,7 @@ function verifyOrRefuse(input: string | Uint8Array | ReceiptLike, options: Verif
   return { valid: true, receiptHash: hash, leaf: receiptLeafHash(leafValue), keyId: fields.signature.keyId, keyTrusted, fields };
 }
 
-function leafValueOf(fields: ReceiptFields, hash: Hex): ReceiptLeafValue {
+function leafValueOf(fields: Omit<ReceiptFields, "signature">, hash: Hex): ReceiptLeafValue {
   return {
     chainId: fields.chainId,
     escrow: fields.escrow,

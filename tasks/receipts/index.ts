@@ -9,12 +9,13 @@ const RELAYER = "Base URL of a provider relayer's API (e.g. http://127.0.0.1:864
 export const receiptTasks = [
   task(
     "receipt:verify",
-    "Verify receipt files: prints `VALID <receipt_hash>` or `INVALID <file>: <reason>` per file and exits 0 only if all are valid",
+    "Verify receipts (any AITBC receipt: bare, relayer answers, proof bundles, arrays, JSON lines): prints `VALID <file> <receipt_hash> | <layers>` or `INVALID <file>: <reason> [CODE] | <layers>` per receipt, and exits 0 only if all are valid",
   )
-    .addVariadicArgument({ name: "files", description: "Receipt JSON files" })
-    .addOption({ name: "key", description: "Trust this provider key (base64url key_id or 0x hex) for every file", defaultValue: "" })
-    .addFlag({ name: "onchain", description: "Trust only the key the provider registered on-chain, and prove inclusion in an anchored batch (<file>.proof.json, or --relayer)" })
+    .addVariadicArgument({ name: "files", description: "Receipt files; <file>.proof.json bundles among them are read as the proofs of their receipts" })
+    .addOption({ name: "key", description: "Trust this signer key (base64url key_id or 0x hex; several separated by commas) for every receipt", defaultValue: "" })
+    .addFlag({ name: "onchain", description: "Require the settlement profile, trust only the key the provider registered on-chain, and prove inclusion in an anchored batch (<file>.proof.json, or --relayer)" })
     .addFlag({ name: "embeddedKey", description: "Accept the key inside each receipt: proves only that the file was not altered since that key signed it" })
+    .addOption({ name: "attestationKey", description: "Check the receipts' attestations against this coordinator key (base64url or 0x hex; several separated by commas)", defaultValue: "" })
     .addOption({ name: "relayer", description: `With --onchain: ${RELAYER}`, defaultValue: "" })
     .addFlag({ name: "json", description: JSON_FLAG })
     .setAction(() => import("./verify.js"))

@@ -58,6 +58,8 @@ export default async function receiptShowAction(args: ShowArgs, hre: HardhatRunt
           ? { receiptHash: r.receiptHash, valid: true, receipt: JSON.parse(fetched.receiptText) }
           : { receiptHash: null, valid: false, code: r.code, reason: r.reason, receipt: JSON.parse(fetched.receiptText) };
         ctx.say(r.valid ? `  signed receipt VALID ${r.receiptHash} (key registered on-chain${root !== undefined ? ", proof checked" : ""})` : `  signed receipt INVALID: ${r.reason} [${r.code}]`);
+        // A receipt shown as INVALID is a failed check, for scripts as much as for people.
+        if (!r.valid) process.exitCode = 1;
       }
     }
     return { ...record, signed };

@@ -393,6 +393,49 @@ describe("dashboard (e2e, Chromium)", function () {
     await waitForText(page.getByTestId("escrow-totals"), /Batches anchored\s*1/);
   });
 
+  it("verifies a receipt of the AITBC network itself (reference coordinator shape): signature and attestation, no settlement profile", async function () {
+    const reference = JSON.parse(await readFile(path.join(REPO_ROOT, "test", "vectors", "reference.json"), "utf8")) as {
+      keys: { miner: string; coordinator: string };
+      valid: { name: string; document: string; receipt_hash: string }[];
+    };
+    const coordinator = reference.valid.find((v) => v.name === "coordinator receipt with attestation")!;
+    const status = async (layer: string) => page.getByTestId(`layer-${layer}`).getAttribute("data-status");
+
+    await page.goto(`${dashboard.url}#/verify`);
+    await page.getByTestId("receipt-input").fill(coordinator.document);
+    await page.getByTestId("signer-key").fill(reference.keys.miner);
+    await page.getByTestId("attestation-key").fill(reference.keys.coordinator);
+    await page.getByTestId("verify").click();
+    await waitForText(page.getByTestId("layers-verdict"), /AITBC signature valid \(no on-chain settlement checked\)/);
+    expect(await status("signature")).to.equal("pass");
+    expect(await page.getByTestId("layer-signature").textContent()).to.contain(coordinator.receipt_hash);
+    expect(await status("settlement")).to.equal("skip");
+    expect(await page.getByTestId("layer-settlement").textContent()).to.contain("not a settlement receipt");
+    expect(await status("attestations")).to.equal("pass");
+    expect(await status("onchain")).to.equal("skip");
+    expect(await page.getByTestId("checks").count()).to.equal(0);
+    await shot("reference-receipt-verified");
+
+    // The same receipt with one nested metric changed: the signature fails, whatever key is entered.
+    const tampered = coordinator.document.replace('"energy_kwh": 1.5e-07', '"energy_kwh": 1.6e-07');
+    expect(tampered).to.not.equal(coordinator.document);
+    await page.getByTestId("receipt-input").fill(tampered);
+    await page.getByTestId("verify").click();
+    await waitForText(page.getByTestId("layers-verdict"), /NOT verified/);
+    expect(await status("signature")).to.equal("fail");
+    expect(await page.getByTestId("layer-signature").textContent()).to.contain("ED25519_SIGNATURE_INVALID");
+    expect(await status("attestations")).to.equal("fail");
+
+    // A JSON array of receipts: one result per receipt.
+    const guide = reference.valid.find((v) => v.name === "payments guide example")!;
+    await page.getByTestId("receipt-input").fill(`[${guide.document},${coordinator.document}]`);
+    await page.getByTestId("attestation-key").fill("");
+    await page.getByTestId("verify").click();
+    await waitForText(page.getByTestId("result").nth(1).getByTestId("layers-verdict"), /AITBC signature valid/);
+    expect(await page.getByTestId("result").count()).to.equal(2);
+    expect(await page.getByTestId("result").nth(0).getByTestId("layer-signature").getAttribute("data-status")).to.equal("pass");
+  });
+
   it("stays readable at phone width", async function () {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     try {

@@ -2,7 +2,9 @@
  * The receipt CLI end to end on a real `hardhat node`: verify files offline (exit codes), anchor a folder of receipts
  * with settle-and-anchor, then verify them against the chain (registered key + anchored inclusion proof).
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 
 import { expect } from "chai";
@@ -12,7 +14,7 @@ import { priceFor } from "../../lib/money.js";
 import { base64UrlDecode } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptHash, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../helpers/hardhat-node.js";
+import { type HardhatNode, parseJsonOutput, REPO_ROOT, startHardhatNode } from "../helpers/hardhat-node.js";
 import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
 
 const NET = ["--network", "localhost"];
@@ -81,7 +83,9 @@ describe("e2e: receipt tasks on hardhat node", function () {
     const files = [path.join(dir, "job-1.json"), path.join(dir, "job-2.json")];
     const good = await cli("receipt:verify", ...files, "--key", keyId);
     expect(good.code, good.stderr).to.equal(0);
-    expect(good.stdout.trim().split("\n")).to.deep.equal(hashes.map((h) => `VALID ${h}`));
+    expect(good.stdout.trim().split("\n")).to.deep.equal(
+      files.map((f, i) => `VALID ${f} ${hashes[i]} | signature: pass (the given key) | settlement profile: pass`),
+    );
 
     const bad = await cli("receipt:verify", files[0], path.join(ws.dir, "tampered.json"), "--key", keyId, "--json");
     expect(bad.code).to.equal(1);
@@ -110,9 +114,43 @@ describe("e2e: receipt tasks on hardhat node", function () {
   });
 
   it("verifies the anchored receipts against the chain, and lists and shows them", async function () {
-    const result = await cli("receipt:verify", path.join(dir, "job-1.json"), path.join(dir, "job-2.json"), "--onchain");
+    const files = [path.join(dir, "job-1.json"), path.join(dir, "job-2.json")];
+    const result = await cli("receipt:verify", ...files, "--onchain");
     expect(result.code, result.stdout + result.stderr).to.equal(0);
-    expect(result.stdout.trim().split("\n")).to.deep.equal(hashes.map((h) => `VALID ${h}`));
+    expect(result.stdout.trim().split("\n")).to.deep.equal(
+      files.map((f, i) => `VALID ${f} ${hashes[i]} | signature: pass (the key registered on-chain) | settlement profile: pass | on-chain: pass (batch 1)`),
+    );
+
+    // A glob over the folder also matches the proofs: they are reported as the proofs of their receipts, never as
+    // INVALID receipts, and --onchain reads them with their receipts.
+    const everything = (await readdir(dir)).sort().map((f) => path.join(dir, f));
+    expect(everything.filter((f) => f.endsWith(".proof.json"))).to.have.length(2);
+    const globbed = await cli("receipt:verify", ...everything, "--onchain");
+    expect(globbed.code, globbed.stdout + globbed.stderr).to.equal(0);
+    const lines = globbed.stdout.trim().split("\n");
+    expect(lines.filter((l) => l.startsWith("INVALID"))).to.deep.equal([]);
+    expect(lines.filter((l) => l.startsWith("VALID"))).to.have.length(2);
+    expect(lines.filter((l) => l.startsWith("PROOF")).map((l) => l.split(":")[0])).to.deep.equal(files.map((f) => `PROOF ${f}.proof.json`));
+    const offline = await cli("receipt:verify", ...everything, "--key", keyId);
+    expect(offline.code, offline.stdout).to.equal(0);
+    expect(offline.stdout).to.not.match(/^INVALID/m);
+    expect(errorCode(await cli("receipt:verify", `${files[0]}.proof.json`, "--key", keyId, "--json"))).to.equal("NO_RECEIPTS");
+
+    // A receipt of the AITBC network that is no settlement receipt (the payments guide's example) cannot be checked
+    // on-chain: it is refused for the missing profile field, naming what on-chain checks need.
+    const reference = JSON.parse(await readFile(path.join(REPO_ROOT, "test", "vectors", "reference.json"), "utf8")) as { valid: { name: string; document: string }[] };
+    await writeFile(path.join(ws.dir, "guide.json"), reference.valid.find((v) => v.name === "payments guide example")!.document);
+    const guide = await cli("receipt:verify", path.join(ws.dir, "guide.json"), "--onchain", "--json");
+    expect(guide.code).to.equal(1);
+    const guideVerdict = parseJsonOutput<{ results: { code: string; reason: string; layers: { settlement: { status: string }; onchain: { status: string } } }[] }>(guide).results[0];
+    expect([guideVerdict.code, guideVerdict.layers.settlement.status, guideVerdict.layers.onchain.status]).to.deep.equal(["MISSING_FIELD", "fail", "skip"]);
+    expect(guideVerdict.reason).to.match(/^on-chain checks need the settlement profile: field version is missing/);
+
+    // The relayer's answer for a receipt, saved as a file, is verified as the receipt it carries.
+    const answerText = `{"receipt_id":"${"0x" + "00".repeat(32)}","batch_id":1,"receipt":${await readFile(files[1], "utf8")},"batch":null,"proof":null}`;
+    await writeFile(path.join(ws.dir, "served.json"), answerText);
+    const answer = parseJsonOutput<{ results: { file: string; valid: boolean; receiptHash: string }[] }>(await cli("receipt:verify", path.join(ws.dir, "served.json"), "--key", keyId, "--json"));
+    expect(answer.results.map((r) => [r.valid, r.receiptHash])).to.deep.equal([[true, hashes[1]]]);
 
     const list = await ok<{ receipts: { jobId: string; anchored: boolean; batchId: string }[] }>("receipts", "--provider", await (await rpc.getSigner(1)).getAddress());
     expect(list.receipts.map((r) => [r.jobId, r.anchored, r.batchId])).to.deep.equal([["1", true, "1"], ["2", true, "1"]]);
@@ -120,5 +158,30 @@ describe("e2e: receipt tasks on hardhat node", function () {
     const byReceiptId = await ok<{ jobId: string }>("receipt:show", shown.receiptId);
     expect(byReceiptId.jobId).to.equal("2");
     expect(errorCode(await cli("receipt:show", `0x${"11".repeat(32)}`, "--json"))).to.equal("UNKNOWN_RECEIPT");
+
+    // With --relayer, the signed receipt is shown verified; one that does not verify is INVALID and the exit code says so.
+    // The answer is served in the relayer's /api/v1/receipts/:id format by a plain HTTP server.
+    const genuine = await readFile(path.join(dir, "job-2.json"), "utf8");
+    let served = genuine;
+    const server = createServer((req, res) => {
+      if (req.url !== `/api/v1/receipts/${shown.receiptId}`) {
+        res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NOT_FOUND"}}');
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(`{"receipt_id":"${shown.receiptId}","batch_id":1,"receipt":${served},"batch":null,"proof":null}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const relayer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const valid = await cli("receipt:show", "2", "--relayer", relayer);
+      expect(valid.code, valid.stdout + valid.stderr).to.equal(0);
+      expect(valid.stdout).to.contain(`signed receipt VALID ${hashes[1]}`);
+      served = genuine.replace('"model":"llama3.2"', '"model":"llama3.3"');
+      const invalid = await cli("receipt:show", "2", "--relayer", relayer);
+      expect(invalid.stdout).to.match(/signed receipt INVALID: .*\[ED25519_SIGNATURE_INVALID\]/);
+      expect(invalid.code).to.equal(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -1,7 +1,22 @@
 import { useEffect, useState } from "react";
 
 import { useChain, useChainQuery } from "../chain.js";
-import { fetchReceipt, listReceipts, parseBundle, summarize, verifyBundle, type Check, type ReceiptBundle, type ReceiptListPage } from "../receipts.js";
+import {
+  fetchReceipt,
+  listReceipts,
+  onchainLayer,
+  parseBundles,
+  summarize,
+  verifyBundle,
+  verifyOffchain,
+  withPickedProof,
+  type Check,
+  type Layer,
+  type OffchainOptions,
+  type ReceiptBundle,
+  type ReceiptListPage,
+} from "../receipts.js";
+import type { Chain } from "../chain.js";
 import { Address, ErrorPanel, Loading } from "../ui.js";
 
 export function ReceiptsPage() {
@@ -115,6 +130,54 @@ function CheckList(props: { checks: Check[] }) {
   );
 }
 
+/** The verification layers of one receipt: which passed, and why the others did not. */
+function LayerList(props: { layers: Layer[]; label?: string }) {
+  const signature = props.layers.find((l) => l.id === "signature");
+  const onchain = props.layers.find((l) => l.id === "onchain");
+  const failed = props.layers.some((l) => l.status === "fail");
+  const verdict = failed
+    ? "✖ Receipt NOT verified"
+    : onchain?.status === "pass"
+      ? "✔ AITBC signature valid and settled on-chain as signed"
+      : signature?.status === "pass"
+        ? "✔ AITBC signature valid (no on-chain settlement checked)"
+        : "✖ Receipt NOT verified";
+  return (
+    <div className="panel" data-testid="layers">
+      {props.label !== undefined && <p className="muted small">{props.label}</p>}
+      <p className={verdict.startsWith("✔") ? "verdict ok" : "verdict bad"} data-testid="layers-verdict">
+        {verdict}
+      </p>
+      <ul className="checks">
+        {props.layers.map((l) => (
+          <li key={l.id} className={`check ${l.status}`} data-testid={`layer-${l.id}`} data-status={l.status}>
+            <span className="mark">{l.status === "pass" ? "✔" : l.status === "fail" ? "✖" : "–"}</span>
+            <div>
+              <strong>{l.title}</strong>
+              <div className="small detail">{l.detail}</div>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+interface Verified {
+  bundle: ReceiptBundle;
+  layers: Layer[];
+  checks?: Check[];
+}
+
+/** Every layer of one receipt: off-chain here, then the chain checks for settlement receipts. */
+async function verifyAll(chain: Chain, input: ReceiptBundle, options: OffchainOptions): Promise<Verified> {
+  const bundle = withPickedProof(input);
+  const { layers } = verifyOffchain(bundle, options);
+  const settlement = layers.find((l) => l.id === "settlement")!;
+  const checks = settlement.status === "skip" ? undefined : await verifyBundle(chain, bundle);
+  return { bundle, layers: [...layers, onchainLayer(checks, settlement)], checks };
+}
+
 function ReceiptDetails(props: { bundle: ReceiptBundle }) {
   const s = summarize(props.bundle.doc);
   return (
@@ -152,10 +215,7 @@ function ReceiptDetails(props: { bundle: ReceiptBundle }) {
 }
 
 export function ReceiptPage(props: { id: string }) {
-  const q = useChainQuery(`receipt:${props.id}`, async (chain) => {
-    const bundle = await fetchReceipt(chain, props.id);
-    return { bundle, checks: await verifyBundle(chain, bundle) };
-  });
+  const q = useChainQuery(`receipt:${props.id}`, async (chain) => verifyAll(chain, await fetchReceipt(chain, props.id), {}));
   if (q.data === undefined) return q.error !== undefined ? <ErrorPanel title={`Could not load receipt ${props.id}`} error={q.error} testId="receipt-error" /> : <Loading what="the receipt" />;
   return (
     <section>
@@ -163,7 +223,8 @@ export function ReceiptPage(props: { id: string }) {
         <a href="#/receipts">← all receipts</a>
       </p>
       <h2>Receipt</h2>
-      <CheckList checks={q.data.checks} />
+      <LayerList layers={q.data.layers} />
+      {q.data.checks !== undefined && <CheckList checks={q.data.checks} />}
       <ReceiptDetails bundle={q.data.bundle} />
     </section>
   );
@@ -172,22 +233,27 @@ export function ReceiptPage(props: { id: string }) {
 export function VerifyPage() {
   const chain = useChain();
   const [input, setInput] = useState("");
-  const [result, setResult] = useState<{ bundle: ReceiptBundle; checks: Check[] }>();
+  const [signerKey, setSignerKey] = useState("");
+  const [attestationKey, setAttestationKey] = useState("");
+  const [results, setResults] = useState<Verified[]>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const run = async () => {
     setBusy(true);
     setError(undefined);
-    setResult(undefined);
+    setResults(undefined);
     try {
-      let bundle = parseBundle(input, "pasted");
-      // A bare receipt from a relayer-backed dashboard: fetch its proof, but verify the pasted document itself.
-      if (bundle.proof === undefined && chain.config.relayerProxy !== undefined) {
+      const verified: Verified[] = [];
+      for (let bundle of parseBundles(input, "pasted")) {
+        // A bare receipt from a relayer-backed dashboard: fetch its proof, but verify the pasted document itself.
         const id = summarize(bundle.doc).receiptId;
-        const served = await fetchReceipt(chain, id).catch(() => undefined);
-        if (served !== undefined) bundle = { ...bundle, root: served.root, proof: served.proof, batchStatus: served.batchStatus };
+        if (bundle.proof === undefined && bundle.proofItems === undefined && chain.config.relayerProxy !== undefined && /^0x[0-9a-fA-F]{64}$/.test(id)) {
+          const served = await fetchReceipt(chain, id).catch(() => undefined);
+          if (served !== undefined) bundle = { ...bundle, root: served.root, proof: served.proof, batchStatus: served.batchStatus };
+        }
+        verified.push(await verifyAll(chain, bundle, { signerKey, attestationKey }));
       }
-      setResult({ bundle, checks: await verifyBundle(chain, bundle) });
+      setResults(verified);
     } catch (e) {
       setError(e);
     } finally {
@@ -198,20 +264,33 @@ export function VerifyPage() {
     <section>
       <h2>Verify a receipt</h2>
       <p className="muted small">
-        Paste a receipt JSON, or <code>{"{ \"receipt\": …, \"proof\": [ … ], \"root\": \"0x…\" }"}</code>. Everything is checked in this browser against the
-        provider's key registered on-chain and the Merkle root anchored on-chain.
+        Paste any AITBC receipt — bare, as a relayer serves it (<code>{"{ \"receipt\": …, \"proof\": [ … ], \"batch\": { \"root\": \"0x…\" } }"}</code>), a proof
+        bundle holding its receipt, a JSON array or JSON lines of them. The AITBC signature is checked in this browser under the signer key you enter (or,
+        without one, the key the receipt names: integrity only); settlement receipts of this marketplace are also checked against the provider's key
+        registered on-chain and the Merkle root anchored on-chain.
       </p>
       <textarea rows={10} value={input} onChange={(e) => setInput(e.target.value)} aria-label="receipt JSON" data-testid="receipt-input" spellCheck={false} />
+      <div className="row">
+        <input placeholder="signer key (key_id), optional" value={signerKey} onChange={(e) => setSignerKey(e.target.value)} aria-label="signer key" data-testid="signer-key" />
+        <input
+          placeholder="attestation key (key_id), optional"
+          value={attestationKey}
+          onChange={(e) => setAttestationKey(e.target.value)}
+          aria-label="attestation key"
+          data-testid="attestation-key"
+        />
+      </div>
       <button onClick={run} disabled={busy || input.trim() === ""} data-testid="verify">
         {busy ? "Verifying…" : "Verify"}
       </button>
       {error !== undefined && <ErrorPanel title="Cannot read this receipt" error={error} testId="verify-error" />}
-      {result !== undefined && (
-        <>
-          <CheckList checks={result.checks} />
-          <ReceiptDetails bundle={result.bundle} />
-        </>
-      )}
+      {results?.map((r, i) => (
+        <div key={i} data-testid="result">
+          <LayerList layers={r.layers} label={results.length > 1 ? r.bundle.source : undefined} />
+          {r.checks !== undefined && <CheckList checks={r.checks} />}
+          <ReceiptDetails bundle={r.bundle} />
+        </div>
+      ))}
     </section>
   );
 }
