@@ -14,7 +14,16 @@ export interface LiveIdentity {
   /** `null` when the node has no such block (a chain shorter than the deployment block: it was reset). */
   anchorHash: string | null;
   codeHashes: JournalIdentity["codeHashes"];
+  /**
+   * Whether the journal's processed history is still on this chain: `false` when neither its newest nor its oldest
+   * remembered block is canonical (deeper than any reorg the watcher can undo: the chain was reset), `null` when the
+   * journal has no history yet.
+   */
+  historyCanonical: boolean | null;
 }
+
+/** Blocks a journal remembers (its watcher marks), oldest first. */
+export type HistoryMarks = readonly { number: number; hash: string }[];
 
 const EMPTY_CODE_HASH = keccak256("0x");
 
@@ -28,7 +37,7 @@ async function codeHash(rpc: RpcClient, address: string): Promise<string> {
 }
 
 /** Reads chain id, genesis hash, the anchor (deployment) block's hash and the code hash of each contract. */
-export async function readLiveIdentity(rpc: RpcClient, contracts: Contracts, anchorBlock: number): Promise<LiveIdentity> {
+export async function readLiveIdentity(rpc: RpcClient, contracts: Contracts, anchorBlock: number, marks: HistoryMarks = []): Promise<LiveIdentity> {
   const [chainId, genesisHash, anchorHash, escrow, providerRegistry, modelRegistry] = await Promise.all([
     rpc.call<string>("eth_chainId"),
     blockHash(rpc, 0),
@@ -37,7 +46,14 @@ export async function readLiveIdentity(rpc: RpcClient, contracts: Contracts, anc
     codeHash(rpc, contracts.providerRegistry),
     codeHash(rpc, contracts.modelRegistry),
   ]);
+  let historyCanonical: boolean | null = null;
+  if (marks.length > 0) {
+    const newest = marks[marks.length - 1];
+    historyCanonical = (await blockHash(rpc, newest.number)) === newest.hash.toLowerCase();
+    if (!historyCanonical && marks.length > 1) historyCanonical = (await blockHash(rpc, marks[0].number)) === marks[0].hash.toLowerCase();
+  }
   return {
+    historyCanonical,
     chainId: BigInt(chainId).toString(),
     genesisHash: genesisHash ?? "",
     anchorBlock,
@@ -65,10 +81,13 @@ export function identityMismatch(recorded: JournalIdentity, live: LiveIdentity, 
       hint: "point rpcUrl at the chain this journal was made for, or use the journal of this chain (journalPath)",
     });
   }
-  if (recorded.genesisHash !== live.genesisHash || live.anchorHash === null || recorded.anchorHash !== live.anchorHash) {
+  if (recorded.genesisHash !== live.genesisHash || live.anchorHash === null || recorded.anchorHash !== live.anchorHash || live.historyCanonical === false) {
     return new RelayerError(
       "RELAYER_CHAIN_RESET",
-      `journal ${journalPath} belongs to a chain that no longer exists: its deployment block ${recorded.anchorBlock} was ${recorded.anchorHash}, the node has ${live.anchorHash ?? "no such block"}` +
+      `journal ${journalPath} belongs to a chain that no longer exists: ` +
+        (recorded.anchorHash !== live.anchorHash
+          ? `its deployment block ${recorded.anchorBlock} was ${recorded.anchorHash}, the node has ${live.anchorHash ?? "no such block"}`
+          : "none of the blocks it processed is on the node's chain") +
         (recorded.genesisHash === live.genesisHash ? "" : ` (genesis ${recorded.genesisHash} → ${live.genesisHash})`),
       {
         details: { recorded: { genesis: recorded.genesisHash, anchor: recorded.anchorHash }, node: { genesis: live.genesisHash, anchor: live.anchorHash } },

@@ -16,7 +16,7 @@ import { defaultConfirmations, defaultJournalPath, type RelayerConfig } from "./
 import { MarketReader } from "./contracts.js";
 import { resolveEvmWallet } from "./keys.js";
 import { Relayer, type RelayerSettings } from "./relayer.js";
-import { hasAllCode, identityMismatch, readLiveIdentity, type LiveIdentity } from "./identity.js";
+import { hasAllCode, identityMismatch, readLiveIdentity, type HistoryMarks, type LiveIdentity } from "./identity.js";
 import { acquireLock, defaultLockDir, identityLockFile, type HeldLock } from "./locks.js";
 import { adoptLegacyCursorFile, JournalCursorStore } from "./stores.js";
 
@@ -118,6 +118,16 @@ async function checkPortFree(port: number, host: string): Promise<void> {
     });
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
+}
+
+/** The blocks the journal's watcher cursor remembers, oldest first (what a chain reset makes non-canonical). */
+function journalMarks(journal: Journal): HistoryMarks {
+  const text = journal.getWatcherCursor();
+  if (text === null) return [];
+  const { cursor } = JSON.parse(text) as { cursor: { blockNumber: number; blockHash: string; history?: { number: number; hash: string }[] } };
+  const marks = (cursor.history ?? []).map((m) => ({ number: m.number, hash: m.hash }));
+  if (!marks.some((m) => m.number === cursor.blockNumber)) marks.push({ number: cursor.blockNumber, hash: cursor.blockHash });
+  return marks;
 }
 
 function identityOf(live: LiveIdentity, provider: string, contracts: JournalIdentity["contracts"]): JournalIdentity {
@@ -233,7 +243,8 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
     journal = Journal.open(journalPath);
     adoptLegacyCursorFile(journal, `${journalPath}.cursor.json`);
     if (journal.identity() !== null || hasAllCode(live)) {
-      await verifyJournalIdentity(journal, live, rpc, provider, contracts, journalPath);
+      const withHistory = { ...live, historyCanonical: (await readLiveIdentity(rpc, contracts, deployment.block, journalMarks(journal))).historyCanonical };
+      await verifyJournalIdentity(journal, withHistory, rpc, provider, contracts, journalPath);
     }
     if (!hasAllCode(live)) {
       throw new RelayerError("RELAYER_INVALID_CONFIG", `no AITBC contracts at the deployment's addresses on chain ${chainId} (JobEscrow ${contracts.escrow}); was the node restarted?`, {
@@ -296,6 +307,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       },
     };
     const cursorStore = new JournalCursorStore(journal);
+    const j0 = journal;
     const relayer = new Relayer({
       rpc,
       rpcHealth,
@@ -309,7 +321,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       contracts,
       startBlock: deployment.block,
       settings,
-      identity: { check: () => readLiveIdentity(rpc, contracts, deployment.block), journalPath },
+      identity: { check: () => readLiveIdentity(rpc, contracts, deployment.block, journalMarks(j0)), journalPath },
     });
     await relayer.start();
     let closed: Promise<void> | null = null;
