@@ -1001,6 +1001,8 @@ export class Relayer {
 
   /** Applies one delivery of confirmed escrow events, atomically with the journal's block cursor. */
   async #onLogs(batch: LogBatch): Promise<void> {
+    // Each delivered range is progress: a long catch-up is not a stalled watcher.
+    this.#lastPollOkAt = this.#now();
     const created: SeenJob[] = [];
     for (const log of batch.added) {
       const parsed = parseEscrowLog(log);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -240,17 +240,19 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
     );
     await checkPortFree(config.http.port, config.http.host);
 
+    const noContracts = () =>
+      new RelayerError("RELAYER_INVALID_CONFIG", `no AITBC contracts at the deployment's addresses on chain ${chainId} (JobEscrow ${contracts.escrow}); was the node restarted?`, {
+        hint: `redeploy: \`npx hardhat deploy --network ${config.network} --redeploy\``,
+      });
+    // Nothing to serve and no journal yet: refuse before creating one.
+    if (!hasAllCode(live) && !existsSync(journalPath)) throw noContracts();
     journal = Journal.open(journalPath);
     adoptLegacyCursorFile(journal, `${journalPath}.cursor.json`);
     if (journal.identity() !== null || hasAllCode(live)) {
       const withHistory = { ...live, historyCanonical: (await readLiveIdentity(rpc, contracts, deployment.block, journalMarks(journal))).historyCanonical };
       await verifyJournalIdentity(journal, withHistory, rpc, provider, contracts, journalPath);
     }
-    if (!hasAllCode(live)) {
-      throw new RelayerError("RELAYER_INVALID_CONFIG", `no AITBC contracts at the deployment's addresses on chain ${chainId} (JobEscrow ${contracts.escrow}); was the node restarted?`, {
-        hint: `redeploy: \`npx hardhat deploy --network ${config.network} --redeploy\``,
-      });
-    }
+    if (!hasAllCode(live)) throw noContracts();
 
     const market = new MarketReader(rpc, contracts);
     const entry = await market.provider(wallet.address);

@@ -134,7 +134,14 @@ function corrupt(path: string, cause: unknown): RelayerError {
 
 /** Refuses, before SQLite touches it, a journal file that is empty or does not start with the SQLite header. */
 function checkJournalFile(path: string): void {
-  const size = statSync(path).size;
+  const stat = statSync(path);
+  if (!stat.isFile()) {
+    throw new RelayerError("JOURNAL_CORRUPT", `journal ${path} is not a regular file`, {
+      details: { path },
+      hint: "point journalPath (--journal, AITBC_RELAYER_JOURNAL) at a journal file, or at a path that does not exist yet",
+    });
+  }
+  const size = stat.size;
   if (size === 0) {
     throw new RelayerError("JOURNAL_EMPTY", `journal ${path} is an empty (0-byte) file`, {
       details: { path },

@@ -263,10 +263,11 @@ describe("relayer operator safety (in-process chain)", function () {
       expect(statSync(file).size).to.equal(0);
     });
 
-    it("refuses a garbage file and a truncated journal with JOURNAL_CORRUPT, not a raw SQLite error", async function () {
+    it("refuses a garbage file, a directory and a truncated journal with JOURNAL_CORRUPT, not a raw SQLite error", async function () {
       const garbage = path.join(fixture.dir, "garbage.sqlite");
       writeFileSync(garbage, Buffer.alloc(8192, 0x5a));
       await expectRefused(start({ journalPath: garbage }), "JOURNAL_CORRUPT");
+      await expectRefused(start({ journalPath: fixture.dir }), "JOURNAL_CORRUPT");
       const real = path.join(fixture.dir, "to-truncate.sqlite");
       const app = await start({ journalPath: real });
       await app.close();
