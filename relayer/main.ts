@@ -5,6 +5,8 @@
  *
  * Flags override the `--config` JSON file, which overrides the environment defaults (see docs/MINER.md). Logs are
  * JSON lines (pino) on stdout. SIGINT/SIGTERM stop it gracefully; a `kill -9` is safe too: the journal resumes it.
+ * Exit status on a refused start: 2 configuration, 3 RPC outage (retry later), 4 another relayer holds the journal,
+ * the provider or the port, 5 the journal does not belong to this chain or is damaged.
  * `npx hardhat miner:start` runs the same app in-process, with provider registration and a status line.
  */
 import { parseArgs } from "node:util";
@@ -12,6 +14,7 @@ import { parseArgs } from "node:util";
 import { isAitbcError } from "../lib/errors.js";
 import { loadRelayerConfig } from "./app/config.js";
 import { startRelayerApp } from "./app/start.js";
+import { exitCodeFor, formatStatusLine } from "./app/status-line.js";
 
 const FLAGS = {
   config: { type: "string" },
@@ -67,6 +70,15 @@ The EVM key comes from AITBC_RELAYER_PRIVATE_KEY or --dev-account (local chains)
       },
     );
   };
+  // A status line on stderr every 10 s while degraded (and once when it recovers), with every reason spelled out.
+  let wasDegraded = false;
+  const statusTimer = setInterval(() => {
+    const status = app.relayer.status();
+    const degraded = status.health.status !== "ok";
+    if (degraded || wasDegraded) console.error(formatStatusLine(status));
+    wasDegraded = degraded;
+  }, 10_000);
+  statusTimer.unref();
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
 }
@@ -74,7 +86,7 @@ The EVM key comes from AITBC_RELAYER_PRIVATE_KEY or --dev-account (local chains)
 main().catch((error: unknown) => {
   if (isAitbcError(error)) {
     console.error(`✖ ${error.toUserString()}`);
-    process.exit(2);
+    process.exit(exitCodeFor(error.code));
   }
   console.error(error);
   process.exit(1);

@@ -69,6 +69,11 @@ export const relayerConfigSchema = z.strictObject({
       timeoutMs: positiveInt.default(120_000),
       /** Jobs handed to the runtime at the same time (the embedded runtime queues them anyway). */
       concurrency: positiveInt.max(64).default(1),
+      /**
+       * Context window (prompt + generation) in tokens, for runtimes that cannot report it (Ollama, OpenAI-compatible
+       * servers). The embedded runtime reports its own and counts prompt tokens with its tokenizer.
+       */
+      contextTokens: positiveInt.optional(),
     })
     .default({ maxTokens: 64, timeoutMs: 120_000, concurrency: 1 }),
   batching: z
@@ -101,8 +106,10 @@ export const relayerConfigSchema = z.strictObject({
       stuckAfterSeconds: positiveInt.default(60),
       rpcMaxAttempts: positiveInt.max(20).default(6),
       rpcTimeoutMs: positiveInt.default(10_000),
+      /** How long start-up keeps retrying an RPC endpoint that does not answer before reporting an outage. */
+      startupRetrySeconds: nonNegativeInt.max(3600).default(30),
     })
-    .default({ pollIntervalMs: 1000, maxFeePerGasGwei: 500, stuckAfterSeconds: 60, rpcMaxAttempts: 6, rpcTimeoutMs: 10_000 }),
+    .default({ pollIntervalMs: 1000, maxFeePerGasGwei: 500, stuckAfterSeconds: 60, rpcMaxAttempts: 6, rpcTimeoutMs: 10_000, startupRetrySeconds: 30 }),
   http: z
     .strictObject({
       /** 0 picks a free port; -1 disables the API. */
@@ -116,8 +123,16 @@ export const relayerConfigSchema = z.strictObject({
       maxRecentRpcErrors: positiveInt.default(3),
       /** Extra blocks the journal may trail the head beyond the confirmation depth. */
       maxJournalLagBlocks: nonNegativeInt.default(20),
+      /** Seconds without a completed watcher poll (RPC stalled, watcher stuck) before the relayer is degraded. */
+      maxPollSilenceSeconds: positiveInt.default(4),
+      /** Seconds a sent transaction may stay unmined before the relayer is degraded (a swallowed one sooner). */
+      maxTxPendingSeconds: positiveInt.default(60),
+      /** Seconds without a new chain head before the relayer is degraded; for chains that mine on an interval. */
+      maxHeadSilenceSeconds: positiveInt.optional(),
+      /** How often the runtime, pending transactions and the chain's identity are probed. */
+      probeIntervalMs: positiveInt.max(60_000).default(1000),
     })
-    .default({ maxRecentRpcErrors: 3, maxJournalLagBlocks: 20 }),
+    .default({ maxRecentRpcErrors: 3, maxJournalLagBlocks: 20, maxPollSilenceSeconds: 4, maxTxPendingSeconds: 60, probeIntervalMs: 1000 }),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -13,7 +13,8 @@ import type { Journal, SeenJob } from "../adapters/journal/journal.js";
 import { isRuntimeError, type Runtime } from "../adapters/runtimes/types.js";
 import { BatchPlanner, type PlannedReceipt } from "../core/batch-planner.js";
 import { isRelayerError } from "../core/errors.js";
-import { assessHealth, type HealthReport, type HealthThresholds } from "../core/health.js";
+import { RelayerError } from "../core/errors.js";
+import { assessHealth, type HealthIssue, type HealthReport, type HealthThresholds } from "../core/health.js";
 import type { JobRecord, JobState } from "../core/job-state.js";
 import { meterUnitsMilli } from "../core/metering.js";
 import { decide, validatePolicyConfig, type ModelPolicy, type PolicyConfig } from "../core/policy.js";
@@ -29,6 +30,8 @@ import {
   type OnChainJob,
 } from "./contracts.js";
 import { commitCompletions, signJobReceipt, type Completion, type ReceiptSigner } from "./completions.js";
+import { identityMismatch, type LiveIdentity } from "./identity.js";
+import { JournalCursorStore } from "./stores.js";
 
 /** Everything the relayer needs, already built; {@link ./start.ts} builds it from the validated config. */
 export interface RelayerOptions {
@@ -48,6 +51,23 @@ export interface RelayerOptions {
   startBlock: number;
   settings: RelayerSettings;
   now?: () => number;
+  /**
+   * Reads the chain's identity now; the relayer compares it with the journal's at every probe and stops serving the
+   * moment the chain is not the journal's any more (reset, replaced, contracts redeployed).
+   */
+  identity?: { check: () => Promise<LiveIdentity>; journalPath: string };
+}
+
+/** Health settings of the running relayer: the thresholds of `/health` plus its own monitor's. */
+export interface RelayerHealthSettings extends HealthThresholds {
+  /** Longest time without a completed watcher poll (RPC stalled, watcher stuck). */
+  maxPollSilenceMs: number;
+  /** Longest time a sent transaction may stay unmined. */
+  maxTxPendingMs: number;
+  /** Longest time without a new head, or `null` on chains that mine only on demand. */
+  maxHeadSilenceMs: number | null;
+  /** How often the runtime, pending transactions and the chain identity are probed. */
+  probeIntervalMs: number;
 }
 
 export interface RelayerSettings {
@@ -59,6 +79,8 @@ export interface RelayerSettings {
   maxPromptBytes: number;
   maxAcceptBatch: number;
   maxTokens: number;
+  /** Context window for runtimes that cannot report theirs; `null` when unknown. */
+  contextTokens: number | null;
   runTimeoutMs: number;
   runConcurrency: number;
   batching: { maxItems: number; maxAgeSeconds: number; deadlineMarginSeconds: number; maxInFlight: number; gasBudget: bigint; baseGas: bigint; perItemGas: bigint };
@@ -71,7 +93,7 @@ export interface RelayerSettings {
   httpPort: number;
   httpHost: string;
   corsOrigin: string;
-  health: HealthThresholds;
+  health: RelayerHealthSettings;
 }
 
 /** What the status line and `miner:status` show. */
@@ -86,6 +108,8 @@ export interface RelayerStatus {
   journalBlock: number | null;
   health: HealthReport;
   lastError: { code: string; message: string; at: number } | null;
+  /** Set once the chain stopped being the journal's: the relayer serves nothing more until restarted. */
+  halted: { code: string; message: string } | null;
 }
 
 interface PreparedRun {
@@ -97,6 +121,26 @@ interface PreparedRun {
 
 const FINALIZE_EVERY_MS = 5_000;
 const RUNTIME_RETRY_MS = 2_000;
+/** A broadcast transaction the node still does not know after this long was swallowed on the way. */
+const TX_UNKNOWN_GRACE_MS = 1_500;
+/** Longest a runtime probe may take before the runtime counts as not answering. */
+const RUNTIME_PROBE_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
 
 function sec(ms: number): number {
   return Math.floor(ms / 1000);
@@ -164,6 +208,19 @@ export class Relayer {
   #chainHead: number | null = null;
   #lastFinalizeCheck = 0;
   #lastError: RelayerStatus["lastError"] = null;
+  /** Accepted jobs whose on-chain record was checked (accepted by this provider, open for settlement). */
+  readonly #verified = new Set<string>();
+  readonly #verifying = new Set<string>();
+  /** When a watcher poll last completed, and when the head last moved (ms). */
+  #lastPollOkAt = 0;
+  #headMovedAt = 0;
+  /** Degradations found by the last probe (transactions, runtime, chain identity). */
+  #probeIssues: HealthIssue[] = [];
+  #probe: Promise<void> | null = null;
+  #probeTimer: NodeJS.Timeout | null = null;
+  #halted: RelayerStatus["halted"] = null;
+  #countTokens: ((prompt: Uint8Array) => number) | null = null;
+  #contextTokens: number | null = null;
 
   constructor(options: RelayerOptions) {
     this.#o = options;
@@ -173,6 +230,10 @@ export class Relayer {
     this.provider = getAddress(options.signer.address).toLowerCase();
     this.#receiptSigner = { chainId: options.chainId, escrow: options.contracts.escrow, provider: this.provider, secretKey: options.receiptSecretKey };
     const s = options.settings;
+    const limits = options.runtime.limits?.() ?? null;
+    this.#contextTokens = limits?.contextTokens ?? s.contextTokens;
+    // The runtime's tokenizer when it has one; otherwise a bound no byte-level tokenizer exceeds.
+    this.#countTokens = limits === null ? (p) => p.length + 2 : (p) => limits.countTokens(new TextDecoder().decode(p));
     this.#policy = validatePolicyConfig({
       provider: this.provider,
       models: new Map([...s.models].map(([name, m]) => [name, { minRate: m.minRate, maxUnitsMilli: m.maxUnitsMilli }])),
@@ -180,6 +241,10 @@ export class Relayer {
       maxJobPrice: s.maxJobPrice,
       deadlineMarginSeconds: s.deadlineMarginSeconds,
       maxPromptBytes: s.maxPromptBytes,
+      // The batcher drops a receipt whose deadline is within its margin, after it waited up to maxAge for a batch.
+      settlementMarginSeconds: s.batching.deadlineMarginSeconds + s.batching.maxAgeSeconds,
+      contextTokens: this.#contextTokens,
+      maxTokens: s.maxTokens,
     });
     this.#market = new MarketReader(options.rpc, options.contracts);
     this.#planner = new BatchPlanner({
@@ -224,6 +289,50 @@ export class Relayer {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#log.info({ provider: this.provider, escrow: this.#o.contracts.escrow }, "starting");
+    // The API port first: a port in use stops the start before the sender or the watcher did anything.
+    if (this.#o.settings.httpPort >= 0) await this.#listen();
+    try {
+      await this.#startWork();
+    } catch (error) {
+      await this.#sender.stop().catch(() => undefined);
+      await this.#api?.close().catch(() => undefined);
+      this.#api = null;
+      this.#apiUrl = null;
+      throw error;
+    }
+  }
+
+  async #listen(): Promise<void> {
+    const api = createApiServer({
+      source: this.#journal,
+      probe: {
+        rpcErrorsRecent: () => this.#o.rpcHealth.snapshot().recentErrors,
+        rpcErrorsTotal: () => this.#o.rpcHealth.snapshot().errors,
+        runtimeUp: () => this.#runtimeUp,
+        chainHead: () => this.#chainHead,
+        issues: () => this.#issues(),
+      },
+      health: this.#healthThresholds(),
+      logger: this.#o.logger,
+      corsOrigin: this.#o.settings.corsOrigin,
+    });
+    let address;
+    try {
+      address = await api.listen(this.#o.settings.httpPort, this.#o.settings.httpHost);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new RelayerError("RELAYER_PORT_IN_USE", `the API port ${this.#o.settings.httpHost}:${this.#o.settings.httpPort} is ${code === "EADDRINUSE" ? "already in use" : `not available (${code ?? String(error)})`}`, {
+        cause: error,
+        details: { port: this.#o.settings.httpPort, host: this.#o.settings.httpHost },
+        hint: "another relayer (or program) listens there: stop it, or pick another port with --port / http.port / AITBC_RELAYER_PORT (0 picks a free one)",
+      });
+    }
+    this.#api = api;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    this.#apiUrl = `http://${host}:${address.port}`;
+  }
+
+  async #startWork(): Promise<void> {
     this.#restorePlanner();
     await this.#sender.start();
     for (const tx of this.#journal.listOpenTxs()) {
@@ -235,26 +344,13 @@ export class Relayer {
       this.#recordError(error, "initial catch-up with the chain failed; the watcher keeps trying");
     }
     await this.#reconcileBatches();
-    if (this.#o.settings.httpPort >= 0) {
-      this.#api = createApiServer({
-        source: this.#journal,
-        probe: {
-          rpcErrorsRecent: () => this.#o.rpcHealth.snapshot().recentErrors,
-          rpcErrorsTotal: () => this.#o.rpcHealth.snapshot().errors,
-          runtimeUp: () => this.#runtimeUp,
-          chainHead: () => this.#chainHead,
-        },
-        health: this.#healthThresholds(),
-        logger: this.#o.logger,
-        corsOrigin: this.#o.settings.corsOrigin,
-      });
-      const address = await this.#api.listen(this.#o.settings.httpPort, this.#o.settings.httpHost);
-      const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      this.#apiUrl = `http://${host}:${address.port}`;
-    }
     this.#running = true;
+    const now = this.#now();
+    this.#lastPollOkAt = Math.max(this.#lastPollOkAt, now);
+    this.#headMovedAt = Math.max(this.#headMovedAt, now);
     this.#watcher.start();
     this.#loop = this.#run();
+    this.#scheduleProbe(0);
     this.#log.info({ api: this.#apiUrl }, "running");
   }
 
@@ -264,6 +360,8 @@ export class Relayer {
     this.#running = false;
     this.#abort.abort();
     this.#wake?.();
+    if (this.#probeTimer !== null) clearTimeout(this.#probeTimer);
+    await this.#probe;
     await this.#loop;
     await Promise.allSettled([...this.#runs.values(), ...this.#tasks]);
     await this.#watcher.stop();
@@ -286,6 +384,7 @@ export class Relayer {
       journalBlock: m.cursorBlock,
       health: this.health(),
       lastError: this.#lastError,
+      halted: this.#halted,
     };
   }
 
@@ -296,9 +395,111 @@ export class Relayer {
         runtimeUp: this.#runtimeUp,
         chainHead: this.#chainHead,
         journalBlock: this.#journal.getCursor()?.blockNumber ?? null,
+        issues: this.#issues(),
       },
       this.#healthThresholds(),
     );
+  }
+
+  // ── health monitor ────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** What `/health` adds to the journal's view: the monitor's findings, computed from timestamps at ask time. */
+  #issues(): HealthIssue[] {
+    const h = this.#o.settings.health;
+    const now = this.#now();
+    const out: HealthIssue[] = [];
+    if (this.#halted !== null) out.push({ code: "CHAIN_CHANGED", detail: this.#halted.message });
+    if (this.#running && this.#halted === null) {
+      const silent = now - this.#lastPollOkAt;
+      if (silent > h.maxPollSilenceMs) out.push({ code: "WATCHER_STALLED", detail: `no watcher poll completed for ${Math.round(silent / 1000)} s (RPC stalled or watcher stuck)` });
+      const still = now - this.#headMovedAt;
+      if (h.maxHeadSilenceMs !== null && still > h.maxHeadSilenceMs) {
+        out.push({ code: "HEAD_STALE", detail: `the chain head ${this.#chainHead ?? "?"} has not moved for ${Math.round(still / 1000)} s` });
+      }
+    }
+    for (const issue of this.#probeIssues) if (!out.some((o) => o.code === issue.code)) out.push(issue);
+    return out;
+  }
+
+  #scheduleProbe(delayMs: number): void {
+    if (!this.#running) return;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = null;
+      this.#probe = this.#probeOnce()
+        .catch((error: unknown) => this.#recordError(error, "health probe failed"))
+        .finally(() => {
+          this.#probe = null;
+          this.#scheduleProbe(this.#o.settings.health.probeIntervalMs);
+        });
+    }, delayMs);
+    this.#probeTimer.unref?.();
+  }
+
+  /** Probes the runtime, the transactions in flight and the chain's identity; each finding lasts until the next probe. */
+  async #probeOnce(): Promise<void> {
+    const issues: HealthIssue[] = [];
+    const [runtime, txs, chain] = await Promise.allSettled([this.#probeRuntime(), this.#probeTxs(), this.#probeChain()]);
+    for (const r of [runtime, txs, chain]) {
+      if (r.status === "fulfilled" && r.value !== null) issues.push(r.value);
+    }
+    this.#probeIssues = issues;
+  }
+
+  async #probeRuntime(): Promise<HealthIssue | null> {
+    try {
+      await withTimeout(this.#o.runtime.info(), RUNTIME_PROBE_TIMEOUT_MS);
+      if (!this.#runtimeUp && this.#runtimeRetryAt.size === 0) this.#runtimeUp = true;
+      return null;
+    } catch (error) {
+      this.#runtimeUp = false;
+      return { code: "RUNTIME_DOWN", detail: `the inference runtime does not answer: ${errorMessage(error)}` };
+    }
+  }
+
+  async #probeTxs(): Promise<HealthIssue | null> {
+    const now = this.#now();
+    const pending = this.#journal.listOpenTxs().filter((t) => t.status === "pending" && t.attempts.length > 0);
+    let oldest = 0;
+    for (const tx of pending) oldest = Math.max(oldest, now - tx.attempts[0].sentAt);
+    if (oldest > this.#o.settings.health.maxTxPendingMs) {
+      return { code: "TX_NOT_LANDING", detail: `${pending.length} transaction(s) pending, the oldest for ${Math.round(oldest / 1000)} s` };
+    }
+    // A broadcast the node does not know (neither in its pool nor mined) was lost on the way: say so now, not after
+    // the replacement timer. Only the few oldest are asked, to keep the probe cheap.
+    const old = pending.filter((t) => now - t.attempts[t.attempts.length - 1].sentAt > TX_UNKNOWN_GRACE_MS).slice(0, 3);
+    for (const tx of old) {
+      const last = tx.attempts[tx.attempts.length - 1];
+      const known = await this.#o.rpc.call<unknown>("eth_getTransactionByHash", [last.hash], { retry: { maxAttempts: 1 } });
+      if (known === null) {
+        const receipt = await this.#o.rpc.call<unknown>("eth_getTransactionReceipt", [last.hash], { retry: { maxAttempts: 1 } });
+        if (receipt === null) return { code: "TX_NOT_LANDING", detail: `transaction ${tx.txId} (${last.hash}) was sent but the node does not know it` };
+      }
+    }
+    return null;
+  }
+
+  async #probeChain(): Promise<HealthIssue | null> {
+    const id = this.#o.identity;
+    const recorded = this.#journal.identity();
+    if (id === undefined || recorded === null) return null;
+    if (this.#halted !== null) return { code: "CHAIN_CHANGED", detail: this.#halted.message };
+    const live = await id.check();
+    const mismatch = identityMismatch(recorded, live, this.#o.contracts, id.journalPath);
+    if (mismatch === null) return null;
+    this.#halt(mismatch);
+    return { code: "CHAIN_CHANGED", detail: mismatch.message };
+  }
+
+  /**
+   * The chain is not the journal's any more. Nothing more is accepted, run, signed or settled: the journal's job ids
+   * now name other jobs (or none). The API stays up to report it; a restart refuses the journal with the fix.
+   */
+  #halt(error: RelayerError): void {
+    if (this.#halted !== null) return;
+    this.#halted = { code: error.code, message: error.message };
+    this.#recordError(error, "the chain changed under the relayer; it stopped serving", "error");
+    void this.#watcher.stop();
+    void this.#sender.stop();
   }
 
   /** Runs a pass of the main loop now (new work arrived). */
@@ -358,6 +559,7 @@ export class Relayer {
   }
 
   async #step(): Promise<void> {
+    if (this.#halted !== null) return;
     this.#decide();
     this.#startRuns();
     for (const job of this.#journal.listJobs(["done"])) {
@@ -386,7 +588,16 @@ export class Relayer {
       const prompt = this.#journal.getPrompt(job.jobId) ?? new Uint8Array();
       const decision = decide(
         this.#policy,
-        { jobId: job.jobId, model: job.model, addressedProvider: job.addressedProvider, maxUnitsMilli: job.maxUnitsMilli, rate: job.rate, deadline: job.deadline, prompt },
+        {
+          jobId: job.jobId,
+          model: job.model,
+          addressedProvider: job.addressedProvider,
+          maxUnitsMilli: job.maxUnitsMilli,
+          rate: job.rate,
+          deadline: job.deadline,
+          prompt,
+          promptTokens: this.#contextTokens === null || prompt.length === 0 ? undefined : this.#promptTokens(prompt),
+        },
         { activeJobs: active, now: nowSec },
       );
       if (!decision.take) {
@@ -403,6 +614,15 @@ export class Relayer {
     for (const id of solo) this.#submitAccept([id]);
   }
 
+  #promptTokens(prompt: Uint8Array): number {
+    try {
+      return (this.#countTokens as (p: Uint8Array) => number)(prompt);
+    } catch {
+      // Not decodable as the tokenizer wants it: the UTF-8 check of the policy refuses it anyway.
+      return prompt.length + 2;
+    }
+  }
+
   #submitAccept(ids: bigint[]): void {
     const key = ids.join(",");
     const { tx } = this.#sender.submit({ purpose: "accept", idempotencyKey: key, to: this.#o.contracts.escrow, data: acceptCalldata(ids) });
@@ -413,7 +633,7 @@ export class Relayer {
   /** An accept transaction will not land: find out, job by job, what the chain says and act on it. */
   async #onAcceptFailed(ids: string[], event: FailedEvent): Promise<void> {
     const views = await Promise.all(ids.map((id) => this.#market.job(BigInt(id))));
-    const chainNow = await this.#market.latestTimestamp();
+    const chainNow = await this.#chainNow();
     const nowSec = sec(this.#now());
     views.forEach((view, i) => {
       const id = ids[i];
@@ -441,6 +661,16 @@ export class Relayer {
       if (this.#runs.size + picked.length >= limit) break;
       const key = job.jobId.toString();
       if (this.#runs.has(key) || (this.#runtimeRetryAt.get(key) ?? 0) > now) continue;
+      if (!this.#verified.has(key)) {
+        if (!this.#verifying.has(key)) {
+          this.#verifying.add(key);
+          this.#background(
+            () => this.#verifyOnChain(job).finally(() => this.#verifying.delete(key)),
+            `job ${key}: checking its on-chain record`,
+          );
+        }
+        continue;
+      }
       picked.push(job);
     }
     if (picked.length === 0) return;
@@ -457,6 +687,37 @@ export class Relayer {
         });
       this.#runs.set(key, run);
     }
+  }
+
+  /**
+   * Before a job runs (and so before any receipt for it is signed), the chain must say it is accepted by this
+   * provider, through a transaction this journal sent, and still open for settlement. Anything else (settled,
+   * expired, cancelled, accepted by another relayer of this provider) ends the job here without running it.
+   */
+  async #verifyOnChain(job: JobRecord): Promise<void> {
+    const id = job.jobId;
+    const [view, chainNow] = await Promise.all([this.#market.job(id), this.#chainNow()]);
+    const ours = job.acceptTxHash === null || this.#journal.hasTxAttempt(job.acceptTxHash);
+    const margin = this.#o.settings.batching.deadlineMarginSeconds;
+    if (view.status === "Accepted" && view.provider === this.provider && ours && view.deadline - margin > chainNow) {
+      this.#verified.add(id.toString());
+      return;
+    }
+    const current = this.#journal.getJob(id);
+    if (current === null || (current.state !== "accepted" && current.state !== "running")) return;
+    const nowSec = sec(this.#now());
+    if (view.status === "Expired" || view.status === "Cancelled" || (view.status === "Accepted" && view.provider === this.provider && ours)) {
+      this.#journal.applyJobEvent(id, { type: "expire" }, nowSec);
+    } else {
+      const why = !ours ? "accepted through a transaction this journal did not send" : `on-chain status ${view.status} (provider ${view.provider})`;
+      this.#journal.applyJobEvent(id, { type: "fail", code: "NOT_RUNNABLE_ON_CHAIN", message: `job ${id} is not run: ${why}` }, nowSec);
+    }
+    this.#log.warn({ jobId: id.toString(), status: view.status, ours }, "job not run: its on-chain record does not allow it");
+  }
+
+  /** The time the next block will at least have: the chain's latest timestamp, or the wall clock on an idle chain. */
+  async #chainNow(): Promise<number> {
+    return Math.max(await this.#market.latestTimestamp(), sec(this.#now()));
   }
 
   /** Journals the start of a run, or ends the job when it cannot run at all. */
@@ -632,7 +893,7 @@ export class Relayer {
     const receipts = this.#journal.batchItems(batchId).map((i) => this.#journal.getReceiptRecord(i.receiptId));
     const views = new Map<string, OnChainJob>();
     for (const r of receipts) if (r !== null) views.set(r.receiptId, await this.#market.job(r.jobId));
-    const chainNow = await this.#market.latestTimestamp();
+    const chainNow = await this.#chainNow();
     const again = this.#journal.getBatch(batchId);
     if (again === null || (again.status !== "intent" && again.status !== "sent")) return;
     const nowSec = sec(this.#now());
@@ -708,9 +969,19 @@ export class Relayer {
 
   #wireEvents(): void {
     this.#watcher.on("progress", ({ head }) => {
+      const now = this.#now();
+      this.#lastPollOkAt = now;
+      if (head !== this.#chainHead) this.#headMovedAt = now;
       this.#chainHead = head;
     });
-    this.#watcher.on("warning", ({ error }) => this.#recordError(error, "event watcher poll failed"));
+    this.#watcher.on("warning", ({ error }) => {
+      this.#recordError(error, "event watcher poll failed");
+      // A reorg deeper than the watcher remembers is what a chain reset looks like from inside: check at once.
+      if (error.code === "WATCHER_REORG_TOO_DEEP" && this.#probe === null && this.#probeTimer !== null) {
+        clearTimeout(this.#probeTimer);
+        this.#scheduleProbe(0);
+      }
+    });
     this.#watcher.on("reorg", (e) => this.#log.warn(e, "chain reorganisation"));
     this.#sender.on("warning", ({ tx, error }) => this.#recordError(error, `transaction sender${tx === null ? "" : ` (tx ${tx.id})`}`));
     this.#sender.on("replaced", (e) => this.#log.info({ txId: e.tx.id, reason: e.reason, hash: e.hash }, "transaction replaced with higher fees"));
@@ -739,6 +1010,8 @@ export class Relayer {
 
   /** Applies one delivery of confirmed escrow events, atomically with the journal's block cursor. */
   async #onLogs(batch: LogBatch): Promise<void> {
+    // Each delivered range is progress: a long catch-up is not a stalled watcher.
+    this.#lastPollOkAt = this.#now();
     const created: SeenJob[] = [];
     for (const log of batch.added) {
       const parsed = parseEscrowLog(log);
@@ -765,6 +1038,7 @@ export class Relayer {
     const parentHash = batch.fromBlock === batch.toBlock ? null : await this.#parentHash(batch.toBlock);
     const plannerOps: (() => void)[] = [];
     const nowSec = sec(this.#now());
+    let cursorText: string | null = null;
     this.#journal.transaction(() => {
       for (const log of batch.removed) this.#undo(log, nowSec, plannerOps);
       // The journal keeps the watcher's last block as its health cursor (reorg marks live in the watcher's cursor).
@@ -776,7 +1050,13 @@ export class Relayer {
         nowSec,
       );
       for (const log of batch.added) this.#apply(log, nowSec, plannerOps);
+      // The watcher's cursor commits with the effects of the delivery it describes.
+      if (this.#o.cursorStore instanceof JournalCursorStore) {
+        cursorText = JournalCursorStore.encode(batch.cursor);
+        this.#journal.saveWatcherCursor(cursorText);
+      }
     });
+    if (cursorText !== null && this.#o.cursorStore instanceof JournalCursorStore) this.#o.cursorStore.noteWritten(cursorText);
     for (const op of plannerOps) op();
     if (created.length > 0 || plannerOps.length > 0 || batch.added.length > 0) this.kick();
   }
@@ -797,6 +1077,13 @@ export class Relayer {
         const mine = String(a.provider).toLowerCase() === this.provider;
         plannerOps.push(() => this.#acceptPending.delete(id.toString()));
         if (job === null || job.state !== "seen") return;
+        if (mine && !this.#journal.hasTxAttempt(log.transactionHash)) {
+          // Accepted by this provider, but not by a transaction this journal signed: another relayer (or an earlier
+          // life with a lost journal) has it. Running it here would sign a second, different receipt for the job.
+          this.#journal.applyJobEvent(id, { type: "refuse", reason: `ACCEPTED_ELSEWHERE: accepted by this provider in transaction ${log.transactionHash}, which this journal did not send; not run again` }, nowSec);
+          plannerOps.push(() => this.#log.warn({ jobId: id.toString(), tx: log.transactionHash }, "job accepted by this provider from another journal; not run here"));
+          return;
+        }
         if (mine) this.#journal.applyJobEvent(id, { type: "accept", txHash: log.transactionHash }, nowSec);
         else this.#journal.applyJobEvent(id, { type: "refuse", reason: `TAKEN: accepted by ${String(a.provider).toLowerCase()}` }, nowSec);
         return;

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 
 import { pino, type Logger } from "pino";
@@ -7,7 +8,7 @@ import { contractAddress, parseDeployment, type Deployment } from "../../lib/dep
 import { loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
 import { ChainError } from "../adapters/chain/errors.js";
 import { HttpTransport, RpcClient, RpcHealth, type RpcTransport } from "../adapters/chain/rpc.js";
-import { Journal } from "../adapters/journal/journal.js";
+import { Journal, type JournalIdentity } from "../adapters/journal/journal.js";
 import { createRuntime, type RuntimeConfig } from "../adapters/runtimes/index.js";
 import type { Runtime } from "../adapters/runtimes/types.js";
 import { RelayerError } from "../core/errors.js";
@@ -15,7 +16,9 @@ import { defaultConfirmations, defaultJournalPath, type RelayerConfig } from "./
 import { MarketReader } from "./contracts.js";
 import { resolveEvmWallet } from "./keys.js";
 import { Relayer, type RelayerSettings } from "./relayer.js";
-import { FileCursorStore } from "./stores.js";
+import { hasAllCode, identityMismatch, readLiveIdentity, type HistoryMarks, type LiveIdentity } from "./identity.js";
+import { acquireLock, defaultLockDir, identityLockFile, type HeldLock } from "./locks.js";
+import { adoptLegacyCursorFile, JournalCursorStore } from "./stores.js";
 
 export interface StartOptions {
   /** The provider's EVM private key (from Hardhat's keystore or the environment); never part of the config file. */
@@ -27,6 +30,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Repository root for relative default paths. */
   root?: string;
+  /** Directory of the machine-wide provider-identity locks (default: AITBC_RELAYER_LOCK_DIR or the OS temp dir). */
+  lockDir?: string;
 }
 
 export interface RelayerApp {
@@ -71,68 +76,195 @@ export function runtimeConfigFor(config: RelayerConfig): RuntimeConfig {
   return rt;
 }
 
+/** Tries `eth_chainId` until it answers or `seconds` pass, backing off; an endpoint that never answers is an outage. */
+async function connect(rpc: RpcClient, config: RelayerConfig, logger: Logger): Promise<bigint> {
+  const deadline = Date.now() + config.chain.startupRetrySeconds * 1000;
+  let wait = 250;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return BigInt(await rpc.call<string>("eth_chainId"));
+    } catch (cause) {
+      if (Date.now() + wait > deadline) {
+        throw new RelayerError("RELAYER_RPC_UNAVAILABLE", `the RPC endpoint ${config.rpcUrl} does not answer (tried ${attempt} times over ${config.chain.startupRetrySeconds} s)`, {
+          cause,
+          details: { rpcUrl: config.rpcUrl, attempts: attempt },
+          hint: "an outage, not a configuration error: start the node (`npx hardhat node`) or wait for the provider to recover, then start again (a supervisor may simply restart the relayer); check rpcUrl / AITBC_RPC_URL if it never answers",
+        });
+      }
+      logger.warn({ module: "start", attempt, retryInMs: wait, code: isAitbcCode(cause) }, "RPC endpoint does not answer yet; retrying");
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(wait * 2, 5_000);
+    }
+  }
+}
+
+function isAitbcCode(error: unknown): string {
+  return error instanceof ChainError ? error.code : "RPC_ERROR";
+}
+
+/** Binds the API port for a moment, so a port in use is refused before the journal, the sender or the watcher open. */
+async function checkPortFree(port: number, host: string): Promise<void> {
+  if (port <= 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        new RelayerError("RELAYER_PORT_IN_USE", `the API port ${host}:${port} is ${error.code === "EADDRINUSE" ? "already in use" : `not available (${error.code ?? error.message})`}`, {
+          cause: error,
+          details: { port, host },
+          hint: "another relayer (or program) listens there: stop it, or pick another port with --port / http.port / AITBC_RELAYER_PORT (0 picks a free one)",
+        }),
+      );
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+/** The blocks the journal's watcher cursor remembers, oldest first (what a chain reset makes non-canonical). */
+function journalMarks(journal: Journal): HistoryMarks {
+  const text = journal.getWatcherCursor();
+  if (text === null) return [];
+  const { cursor } = JSON.parse(text) as { cursor: { blockNumber: number; blockHash: string; history?: { number: number; hash: string }[] } };
+  const marks = (cursor.history ?? []).map((m) => ({ number: m.number, hash: m.hash }));
+  if (!marks.some((m) => m.number === cursor.blockNumber)) marks.push({ number: cursor.blockNumber, hash: cursor.blockHash });
+  return marks;
+}
+
+function identityOf(live: LiveIdentity, provider: string, contracts: JournalIdentity["contracts"]): JournalIdentity {
+  return {
+    chainId: live.chainId,
+    genesisHash: live.genesisHash,
+    anchorBlock: live.anchorBlock,
+    anchorHash: live.anchorHash ?? "",
+    provider,
+    contracts: { escrow: contracts.escrow.toLowerCase(), providerRegistry: contracts.providerRegistry.toLowerCase(), modelRegistry: contracts.modelRegistry.toLowerCase() },
+    codeHashes: live.codeHashes,
+    createdAt: Math.floor(Date.now() / 1000),
+  };
+}
+
+/**
+ * Checks the journal against the chain: a journal records what it belongs to when it is created, and every later
+ * start must find the same chain id, genesis, deployment block, addresses and code. A journal from before identities
+ * were recorded is adopted only if its last processed block is still on this chain.
+ */
+async function verifyJournalIdentity(journal: Journal, live: LiveIdentity, rpc: RpcClient, provider: string, contracts: JournalIdentity["contracts"], journalPath: string): Promise<JournalIdentity> {
+  const recorded = journal.identity();
+  if (recorded === null) {
+    const cursor = journal.getCursor();
+    const m = journal.metrics();
+    const used = cursor !== null || Object.values(m.jobsByState).some((n) => n > 0) || Object.values(m.txsByStatus).some((n) => n > 0);
+    if (used) {
+      const block = cursor === null ? null : await rpc.call<{ hash: string } | null>("eth_getBlockByNumber", [`0x${cursor.blockNumber.toString(16)}`, false]);
+      if (block === null || block.hash.toLowerCase() !== cursor?.blockHash) {
+        throw new RelayerError("RELAYER_CHAIN_RESET", `journal ${journalPath} belongs to a chain that no longer exists: its last block ${cursor?.blockNumber ?? "?"} is not on this chain`, {
+          hint: `the node was reset or replaced: move ${journalPath} aside (keep it for the old receipts) and start again`,
+        });
+      }
+    }
+    const identity = identityOf(live, provider, contracts);
+    journal.recordIdentity(identity);
+    return identity;
+  }
+  if (recorded.provider !== provider) {
+    throw new RelayerError("JOURNAL_FOREIGN", `journal ${journalPath} belongs to provider ${recorded.provider}, not ${provider}`, {
+      hint: "each provider has its own journal: point journalPath at this provider's journal, or at a path that does not exist yet",
+    });
+  }
+  const mismatch = identityMismatch(recorded, live, contracts, journalPath);
+  if (mismatch !== null) throw mismatch;
+  return recorded;
+}
+
 /**
  * Builds every adapter from a validated config, checks the chain, the deployment and the provider's registration,
  * and starts the relayer. Anything wrong is reported as one error naming the fix; nothing is left half-open.
+ *
+ * Order (each step only after the previous one passed): deployment file and keys → exclusive locks on the journal,
+ * the receipt key and the provider address (a second relayer is refused here, before anything opens) → the RPC
+ * endpoint (an outage is retried, then reported as `RELAYER_RPC_UNAVAILABLE`) → chain and deployment checks → API port
+ * → journal, checked against the chain it belongs to → runtime → the relayer (API, sender, watcher).
  */
 export async function startRelayerApp(config: RelayerConfig, options: StartOptions = {}): Promise<RelayerApp> {
   const root = options.root ?? process.cwd();
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: "aitbc-relayer" } });
   const deploymentFile = path.resolve(root, config.deploymentFile ?? path.join("deployments", `${config.network}.json`));
   const deployment = readDeploymentFile(deploymentFile);
-
-  const rpcHealth = new RpcHealth();
-  const rpc = new RpcClient({
-    transport: options.transport ?? new HttpTransport({ url: config.rpcUrl, name: config.network }),
-    health: rpcHealth,
-    retry: { maxAttempts: config.chain.rpcMaxAttempts, perCallTimeoutMs: config.chain.rpcTimeoutMs },
-    onRetry: (e) => logger.debug({ module: "rpc", ...e }, "RPC retry"),
-  });
-  let chainId: bigint;
-  try {
-    chainId = BigInt(await rpc.call<string>("eth_chainId"));
-  } catch (cause) {
-    throw new RelayerError("RELAYER_INVALID_CONFIG", `cannot reach the RPC endpoint ${config.rpcUrl}`, {
-      cause,
-      hint: "start the node (`npx hardhat node`) or fix rpcUrl / AITBC_RPC_URL",
-    });
-  }
-  if (BigInt(deployment.chainId) !== chainId || (config.chainId !== undefined && BigInt(config.chainId) !== chainId)) {
-    throw new RelayerError("RELAYER_INVALID_CONFIG", `chain mismatch: the node is chain ${chainId}, the deployment ${deployment.chainId}${config.chainId === undefined ? "" : `, the config ${config.chainId}`}`, {
-      hint: "point rpcUrl at the chain the deployment file describes, or use the deployment file of this chain",
-    });
-  }
   const contracts = {
     escrow: contractAddress(deployment, "JobEscrow"),
     providerRegistry: contractAddress(deployment, "ProviderRegistry"),
     modelRegistry: contractAddress(deployment, "ModelRegistry"),
   };
-  const code = await rpc.call<string>("eth_getCode", [contracts.escrow, "latest"]);
-  if (code === "0x") {
-    throw new RelayerError("RELAYER_INVALID_CONFIG", `no JobEscrow at ${contracts.escrow} on chain ${chainId} (was the node restarted?)`, {
-      hint: `redeploy: \`npx hardhat deploy --network ${config.network} --redeploy\``,
-    });
-  }
-
-  const wallet = resolveEvmWallet({ privateKey: options.privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId });
+  const deploymentChainId = BigInt(deployment.chainId);
+  const wallet = resolveEvmWallet({ privateKey: options.privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId: deploymentChainId });
+  const provider = wallet.address.toLowerCase();
   const keyFile = path.resolve(root, config.providerKeyFile);
-  const { key: providerKey } = await loadOrCreateKeyFile(keyFile);
-  const market = new MarketReader(rpc, contracts);
-  const entry = await market.provider(wallet.address);
-  if (!entry.registered || entry.receiptKey !== providerKey.publicKeyHex) {
-    throw new RelayerError("RELAYER_INVALID_CONFIG", entry.registered
-      ? `the receipt key registered for ${wallet.address} is not the key in ${keyFile}`
-      : `${wallet.address} is not a registered provider`, {
-      hint: "run `npx hardhat miner:start --network <network>`: it registers the provider (or updates its key) before starting",
-      details: { registeredKey: entry.receiptKey, localKey: providerKey.publicKeyHex },
-    });
-  }
-
   const journalPath = path.resolve(root, config.journalPath ?? defaultJournalPath(config.network, wallet.address, root));
-  mkdirSync(path.dirname(journalPath), { recursive: true });
-  const journal = Journal.open(journalPath);
+  const lockDir = options.lockDir ?? defaultLockDir();
+
+  const locks: HeldLock[] = [];
+  let journal: Journal | undefined;
   let runtime: Runtime | undefined = options.runtime;
+  const releaseAll = () => {
+    for (const lock of locks.splice(0).reverse()) lock.release();
+  };
   try {
+    mkdirSync(path.dirname(journalPath), { recursive: true });
+    locks.push(acquireLock(`${journalPath}.lock`, "journal", journalPath));
+    locks.push(acquireLock(`${keyFile}.lock`, "receipt key", keyFile));
+    const { key: providerKey } = await loadOrCreateKeyFile(keyFile);
+    locks.push(acquireLock(identityLockFile(lockDir, "key", "ed25519", providerKey.publicKeyHex), "receipt key", providerKey.publicKeyHex));
+
+    const rpcHealth = new RpcHealth();
+    const rpc = new RpcClient({
+      transport: options.transport ?? new HttpTransport({ url: config.rpcUrl, name: config.network }),
+      health: rpcHealth,
+      retry: { maxAttempts: config.chain.rpcMaxAttempts, perCallTimeoutMs: config.chain.rpcTimeoutMs },
+      onRetry: (e) => logger.debug({ module: "rpc", ...e }, "RPC retry"),
+    });
+    const chainId = await connect(rpc, config, logger);
+    if (deploymentChainId !== chainId || (config.chainId !== undefined && BigInt(config.chainId) !== chainId)) {
+      throw new RelayerError("RELAYER_INVALID_CONFIG", `chain mismatch: the node is chain ${chainId}, the deployment ${deployment.chainId}${config.chainId === undefined ? "" : `, the config ${config.chainId}`}`, {
+        hint: "point rpcUrl at the chain the deployment file describes, or use the deployment file of this chain",
+      });
+    }
+    const live = await readLiveIdentity(rpc, contracts, deployment.block);
+    // One relayer per provider address and deployment on this machine (the deployment block's hash tells two local
+    // chains with the same id and addresses apart).
+    locks.push(
+      acquireLock(
+        identityLockFile(lockDir, "address", `${chainId}-${contracts.escrow.slice(2, 12)}-${(live.anchorHash ?? "none").slice(2, 14)}`, provider),
+        "provider address",
+        `${wallet.address} on chain ${chainId}`,
+      ),
+    );
+    await checkPortFree(config.http.port, config.http.host);
+
+    const noContracts = () =>
+      new RelayerError("RELAYER_INVALID_CONFIG", `no AITBC contracts at the deployment's addresses on chain ${chainId} (JobEscrow ${contracts.escrow}); was the node restarted?`, {
+        hint: `redeploy: \`npx hardhat deploy --network ${config.network} --redeploy\``,
+      });
+    // Nothing to serve and no journal yet: refuse before creating one.
+    if (!hasAllCode(live) && !existsSync(journalPath)) throw noContracts();
+    journal = Journal.open(journalPath);
+    adoptLegacyCursorFile(journal, `${journalPath}.cursor.json`);
+    if (journal.identity() !== null || hasAllCode(live)) {
+      const withHistory = { ...live, historyCanonical: (await readLiveIdentity(rpc, contracts, deployment.block, journalMarks(journal))).historyCanonical };
+      await verifyJournalIdentity(journal, withHistory, rpc, provider, contracts, journalPath);
+    }
+    if (!hasAllCode(live)) throw noContracts();
+
+    const market = new MarketReader(rpc, contracts);
+    const entry = await market.provider(wallet.address);
+    if (!entry.registered || entry.receiptKey !== providerKey.publicKeyHex) {
+      throw new RelayerError("RELAYER_INVALID_CONFIG", entry.registered
+        ? `the receipt key registered for ${wallet.address} is not the key in ${keyFile}`
+        : `${wallet.address} is not a registered provider`, {
+        hint: "run `npx hardhat miner:start --network <network>`: it registers the provider (or updates its key) before starting",
+        details: { registeredKey: entry.receiptKey, localKey: providerKey.publicKeyHex },
+      });
+    }
+
     runtime ??= await createRuntime(runtimeConfigFor(config));
     const confirmations = config.chain.confirmations ?? defaultConfirmations(chainId);
     const settings: RelayerSettings = {
@@ -148,6 +280,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       maxPromptBytes: config.policy.maxPromptBytes,
       maxAcceptBatch: config.policy.maxAcceptBatch,
       maxTokens: config.run.maxTokens,
+      contextTokens: config.run.contextTokens ?? null,
       runTimeoutMs: config.run.timeoutMs,
       runConcurrency: config.run.concurrency,
       batching: {
@@ -166,8 +299,17 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       httpPort: config.http.port,
       httpHost: config.http.host,
       corsOrigin: config.http.corsOrigin,
-      health: { maxRecentRpcErrors: config.health.maxRecentRpcErrors, maxJournalLagBlocks: config.health.maxJournalLagBlocks },
+      health: {
+        maxRecentRpcErrors: config.health.maxRecentRpcErrors,
+        maxJournalLagBlocks: config.health.maxJournalLagBlocks,
+        maxPollSilenceMs: config.health.maxPollSilenceSeconds * 1000,
+        maxTxPendingMs: config.health.maxTxPendingSeconds * 1000,
+        maxHeadSilenceMs: config.health.maxHeadSilenceSeconds === undefined ? null : config.health.maxHeadSilenceSeconds * 1000,
+        probeIntervalMs: config.health.probeIntervalMs,
+      },
     };
+    const cursorStore = new JournalCursorStore(journal);
+    const j0 = journal;
     const relayer = new Relayer({
       rpc,
       rpcHealth,
@@ -175,19 +317,21 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       receiptSecretKey: providerKey.secretKey,
       runtime,
       journal,
-      cursorStore: new FileCursorStore(`${journalPath}.cursor.json`),
+      cursorStore,
       logger,
       chainId,
       contracts,
       startBlock: deployment.block,
       settings,
+      identity: { check: () => readLiveIdentity(rpc, contracts, deployment.block, journalMarks(j0)), journalPath },
     });
     await relayer.start();
     let closed: Promise<void> | null = null;
     const rt = runtime;
+    const j = journal;
     return {
       relayer,
-      journal,
+      journal: j,
       runtime: rt,
       deployment,
       providerKey,
@@ -195,16 +339,21 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       logger,
       close() {
         closed ??= (async () => {
-          await relayer.stop();
-          if (options.runtime === undefined) await rt.close();
-          journal.close();
+          try {
+            await relayer.stop();
+            if (options.runtime === undefined) await rt.close();
+            j.close();
+          } finally {
+            releaseAll();
+          }
         })();
         return closed;
       },
     };
   } catch (error) {
     if (options.runtime === undefined) await runtime?.close().catch(() => undefined);
-    journal.close();
+    journal?.close();
+    releaseAll();
     if (error instanceof ChainError && error.code === "CHAIN_INVALID_CONFIG") {
       throw new RelayerError("RELAYER_INVALID_CONFIG", error.message, { cause: error, hint: error.hint });
     }

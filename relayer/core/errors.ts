@@ -7,6 +7,13 @@ import { AitbcError } from "../../lib/errors.js";
 export const RelayerErrorCodes = [
   // configuration
   "RELAYER_INVALID_CONFIG",
+  // operator safety at start and while running
+  "RELAYER_ALREADY_RUNNING",
+  "RELAYER_PORT_IN_USE",
+  "RELAYER_RPC_UNAVAILABLE",
+  "RELAYER_CHAIN_RESET",
+  "RELAYER_DEPLOYMENT_CHANGED",
+  "RELAYER_WRONG_CHAIN",
   // job state machine
   "RELAYER_ILLEGAL_TRANSITION",
   "RELAYER_INVALID_JOB_DATA",
@@ -28,6 +35,10 @@ export const RelayerErrorCodes = [
   "JOURNAL_RECEIPT_CONFLICT",
   "JOURNAL_BLOCK_CONFLICT",
   "JOURNAL_BAD_CURSOR",
+  "JOURNAL_EMPTY",
+  "JOURNAL_CORRUPT",
+  "JOURNAL_FOREIGN",
+  "JOURNAL_ROLLED_BACK",
   // HTTP input
   "HTTP_ROUTE_NOT_FOUND",
   "HTTP_METHOD_NOT_ALLOWED",

@@ -10,6 +10,13 @@ export interface HealthInputs {
   chainHead: number | null;
   /** Last block the journal has fully processed, or `null` before the first one. */
   journalBlock: number | null;
+  /** What the running relayer's own monitor found (stalled watcher, transactions not landing, another chain). */
+  issues?: readonly HealthIssue[];
+}
+
+export interface HealthIssue {
+  code: HealthReason;
+  detail: string;
 }
 
 export interface HealthThresholds {
@@ -19,7 +26,19 @@ export interface HealthThresholds {
   maxJournalLagBlocks: number;
 }
 
-export type HealthReason = "RPC_ERRORS" | "RUNTIME_DOWN" | "JOURNAL_LAG" | "CHAIN_UNKNOWN";
+export type HealthReason =
+  | "RPC_ERRORS"
+  | "RUNTIME_DOWN"
+  | "JOURNAL_LAG"
+  | "CHAIN_UNKNOWN"
+  /** No watcher poll completed recently: the RPC endpoint stalls or the watcher is stuck. */
+  | "WATCHER_STALLED"
+  /** The chain head has not moved for longer than an interval-mining chain allows. */
+  | "HEAD_STALE"
+  /** A sent transaction is not mined in time, or the node does not know it (swallowed broadcast). */
+  | "TX_NOT_LANDING"
+  /** The node's chain is not the one the journal belongs to (reset, replaced, or the contracts redeployed). */
+  | "CHAIN_CHANGED";
 
 export interface HealthReport {
   status: "ok" | "degraded";
@@ -55,6 +74,9 @@ export function assessHealth(inputs: HealthInputs, thresholds: HealthThresholds)
     if (lag > thresholds.maxJournalLagBlocks) {
       reasons.push({ code: "JOURNAL_LAG", detail: `journal is ${lag} blocks behind the head` });
     }
+  }
+  for (const issue of inputs.issues ?? []) {
+    if (!reasons.some((r) => r.code === issue.code)) reasons.push({ code: issue.code, detail: issue.detail });
   }
   return { status: reasons.length === 0 ? "ok" : "degraded", reasons, journalLagBlocks: lag };
 }

@@ -24,6 +24,16 @@ export interface PolicyConfig {
   deadlineMarginSeconds: number;
   /** Longest prompt accepted, in bytes. */
   maxPromptBytes: number;
+  /**
+   * Seconds the batcher needs after a run: the longest a receipt waits for its batch plus the settlement margin the
+   * planner keeps before a deadline. The deadline check uses the larger of this and `deadlineMarginSeconds`, so a job
+   * accepted here is never dropped by the batcher for want of time. Default 0.
+   */
+  settlementMarginSeconds?: number;
+  /** The runtime's context window in tokens (prompt + generation), or `null`/absent when unknown. */
+  contextTokens?: number | null;
+  /** Tokens the runtime generates per job (`run.maxTokens`); counts against the context. Default 0. */
+  maxTokens?: number;
 }
 
 /** One `JobCreated` event, as the policy needs it. */
@@ -37,6 +47,11 @@ export interface JobOffer {
   /** Unix seconds. */
   deadline: number;
   prompt: Uint8Array;
+  /**
+   * Prompt length in the runtime's tokens, counted by its tokenizer, or a conservative bound (bytes + 2: a byte-level
+   * tokenizer never makes more than one token per byte, plus the start and leading-space tokens). Absent: not checked.
+   */
+  promptTokens?: number;
 }
 
 export const DECISION_REASONS = [
@@ -97,6 +112,13 @@ export function validatePolicyConfig(config: PolicyConfig): PolicyConfig {
   if (!Number.isSafeInteger(config.maxPromptBytes) || config.maxPromptBytes < 1) {
     problems.push("maxPromptBytes must be an integer ≥ 1");
   }
+  const margin = config.settlementMarginSeconds ?? 0;
+  if (!Number.isSafeInteger(margin) || margin < 0) problems.push("settlementMarginSeconds must be an integer ≥ 0");
+  const ctx = config.contextTokens ?? null;
+  if (ctx !== null && (!Number.isSafeInteger(ctx) || ctx < 1)) problems.push("contextTokens must be a positive integer or null");
+  const gen = config.maxTokens ?? 0;
+  if (!Number.isSafeInteger(gen) || gen < 0) problems.push("maxTokens must be an integer ≥ 0");
+  if (ctx !== null && gen >= ctx) problems.push(`maxTokens (${gen}) leaves no room for a prompt in a context of ${ctx} tokens`);
   if (problems.length > 0) {
     throw new RelayerError("RELAYER_INVALID_CONFIG", `invalid job policy: ${problems.join("; ")}`, {
       details: { problems },
@@ -151,9 +173,16 @@ export function decide(config: PolicyConfig, offer: JobOffer, ctx: PolicyContext
     return skip("PROMPT_TOO_LONG", `prompt is ${offer.prompt.length} bytes, the limit is ${config.maxPromptBytes}`);
   }
   if (!isUtf8(offer.prompt)) return skip("PROMPT_NOT_UTF8", "prompt is not valid UTF-8");
+  const context = config.contextTokens ?? null;
+  if (context !== null && offer.promptTokens !== undefined) {
+    const needed = offer.promptTokens + (config.maxTokens ?? 0);
+    if (needed > context) {
+      return skip("PROMPT_TOO_LONG", `prompt is ${offer.promptTokens} tokens; with ${config.maxTokens ?? 0} to generate it needs ${needed}, the runtime's context holds ${context}`);
+    }
+  }
   // The runtime stops at maxUnits GPU-seconds, so that bounds the run; the margin covers everything around it.
   const longestRun = Number((offer.maxUnitsMilli + 999n) / 1000n);
-  const needed = longestRun + config.deadlineMarginSeconds;
+  const needed = longestRun + Math.max(config.deadlineMarginSeconds, config.settlementMarginSeconds ?? 0);
   const left = offer.deadline - ctx.now;
   if (left < needed) return skip("DEADLINE_TOO_CLOSE", `${left} s left before the deadline, ${needed} s needed`);
   if (ctx.activeJobs >= config.maxConcurrentJobs) {

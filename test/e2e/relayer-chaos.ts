@@ -1,9 +1,12 @@
 /**
- * Chaos end-to-end: a real `hardhat node`, the deployed system, and the relayer as a separate process running the
- * embedded llama.cpp runtime (tiny generated model). 200 jobs from four clients arrive while the relayer is killed
- * with SIGKILL at random moments (at least five times) and restarted. In the end every job is settled exactly once
- * on-chain, every receipt verifies against the provider's registered key and its anchored batch, and the API serves
- * every receipt and result.
+ * Chaos end-to-end, on two chain clients: a real `hardhat node` (automining) and Foundry's anvil mining a block every
+ * second (like a live chain). The deployed system and the relayer as a separate process run the embedded llama.cpp
+ * runtime (tiny generated model). Jobs from four clients arrive while the relayer is killed with SIGKILL at random
+ * moments and restarted. In the end every job is settled exactly once on-chain, every receipt verifies against the
+ * provider's registered key and its anchored batch, and the API serves every receipt and result.
+ *
+ * Sizes are bounded so both runs together stay near two minutes: 200 jobs and 6 kills on hardhat, 60 jobs and 4 kills
+ * on anvil (where each transaction waits for its block).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -15,11 +18,10 @@ import { network } from "hardhat";
 import { decodeSettlementRecords } from "../../lib/settlement.js";
 import { escrowInterface } from "../../relayer/app/contracts.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
+import { startAnvil } from "../helpers/anvil.js";
 import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
 import { createJobs, deployForRelayer, verifyServedReceipt, type SystemFixture } from "../relayer/app/helpers.js";
 
-const JOBS_PER_CLIENT = 50;
-const KILLS = 6;
 const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;
 
@@ -29,9 +31,10 @@ interface RelayerProcess {
   exited: Promise<void>;
 }
 
-function spawnRelayer(configFile: string): RelayerProcess {
+function spawnRelayer(configFile: string, lockDir: string): RelayerProcess {
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", TSX, path.join(REPO_ROOT, "relayer", "main.ts"), "--config", configFile], {
     cwd: REPO_ROOT,
+    env: { ...process.env, AITBC_RELAYER_LOCK_DIR: lockDir },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -50,15 +53,22 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-describe("relayer chaos (separate process, SIGKILL, hardhat node)", function () {
+const CLIENTS = [
+  { name: "hardhat node", start: () => startHardhatNode(), jobsPerClient: 50, waves: 5, kills: 6 },
+  { name: "anvil, 1 s blocks", start: () => startAnvil({ blockTime: 1 }), jobsPerClient: 15, waves: 3, kills: 4 },
+];
+
+for (const chain of CLIENTS) describe(`relayer chaos (separate process, SIGKILL, ${chain.name})`, function () {
   this.timeout(300_000);
+  const JOBS_PER_CLIENT = chain.jobsPerClient;
+  const KILLS = chain.kills;
 
   let node: HardhatNode;
   let fixture: SystemFixture;
   let relayer: RelayerProcess | null = null;
 
   before(async function () {
-    node = await startHardhatNode();
+    node = await chain.start();
   });
 
   after(async function () {
@@ -102,21 +112,21 @@ describe("relayer chaos (separate process, SIGKILL, hardhat node)", function () 
     // Jobs arrive in waves while a chaos loop kills and restarts the relayer.
     const ids: bigint[] = [];
     const creating = (async () => {
-      for (let wave = 0; wave < 5; wave++) {
+      for (let wave = 0; wave < chain.waves; wave++) {
         for (const [c, client] of fixture.clients.entries()) {
-          const specs = Array.from({ length: JOBS_PER_CLIENT / 5 }, (_, k) => ({ model, prompt: `wave ${wave} client ${c} job ${k}: say something` }));
+          const specs = Array.from({ length: JOBS_PER_CLIENT / chain.waves }, (_, k) => ({ model, prompt: `wave ${wave} client ${c} job ${k}: say something` }));
           ids.push(...(await createJobs(fixture, client, specs, await now())));
         }
         await sleep(700);
       }
     })();
-    relayer = spawnRelayer(configFile);
+    relayer = spawnRelayer(configFile, fixture.dir);
     let kills = 0;
     while (kills < KILLS) {
       await sleep(1_500 + Math.floor(Math.random() * 2_500));
       await kill9(relayer);
       kills++;
-      relayer = spawnRelayer(configFile);
+      relayer = spawnRelayer(configFile, fixture.dir);
     }
     await creating;
     expect(ids.length).to.equal(4 * JOBS_PER_CLIENT);
@@ -184,6 +194,6 @@ describe("relayer chaos (separate process, SIGKILL, hardhat node)", function () 
       expect(root).to.equal(batchOf.get(id.toString()));
       expect((await fetch(`${api}/api/v1/jobs/${id}/result`)).status).to.equal(200);
     }
-    expect(kills).to.be.at.least(5);
+    expect(kills).to.be.at.least(KILLS);
   });
 });

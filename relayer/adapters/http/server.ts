@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 
 import { isRelayerError, RelayerError, type RelayerErrorCode } from "../../core/errors.js";
-import { assessHealth, type HealthThresholds } from "../../core/health.js";
+import { assessHealth, type HealthIssue, type HealthThresholds } from "../../core/health.js";
 import type { JobRecord } from "../../core/job-state.js";
 import type { BatchInfo, RelayerReadModel, StoredReceipt } from "../../core/read-model.js";
 import { isAddress } from "./address.js";
@@ -19,6 +19,8 @@ export interface ProcessProbe {
   runtimeUp(): boolean;
   /** Latest chain head seen, or `null` before the first. */
   chainHead(): number | null;
+  /** Degradations the running relayer's monitor found (see `HealthReason`). */
+  issues?(): readonly HealthIssue[];
 }
 
 export interface ApiServerOptions {
@@ -223,7 +225,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   function healthReport(): { status: "ok" | "degraded"; body: unknown } {
     const m = source.metrics();
     const report = assessHealth(
-      { rpcErrorsRecent: probe.rpcErrorsRecent(), runtimeUp: probe.runtimeUp(), chainHead: probe.chainHead(), journalBlock: m.cursorBlock },
+      { rpcErrorsRecent: probe.rpcErrorsRecent(), runtimeUp: probe.runtimeUp(), chainHead: probe.chainHead(), journalBlock: m.cursorBlock, issues: probe.issues?.() ?? [] },
       options.health,
     );
     return {

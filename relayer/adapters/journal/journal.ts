@@ -1,3 +1,4 @@
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
 import { RelayerError } from "../../core/errors.js";
@@ -105,7 +106,61 @@ export interface BatchItem {
   proof: string[];
 }
 
+/** What a journal belongs to, recorded when it is created and checked at every start. */
+export interface JournalIdentity {
+  chainId: string;
+  /** Hash of block 0. */
+  genesisHash: string;
+  /** The deployment block and its hash: a chain reset (same genesis, new history) changes it. */
+  anchorBlock: number;
+  anchorHash: string;
+  provider: string;
+  contracts: { escrow: string; providerRegistry: string; modelRegistry: string };
+  /** keccak256 of each contract's runtime code at creation. */
+  codeHashes: { escrow: string; providerRegistry: string; modelRegistry: string };
+  createdAt: number;
+}
+
 type Row = Record<string, SQLInputValue>;
+
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+
+function corrupt(path: string, cause: unknown): RelayerError {
+  return new RelayerError("JOURNAL_CORRUPT", `journal ${path} is damaged or not a SQLite file (${cause instanceof Error ? cause.message : String(cause)})`, {
+    cause,
+    hint: `restore ${path} (with its -wal file) from a backup, or move it aside to start a new journal; the relayer never re-runs jobs it accepted before`,
+  });
+}
+
+/** Refuses, before SQLite touches it, a journal file that is empty or does not start with the SQLite header. */
+function checkJournalFile(path: string): void {
+  const stat = statSync(path);
+  if (!stat.isFile()) {
+    throw new RelayerError("JOURNAL_CORRUPT", `journal ${path} is not a regular file`, {
+      details: { path },
+      hint: "point journalPath (--journal, AITBC_RELAYER_JOURNAL) at a journal file, or at a path that does not exist yet",
+    });
+  }
+  const size = stat.size;
+  if (size === 0) {
+    throw new RelayerError("JOURNAL_EMPTY", `journal ${path} is an empty (0-byte) file`, {
+      details: { path },
+      hint: `the journal's contents are gone (a failed copy, a full disk, a truncation): restore it from a backup, or delete ${path} to start a new journal; it is not silently taken as new`,
+    });
+  }
+  const head = Buffer.alloc(SQLITE_HEADER.length);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size < 512 || !head.equals(SQLITE_HEADER)) throw corrupt(path, new Error(`${size} bytes without a SQLite header`));
+}
+
+function hasMetaTable(db: DatabaseSync): boolean {
+  return db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'journal_meta'").get() !== undefined;
+}
 
 const CURSOR_VERSION = 1;
 
@@ -231,14 +286,36 @@ export class Journal implements RelayerReadModel {
   readonly #statements = new Map<string, StatementSync>();
   #depth = 0;
 
-  private constructor(db: DatabaseSync, keepBlocks: number) {
+  readonly #onDisk: boolean;
+  #closed = false;
+
+  private constructor(db: DatabaseSync, keepBlocks: number, onDisk: boolean) {
     this.#db = db;
     this.#keepBlocks = keepBlocks;
+    this.#onDisk = onDisk;
   }
 
-  /** Opens (creating if needed) and migrates the journal at `path`. */
+  /**
+   * Opens (creating if needed) and migrates the journal at `path`.
+   *
+   * A file that exists is never silently replaced: an empty (0-byte) file, a file that is not SQLite or fails its
+   * integrity check, a SQLite database of something else, and a journal whose write-ahead log was deleted after a crash
+   * (which would roll it back to its last checkpoint) are each refused with their own code and the fix.
+   *
+   * @throws RelayerError `JOURNAL_EMPTY`, `JOURNAL_CORRUPT`, `JOURNAL_FOREIGN`, `JOURNAL_ROLLED_BACK`,
+   *         `JOURNAL_SCHEMA_TOO_NEW`, `JOURNAL_MIGRATION_FAILED`.
+   */
   static open(path: string, options: JournalOptions = {}): Journal {
-    const db = new DatabaseSync(path);
+    const onDisk = path !== ":memory:" && !path.startsWith("file:");
+    const existed = onDisk && existsSync(path);
+    const walExisted = onDisk && existsSync(`${path}-wal`);
+    if (existed) checkJournalFile(path);
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (cause) {
+      throw corrupt(path, cause);
+    }
     try {
       db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
       const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
@@ -250,17 +327,99 @@ export class Journal implements RelayerReadModel {
       }
       db.exec("PRAGMA synchronous = FULL");
       db.exec("PRAGMA foreign_keys = ON");
+      if (existed) {
+        const check = (db.prepare("PRAGMA quick_check").get() as Row | undefined) ?? {};
+        const verdict = String(Object.values(check)[0] ?? "");
+        if (verdict !== "ok") throw corrupt(path, new Error(`quick_check: ${verdict}`));
+        const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Row[];
+        const names = new Set(tables.map((t) => String(t.name)));
+        if ((version === 0 && names.size > 0) || (version > 0 && !names.has("jobs"))) {
+          throw new RelayerError("JOURNAL_FOREIGN", `${path} is a SQLite database, but not a relayer journal`, {
+            details: { tables: [...names].slice(0, 10), userVersion: version },
+            hint: "point journalPath (--journal, AITBC_RELAYER_JOURNAL) at the relayer's own journal, or at a path that does not exist yet",
+          });
+        }
+      }
       applyMigrations(db, options.migrations ?? MIGRATIONS);
+      if (onDisk && hasMetaTable(db)) {
+        const running = db.prepare("SELECT value FROM journal_meta WHERE key = 'running'").get() as Row | undefined;
+        if (running?.value === "1" && !walExisted) {
+          throw new RelayerError("JOURNAL_ROLLED_BACK", `journal ${path} was in use when its process stopped, and its write-ahead log ${path}-wal is gone`, {
+            details: { walFile: `${path}-wal` },
+            hint: `restore ${path}-wal from where it was moved (or from a backup of the whole journal); without it the journal has lost its latest commits and is not used. To start over, move ${path} aside: the relayer then rebuilds what it can from the chain and never re-runs jobs it accepted before`,
+          });
+        }
+        // From here until a clean close, the main file says the journal is live. The checkpoint puts the marker in
+        // the main file itself, so a later deletion of the write-ahead log cannot remove it too.
+        db.exec("INSERT INTO journal_meta (key, value) VALUES ('running', '1') ON CONFLICT (key) DO UPDATE SET value = '1'");
+        db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      }
     } catch (error) {
       db.close();
-      throw error;
+      if (error instanceof RelayerError) throw error;
+      throw corrupt(path, error);
     }
-    return new Journal(db, options.keepBlocks ?? 256);
+    return new Journal(db, options.keepBlocks ?? 256, onDisk);
   }
 
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#statements.clear();
+    if (this.#onDisk && hasMetaTable(this.#db)) {
+      try {
+        this.#db.exec("UPDATE journal_meta SET value = '0' WHERE key = 'running'");
+      } catch {
+        // A journal that cannot record its clean close is treated as crashed at the next start, which is safe.
+      }
+    }
     this.#db.close();
+  }
+
+  // ── identity and watcher cursor ──────────────────────────────────────────────────────────────────────────────
+
+  getMeta(key: string): string | null {
+    const row = this.#get("SELECT value FROM journal_meta WHERE key = $k", { k: key });
+    return row === undefined ? null : str(row, "value");
+  }
+
+  setMeta(key: string, value: string): void {
+    this.transaction(() => {
+      this.#run("INSERT INTO journal_meta (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = $v", { k: key, v: value });
+    });
+  }
+
+  /** What chain and deployment this journal belongs to, or `null` for a journal that never recorded it. */
+  identity(): JournalIdentity | null {
+    const text = this.getMeta("identity");
+    return text === null ? null : (JSON.parse(text) as JournalIdentity);
+  }
+
+  /** Records the journal's identity once; a journal keeps the identity it was created with. */
+  recordIdentity(identity: JournalIdentity): void {
+    this.transaction(() => {
+      if (this.getMeta("identity") !== null) {
+        throw new RelayerError("JOURNAL_FOREIGN", "this journal already records the chain it belongs to", {
+          hint: "use a new journal path for another chain or deployment",
+        });
+      }
+      this.setMeta("identity", JSON.stringify(identity));
+    });
+  }
+
+  /** The event watcher's cursor (with its recent block marks), kept in the journal with the effects it produced. */
+  getWatcherCursor(): string | null {
+    return this.getMeta("watcher_cursor");
+  }
+
+  saveWatcherCursor(json: string): void {
+    this.setMeta("watcher_cursor", json);
+  }
+
+  /** Whether a transaction attempt with this hash was signed from this journal. */
+  hasTxAttempt(hash: string): boolean {
+    return this.#get("SELECT 1 AS x FROM tx_attempts WHERE hash = $h", { h: hash.toLowerCase() }) !== undefined;
   }
 
   /** The settings that make the journal durable, as SQLite reports them. */

@@ -141,6 +141,18 @@ CREATE TABLE batch_items (
 ) STRICT;
 `,
   },
+  {
+    version: 2,
+    description: "journal identity (chain, genesis, deployment, code hashes), watcher cursor, running marker",
+    sql: `
+-- Key/value facts about the journal itself. Identity rows are written once, when the journal is created, and checked
+-- at every start; the watcher cursor is rewritten in the same transaction as the effects of each delivery.
+CREATE TABLE journal_meta (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 function userVersion(db: DatabaseSync): number {

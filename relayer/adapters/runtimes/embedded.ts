@@ -21,6 +21,7 @@ import {
   type Runtime,
   type RuntimeDevice,
   type RuntimeInfo,
+  type RuntimeLimits,
 } from "./types.js";
 
 export type EmbeddedGpu = "auto" | false | "cuda" | "vulkan" | "metal";
@@ -157,6 +158,13 @@ export class EmbeddedRuntime implements Runtime {
   /** Names of the GPUs llama.cpp uses (empty on CPU), for benchmarks and health output. */
   async gpuDeviceNames(): Promise<string[]> {
     return this.device === "cpu" ? [] : this.llama.getGpuDeviceNames();
+  }
+
+  limits(): RuntimeLimits {
+    return {
+      contextTokens: this.context.contextSize,
+      countTokens: (prompt: string) => this.tokenize(prompt).length + (this.model.tokens.shouldPrependBosToken ? 1 : 0),
+    };
   }
 
   async info(): Promise<RuntimeInfo> {

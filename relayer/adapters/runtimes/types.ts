@@ -68,9 +68,19 @@ export interface RuntimeInfo {
 
 export type RuntimeKind = "embedded" | "ollama" | "openai";
 
+/** What a job must fit in to run, as the runtime itself knows it; the job policy admits only what fits. */
+export interface RuntimeLimits {
+  /** Context window in tokens (prompt + generation). */
+  readonly contextTokens: number;
+  /** Prompt length in the tokens the runtime will feed (its own tokenizer, start token included). */
+  countTokens(prompt: string): number;
+}
+
 export interface Runtime {
   run(request: RunRequest): Promise<RunResult>;
   info(): Promise<RuntimeInfo>;
+  /** The runtime's real limits, when it knows them (the embedded runtime does; remote ones may not). */
+  limits?(): RuntimeLimits;
   /** Releases the model/connections. Pending and later `run` calls fail with `RUNTIME_UNAVAILABLE`. */
   close(): Promise<void>;
 }

@@ -55,6 +55,8 @@ describe("relayer app (in-process chain)", function () {
         transport: new Eip1193Transport(connection.provider, "in-process"),
         runtime,
         logger: pino({ level: "silent" }),
+        // Locks of this test's own: other runs on the machine may use the same development account.
+        lockDir: fixture.dir,
       });
     app = await startApp();
   });
