@@ -101,6 +101,7 @@ export async function deployMarket(
   deployer: Signer,
   links: { token: string; timelock: string; treasury: string },
   params: MarketParameters,
+  options: { nonce?: number } = {},
 ): Promise<DeployedMarket> {
   const provider = deployer.provider;
   if (provider === null) throw new AitbcError("NO_PROVIDER", "The deployer signer is not connected to a chain");
@@ -108,7 +109,7 @@ export async function deployMarket(
     throw new AitbcError("BAD_PARAMETER", "the rate card is empty", { hint: "deploy with at least one model (see DEFAULT_RATE_CARD)" });
   }
   const deployerAddress = await deployer.getAddress();
-  const nonce = await provider.getTransactionCount(deployerAddress, "pending");
+  const nonce = options.nonce ?? (await provider.getTransactionCount(deployerAddress, "pending"));
   const predictedEscrow = getCreateAddress({ from: deployerAddress, nonce: nonce + 2 });
 
   const modelRegistry = await new ModelRegistry__factory(deployer).deploy(

@@ -36,6 +36,7 @@ export async function deploySystem(deployer: Signer, options: DeploySystemOption
     deployer,
     { token: governance.token, timelock: governance.timelock, treasury: governance.timelock },
     marketParams,
+    { nonce: governance.nextNonce },
   );
   progress("check: the deployer holds no role on the timelock");
   await finalizeGovernance(deployer, governance.timelock);

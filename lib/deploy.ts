@@ -140,6 +140,11 @@ export interface DeployedGovernance {
   timelock: string;
   governor: string;
   block: number;
+  /**
+   * The deployer's next nonce. Pass it on to the next deployment step: a provider may answer a repeated
+   * `getTransactionCount` from a short-lived cache with the nonce read before these three transactions.
+   */
+  nextNonce: number;
 }
 
 /**
@@ -207,7 +212,7 @@ export async function deployGovernance(
     });
   }
 
-  return { token: await token.getAddress(), timelock: timelockAddress, governor: governorAddress, block };
+  return { token: await token.getAddress(), timelock: timelockAddress, governor: governorAddress, block, nextNonce: nonce + 3 };
 }
 
 /**
