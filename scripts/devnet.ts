@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { Child, openLog } from "./lib/children.js";
+import { createNodeLogFilter } from "./lib/node-log.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
@@ -97,7 +98,8 @@ async function main(): Promise<number> {
   const env = { ...process.env, AITBC_RPC_URL: rpcUrl };
   const children: Child[] = [];
   const start = (name: string, args: string[]): Child => {
-    const child = new Child({ name, command: process.execPath, args: [HARDHAT, "--config", CONFIG, ...args], cwd: process.cwd(), env, log });
+    const logFilter = name === "node" ? createNodeLogFilter() : undefined;
+    const child = new Child({ name, command: process.execPath, args: [HARDHAT, "--config", CONFIG, ...args], cwd: process.cwd(), env, log, logFilter });
     children.push(child);
     return child;
   };
@@ -148,7 +150,6 @@ async function main(): Promise<number> {
         minerConfig,
         `${JSON.stringify(
           {
-            providerKeyFile: path.join(options.stateDir, "provider-key.json"),
             journalPath: journal,
             models: Object.fromEntries(SERVED_MODELS.map((m) => [m, {}])),
             batching: { maxItems: 20, maxAgeSeconds: 2 },

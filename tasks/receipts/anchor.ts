@@ -13,6 +13,7 @@ import { encodeSettlementRecords } from "../../lib/settlement.js";
 import { chainNow, type MarketContext, openMarket, pickSender, providerEntry, readJob, sameAddress, send, type Signer } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { isProofFile, proofPathOf, writeProofFile } from "./proof-files.js";
+import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
 
 interface AnchorArgs {
   dir: string;
@@ -98,7 +99,8 @@ async function classify(m: MarketContext, sender: Signer, inputs: { file: string
   const skipped: Skipped[] = [];
   const seen = new Set<string>();
   for (const { file, text } of inputs) {
-    const r = verifyReceipt(text, { trustedKey: entry.receiptKey, expectedChainId: m.chainId, expectedEscrow: m.addresses.escrow, backend: nodeBackend });
+    const trustedKey = await receiptTrustedKeyForText(m.market.providers, text, entry.receiptKey);
+    const r = verifyReceipt(text, { trustedKey, expectedChainId: m.chainId, expectedEscrow: m.addresses.escrow, backend: nodeBackend });
     if (!r.valid) {
       skipped.push({ file, code: r.code, reason: r.reason });
       continue;

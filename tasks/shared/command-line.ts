@@ -16,6 +16,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { Task } from "hardhat/types/tasks";
 
 import { reportError, toContractError } from "./error-contract.js";
+import { silenceSqliteExperimentalWarning } from "./warnings.js";
 
 interface HardhatParser {
   parseRawArguments(raw: string[]): string[];
@@ -49,6 +50,7 @@ function isProjectTask(task: Task): boolean {
 export async function checkCommandLine(hre: HardhatRuntimeEnvironment, argv: string[] = process.argv.slice(2)): Promise<void> {
   if (checked || !isHardhatCli()) return;
   checked = true;
+  silenceSqliteExperimentalWarning();
   const parser = (await import(internal("cli/parser.js"))) as HardhatParser;
   const { BUILTIN_GLOBAL_OPTIONS_DEFINITIONS } = (await import(internal("builtin-global-options.js"))) as { BUILTIN_GLOBAL_OPTIONS_DEFINITIONS: Map<string, unknown> };
   const { buildGlobalOptionDefinitions } = (await import(internal("core/global-options.js"))) as {
