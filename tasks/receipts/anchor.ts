@@ -10,7 +10,7 @@ import { priceFor } from "../../lib/money.js";
 import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
 import { verifyReceipt, type ReceiptFields } from "../../lib/receipts/receipt.js";
 import { encodeSettlementRecords } from "../../lib/settlement.js";
-import { chainNow, type MarketContext, openMarket, pickSender, providerEntry, readJob, sameAddress, send, type Signer } from "../market/shared.js";
+import { chainNow, describeContractRevert, type MarketContext, openMarket, pickSender, providerEntry, readJob, sameAddress, send, type Signer } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { isProofFile, proofPathOf, writeProofFile } from "./proof-files.js";
 import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
@@ -42,7 +42,8 @@ interface Skipped {
 }
 
 export interface AnchoredBatch {
-  path: "settle" | "anchor";
+  /** `existing`: the receipts' root was anchored before (their proof files were lost); only the proofs are written. */
+  path: "settle" | "anchor" | "existing";
   batchId: bigint | null;
   root: string;
   count: number;
@@ -142,6 +143,42 @@ async function classify(m: MarketContext, sender: Signer, inputs: { file: string
   return { settle, anchor, skipped };
 }
 
+/** The batch and transaction that anchored `root`, when it is anchored already. */
+async function anchoredAlready(m: MarketContext, root: string): Promise<{ batchId: bigint; tx: string } | undefined> {
+  let batchId: bigint;
+  try {
+    batchId = (await m.market.escrow.batch(root)).id;
+  } catch (error) {
+    if (describeContractRevert(error)?.name === "JobEscrowUnknownRoot") return undefined;
+    throw error;
+  }
+  const escrow = m.market.escrow;
+  const [event] = await escrow.queryFilter(escrow.filters.RootAnchored(undefined, root), m.deployment.block);
+  return { batchId, tx: event?.transactionHash ?? "" };
+}
+
+/** Writes each receipt's proof next to it (and, from a journal, the receipt itself into `journalOut` first). */
+async function writeProofs(
+  chainId: bigint,
+  m: MarketContext,
+  ordered: readonly Candidate[],
+  tree: ReceiptMerkleTree,
+  batchId: bigint,
+  tx: string,
+  journalOut: string | undefined,
+): Promise<void> {
+  if (journalOut !== undefined) await mkdir(journalOut, { recursive: true });
+  for (let i = 0; i < ordered.length; i++) {
+    const c = ordered[i];
+    if (journalOut !== undefined) {
+      const tmp = `${c.file}.${process.pid}.tmp`;
+      await writeFile(tmp, c.text);
+      await rename(tmp, c.file);
+    }
+    await writeProofFile(c.file, { ...tree.exportProofs([i]), batchId: batchId.toString(), chainId: chainId.toString(), escrow: m.addresses.escrow.toLowerCase(), tx });
+  }
+}
+
 function findEvent(m: MarketContext, logs: readonly { topics: readonly string[]; data: string }[], name: string) {
   for (const log of logs) {
     try {
@@ -182,6 +219,14 @@ export default async function receiptAnchorAction(args: AnchorArgs, hre: Hardhat
       const ordered = settlementOrder(group, (c) => c.leaf).slice(0, MAX_BATCH_SIZE);
       const tree = ReceiptMerkleTree.of(ordered.map((c) => c.leaf));
       ctx.say(`${kind === "settle" ? "Settle-and-anchor" : "Anchor"} ${ordered.length} receipt(s), root ${tree.root}${group.length > ordered.length ? ` (${group.length - ordered.length} left for the next run)` : ""}`);
+      const existing = await anchoredAlready(m, tree.root);
+      if (existing !== undefined) {
+        // Sending would revert (JobEscrowRootAlreadyAnchored) on every run; the proofs can be rebuilt instead.
+        ctx.say(`  root ${tree.root} is anchored already as batch ${existing.batchId}: ${args.dryRun ? "would write" : "writing"} the proof files only, nothing to send`);
+        if (!args.dryRun) await writeProofs(ctx.chainId, m, ordered, tree, existing.batchId, existing.tx, dir === "" ? out : undefined);
+        batches.push({ path: "existing", batchId: existing.batchId, root: tree.root, count: ordered.length, gasUsed: null, tx: existing.tx, files: ordered.map((c) => c.file) });
+        continue;
+      }
       if (args.dryRun) {
         batches.push({ path: kind, batchId: null, root: tree.root, count: ordered.length, gasUsed: null, tx: null, files: ordered.map((c) => c.file) });
         continue;
@@ -201,16 +246,7 @@ export default async function receiptAnchorAction(args: AnchorArgs, hre: Hardhat
         });
       }
       const batchId = anchored.args.batchId as bigint;
-      if (dir === "") await mkdir(out, { recursive: true });
-      for (let i = 0; i < ordered.length; i++) {
-        const c = ordered[i];
-        if (dir === "") {
-          const tmp = `${c.file}.${process.pid}.tmp`;
-          await writeFile(tmp, c.text);
-          await rename(tmp, c.file);
-        }
-        await writeProofFile(c.file, { ...tree.exportProofs([i]), batchId: batchId.toString(), chainId: ctx.chainId.toString(), escrow: m.addresses.escrow.toLowerCase(), tx: tx.hash });
-      }
+      await writeProofs(ctx.chainId, m, ordered, tree, batchId, tx.hash, dir === "" ? out : undefined);
       ctx.say(`  batch ${batchId}: root ${tree.root}, ${ordered.length} receipt(s), gas ${tx.gasUsed}; proofs written next to the receipts`);
       batches.push({ path: kind, batchId, root: tree.root, count: ordered.length, gasUsed: tx.gasUsed, tx: tx.hash, files: ordered.map((c) => c.file) });
     }

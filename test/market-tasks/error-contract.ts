@@ -63,12 +63,20 @@ function assertContract(result: CliResult, json: boolean, what: string): string 
   return match[1];
 }
 
-/** Runs `items` through `fn`, two at a time (the CLI start-up is CPU-bound). */
+/** Runs `items` through `fn`, two at a time (the CLI start-up is CPU-bound), and reports every failure at the end. */
 async function eachPaired<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
+  const failures: string[] = [];
   await Promise.all([0, 1].map(async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      try {
+        await fn(item);
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
   }));
+  assert.deepEqual(failures, [], `${failures.length} of ${items.length} failed:\n\n${failures.join("\n\n")}`);
 }
 
 // Tasks that never connect to a chain: they talk to a relayer or read files, so an RPC failure cannot reach them.
@@ -141,7 +149,9 @@ describe("error contract: every registered task", function () {
 
   for (const value of ["99999999999999999999999999999999999999999999999999999999999999999999999999999999", "1e400", "-1", "not-a-value"]) {
     it(`every option set to ${value.length > 20 ? "a huge number" : JSON.stringify(value)} is refused under the contract`, async function () {
-      await eachPaired(tasks, async (task) => {
+      // A task without arguments (`rates`) has no input to get wrong.
+      const withInput = tasks.filter((t) => everyOption(t, value).length > 0 || positionalValues(t).length > 0);
+      await eachPaired(withInput, async (task) => {
         const args = [task.name, ...positionalValues(task, value), ...everyOption(task, value), "--network", "localhost", ...(task.json ? ["--json"] : [])];
         assertContract(await live.run(args), task.json, args.join(" "));
       });
