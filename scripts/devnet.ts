@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 
 import { Child, openLog } from "./lib/children.js";
 import { createNodeLogFilter } from "./lib/node-log.js";
+import { DEFAULT_RELAYER_PORT } from "../relayer/app/config.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
@@ -64,7 +65,7 @@ function readOptions(): { port: number; relayerPort: number; dashboardPort: numb
   }
   const options = {
     port: port(values.port, 8545, "--port"),
-    relayerPort: port(values["relayer-port"], 8788, "--relayer-port"),
+    relayerPort: port(values["relayer-port"], DEFAULT_RELAYER_PORT, "--relayer-port"),
     dashboardPort: port(values["dashboard-port"], 8787, "--dashboard-port"),
     stateDir: path.resolve(values["state-dir"] ?? path.join(".aitbc", "devnet")),
     dashboard: values["no-dashboard"] !== true,

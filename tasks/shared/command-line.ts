@@ -15,6 +15,7 @@ import { pathToFileURL } from "node:url";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { Task } from "hardhat/types/tasks";
 
+import { AitbcError } from "../../lib/errors.js";
 import { reportError, toContractError } from "./error-contract.js";
 import { silenceSqliteExperimentalWarning } from "./warnings.js";
 
@@ -47,6 +48,26 @@ function isProjectTask(task: Task): boolean {
   return task.pluginId === undefined;
 }
 
+/**
+ * Hardhat's parser turns `--port 1e400` into `Infinity` and only refuses it later, outside any handler; refuse such
+ * numbers here, with the same code as any other bad argument.
+ */
+function checkNumbers(task: Task, values: Record<string, unknown>, args: readonly string[]): void {
+  for (const [name, option] of task.options) {
+    const value = values[name];
+    if (value === undefined) continue;
+    const bad = (option.type === "INT" && !Number.isSafeInteger(value)) || (option.type === "FLOAT" && !Number.isFinite(value as number));
+    if (bad) {
+      const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      const given = args.includes(flag) ? args[args.indexOf(flag) + 1] : String(value);
+      throw new AitbcError("BAD_ARGUMENT", `${flag} ${given} is not a usable number`, {
+        hint: `Pass a whole number in range for ${flag} (\`npx hardhat ${task.id.join(" ")} --help\`).`,
+        details: { option: flag },
+      });
+    }
+  }
+}
+
 export async function checkCommandLine(hre: HardhatRuntimeEnvironment, argv: string[] = process.argv.slice(2)): Promise<void> {
   if (checked || !isHardhatCli()) return;
   checked = true;
@@ -66,7 +87,8 @@ export async function checkCommandLine(hre: HardhatRuntimeEnvironment, argv: str
     const found = parser.parseTask(args, used, hre.tasks.rootTasks);
     if (Array.isArray(found) || !isProjectTask(found) || found.isEmpty || args.includes("--help")) return;
     task = found;
-    parser.parseTaskArguments(args, used, found);
+    const values = parser.parseTaskArguments(args, used, found) as Record<string, unknown>;
+    checkNumbers(found, values, args);
   } catch (error) {
     // Mistakes outside a project task (a misspelt global option, an unknown task) stay Hardhat's to report.
     if (task === undefined) return;

@@ -17,6 +17,7 @@ import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
 import { serializeReceipt, verifyReceipt } from "../../lib/receipts/receipt.js";
 import { providerEntry } from "../../lib/sdk/market.js";
 import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
+import { proofPathOf } from "../../tasks/receipts/proof-files.js";
 import { JobEscrow__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
 import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../helpers/hardhat-node.js";
 import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
@@ -129,12 +130,12 @@ describe("e2e: marketplace tasks on hardhat node", function () {
     await writeFile(path.join(dir, "job-1.json"), settledReceipt);
     const dry = await ok<{ batches: { path: string; batchId: string; tx: string | null }[] }>("receipt:anchor", "--dir", dir, "--from", "1", "--dry-run");
     expect(dry.batches.map((b) => b.path)).to.deep.equal(["existing"]);
-    expect(existsSync(path.join(dir, "job-1.proof.json")), "the dry run writes nothing").to.equal(false);
+    expect(existsSync(proofPathOf(path.join(dir, "job-1.json"))), "the dry run writes nothing").to.equal(false);
     const blockBefore = await rpc.getBlockNumber();
     const real = await ok<{ batches: { path: string; batchId: string }[] }>("receipt:anchor", "--dir", dir, "--from", "1");
     expect(real.batches.map((b) => [b.path, b.batchId])).to.deep.equal(dry.batches.map((b) => [b.path, b.batchId]));
     expect(await rpc.getBlockNumber(), "nothing was sent").to.equal(blockBefore);
-    expect(existsSync(path.join(dir, "job-1.proof.json"))).to.equal(true);
+    expect(existsSync(proofPathOf(path.join(dir, "job-1.json")))).to.equal(true);
     expect(errorCode(await cli("receipt:anchor", "--dir", dir, "--from", "1"))).to.equal("NOTHING_TO_ANCHOR");
   });
 
