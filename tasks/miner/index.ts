@@ -21,7 +21,7 @@ export const minerTasks = [
     .setAction(projectAction(() => import("./start.js")))
     .build(),
   task("miner:status", "Show a running relayer's health and counters (from its HTTP API)")
-    .addOption({ name: "url", description: "Base URL of the relayer API (default http://127.0.0.1:8788: the relayer `npm run devnet` and `miner:start` run)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "url", description: "Base URL of the relayer API (default http://127.0.0.1:8788, or the port in AITBC_RELAYER_PORT: where `npm run devnet` and `miner:start` serve it)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: "Print the status as JSON" })
     .setAction(projectAction(() => import("./status.js")))
     .build(),

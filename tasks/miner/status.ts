@@ -51,8 +51,14 @@ async function get(url: string): Promise<string> {
   return res.text();
 }
 
-/** The relayer API's default address: the port the devnet's relayer and `miner:start` use unless told otherwise. */
-export const DEFAULT_MINER_URL = `http://127.0.0.1:${DEFAULT_RELAYER_PORT}`;
+/**
+ * The relayer API's default address: the port the devnet's relayer and `miner:start` use unless told otherwise
+ * (`AITBC_RELAYER_PORT`, which `miner:start` reads too, moves both).
+ */
+export function defaultMinerUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const port = env.AITBC_RELAYER_PORT !== undefined && /^[0-9]{1,5}$/.test(env.AITBC_RELAYER_PORT) ? env.AITBC_RELAYER_PORT : String(DEFAULT_RELAYER_PORT);
+  return `http://127.0.0.1:${port}`;
+}
 
 function parseHealth(url: string, text: string): MinerStatus["health"] {
   let body: unknown;
@@ -63,7 +69,7 @@ function parseHealth(url: string, text: string): MinerStatus["health"] {
   }
   const h = body as Partial<MinerStatus["health"]> | undefined;
   if (typeof h !== "object" || h === null || typeof h.status !== "string" || !Array.isArray(h.reasons)) {
-    throw new AitbcError("RELAYER_BAD_RESPONSE", `${url} is not a relayer's health report`, { hint: "check that --url points at a relayer API (the devnet's is " + DEFAULT_MINER_URL + ")" });
+    throw new AitbcError("RELAYER_BAD_RESPONSE", `${url} is not a relayer's health report`, { hint: `check that --url points at a relayer API (the default is ${defaultMinerUrl()})` });
   }
   return h as MinerStatus["health"];
 }
@@ -91,7 +97,7 @@ export async function readMinerStatus(base: string): Promise<MinerStatus> {
 
 export default async function minerStatusAction(args: StatusArgs, hre: HardhatRuntimeEnvironment): Promise<MinerStatus | undefined> {
   return runOfflineTask(hre, { json: args.json }, async () => {
-    const status = await readMinerStatus(args.url === undefined || args.url === "" ? DEFAULT_MINER_URL : args.url);
+    const status = await readMinerStatus(args.url === undefined || args.url === "" ? defaultMinerUrl() : args.url);
     if (args.json) return status;
     const nonZero = (r: Record<string, number>) => Object.entries(r).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
     console.log(`relayer ${status.url}: ${status.health.status}${status.health.reasons.map((r) => `\n  ! ${r.code}: ${r.detail}`).join("")}`);
