@@ -1,10 +1,10 @@
-import { existsSync } from "node:fs";
-import { writeSync } from "node:fs";
+import { existsSync, writeSync } from "node:fs";
 import path from "node:path";
 
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { TaskArguments } from "hardhat/types/tasks";
 
+import { AitbcError } from "../../lib/errors.js";
 import { reportError, toContractError } from "./error-contract.js";
 
 type Action<A> = (args: A, hre: HardhatRuntimeEnvironment) => unknown;
@@ -56,6 +56,8 @@ async function ensureBindings(hre: HardhatRuntimeEnvironment): Promise<void> {
     console.log = log;
   }
   if (!existsSync(path.join(dir, "index.ts"))) {
-    throw Object.assign(new Error(`the build did not write the contract bindings to ${dir}`), { name: "BindingsMissing" });
+    throw new AitbcError("BUILD_FAILED", `the build did not write the contract bindings to ${dir}`, {
+      hint: "Run `npx hardhat build` and fix what it reports, then run the command again.",
+    });
   }
 }
