@@ -52,7 +52,7 @@ export interface RegistrationResult {
 
 /**
  * Registers the signer as a provider (approving and bonding `bond`), or brings an existing registration up to date:
- * the receipt key is replaced when it differs and missing models are added. Models served already stay served.
+ * a different registered receipt key is replaced only with `rotateKey` (else `RECEIPT_KEY_MISMATCH`, nothing sent), and missing models are added. Models served already stay served.
  *
  * @throws {AitbcError} `UNKNOWN_MODEL`, `PROVIDER_UNBONDING`, `BOND_TOO_LOW`, `INSUFFICIENT_BALANCE`, `KEY_INVALID`,
  *   `TX_WOULD_REVERT`.

@@ -22,11 +22,6 @@ export function parseRelayerUrl(text: string): string {
   return url.toString().replace(/\/+$/, "");
 }
 
-/**
- * GETs a relayer API path and returns the body text, or `undefined` for 404.
- *
- * @throws {AitbcError} `RELAYER_UNREACHABLE` when the request fails, `RELAYER_ERROR` for any other non-2xx answer.
- */
 /** The relayer's "not found" codes for a receipt or job it does not hold (route misses do not count). */
 function relayerNotFoundCode(body: string): string | undefined {
   try {
@@ -37,6 +32,12 @@ function relayerNotFoundCode(body: string): string | undefined {
   }
 }
 
+/**
+ * GETs a relayer API path and returns the body text, or `undefined` when the relayer says it has no such receipt or
+ * job (a 404 from anything that is not a relayer is `RELAYER_BAD_RESPONSE`).
+ *
+ * @throws {AitbcError} `RELAYER_UNREACHABLE` when the request fails, `RELAYER_ERROR` for any other non-2xx answer.
+ */
 export async function relayerGet(base: string, path: string, signal?: AbortSignal): Promise<string | undefined> {
   let response: Response;
   const timeout = AbortSignal.timeout(10_000);

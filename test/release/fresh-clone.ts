@@ -40,7 +40,8 @@ describe("fresh clone: a task before the first build", function () {
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [path.join(clone, "node_modules", "hardhat", "dist", "src", "cli.js"), "dao:list", "--network", "localhost", "--json"], {
         cwd: clone,
-        env: { ...process.env, AITBC_RPC_URL: "http://127.0.0.1:9" },
+        // A shell's environment, not the test runner's (which points Hardhat and tsx at this repository).
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", AITBC_RPC_URL: "http://127.0.0.1:9" },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";
@@ -52,7 +53,7 @@ describe("fresh clone: a task before the first build", function () {
     expect(result.code).to.equal(1);
     expect(`${result.stdout}${result.stderr}`).to.not.match(/HHE411|HHE\d+:/);
     expect((JSON.parse(result.stdout) as { error: { code: string } }).error.code, result.stdout).to.equal("RPC_UNREACHABLE");
-    expect(result.stderr).to.include("building the contracts first");
+    expect(result.stderr, `${result.stdout}\n---\n${result.stderr}`).to.include("building the contracts first");
     expect(existsSync(path.join(clone, "typechain-types", "index.ts"))).to.equal(true);
   });
 });
