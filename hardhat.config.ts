@@ -9,6 +9,7 @@ import { deployTasks } from "./tasks/deploy/index.js";
 import { marketTasks } from "./tasks/market/index.js";
 import { minerTasks } from "./tasks/miner/index.js";
 import { receiptTasks } from "./tasks/receipts/index.js";
+import { cliContractPlugin } from "./tasks/shared/plugin/index.js";
 
 // The compiler is the WebAssembly build shipped by the pinned npm `solc` package, so builds are offline and
 // reproducible. Hardhat needs an absolute path to it.
@@ -22,7 +23,7 @@ const invariantRuns = Number(process.env.AITBC_INVARIANT_RUNS ?? 64);
 const invariantDepth = Number(process.env.AITBC_INVARIANT_DEPTH ?? 50);
 
 export default defineConfig({
-  plugins: [hardhatToolboxMochaEthersPlugin],
+  plugins: [hardhatToolboxMochaEthersPlugin, cliContractPlugin],
   tasks: [...deployTasks, ...daoTasks, ...marketTasks, ...receiptTasks, ...minerTasks, ...dashboardTasks],
   typechain: { outDir: "typechain-types" },
   solidity: {

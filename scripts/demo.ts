@@ -275,7 +275,8 @@ async function main(): Promise<void> {
         const views = await Promise.all(ids.map((id) => escrow.job(id)));
         const accepted = views.filter((v) => v.status >= STATUS.Accepted).length;
         const settled = views.filter((v) => v.status === STATUS.Settled || v.status === STATUS.Finalized).length;
-        const batches = providers.reduce((n, p) => n + p.app.journal.metrics().batchesByStatus.confirmed + p.app.journal.metrics().batchesByStatus.finalized, 0);
+        // Counted on-chain, like the summary: the distinct settlement batches holding these jobs.
+        const batches = new Set(views.filter((v) => v.status === STATUS.Settled || v.status === STATUS.Finalized).map((v) => v.batchId)).size;
         steps.progress(`${accepted}/${ids.length} accepted, ${settled}/${ids.length} settled in ${batches} batch${batches === 1 ? "" : "es"}`);
         if (settled === ids.length) return;
         if (Date.now() > deadline) {
@@ -423,6 +424,8 @@ async function main(): Promise<void> {
     let expectClients = 0n;
     let expectFees = 0n;
     let unitsMilli = 0n;
+    /** Per client: what its jobs locked, and where that money went. */
+    const perClient = new Map<string, { escrowed: bigint; paid: bigint; refunded: bigint; fees: bigint; jobs: number }>();
     for (const [i, v] of views.entries()) {
       const batchFee = v.feeBps;
       const locked = created.get(allJobs[i]);
@@ -434,13 +437,27 @@ async function main(): Promise<void> {
       expectClients += split.client;
       expectProviders += allJobs[i] === disputed ? providerAmount : split.provider;
       if (allJobs[i] === disputed) expectClients += clientAmount + disputeBond;
+      const row = perClient.get(v.client.toLowerCase()) ?? { escrowed: 0n, paid: 0n, refunded: 0n, fees: 0n, jobs: 0 };
+      row.escrowed += locked?.escrow ?? 0n;
+      row.paid += allJobs[i] === disputed ? providerAmount : split.provider;
+      row.refunded += split.client + (allJobs[i] === disputed ? clientAmount : 0n);
+      row.fees += split.fee;
+      row.jobs += 1;
+      perClient.set(v.client.toLowerCase(), row);
     }
+    for (const [client, row] of perClient) {
+      check(row.escrowed === row.paid + row.refunded + row.fees, `client ${client}: escrowed ${row.escrowed} is not paid ${row.paid} + refunded ${row.refunded} + fees ${row.fees}`);
+    }
+    const escrowedTotal = [...perClient.values()].reduce((sum, r) => sum + r.escrowed, 0n);
+    const firstBatches = new Set(views.filter((_, i) => jobIds.includes(allJobs[i])).map((v) => v.batchId)).size;
     const sumOf = (addresses: string[]): bigint => addresses.reduce((s, a) => s + (withdrawn.get(a.toLowerCase()) ?? 0n), 0n);
     const paid = sumOf(providers.map((p) => p.signer.address));
     const refunded = sumOf(clients.map((cl) => cl.address));
     check(paid === expectProviders, `providers withdrew ${paid}, lib/money says ${expectProviders}`);
     check(refunded === expectClients, `clients withdrew ${refunded}, lib/money says ${expectClients}`);
     check(fees === expectFees, `fees swept ${fees}, lib/money says ${expectFees}`);
+    // Clients withdrew their escrow refunds and the dispute bond they got back by winning; only the first is escrow.
+    const refundedEscrow = refunded - disputeBond;
     check((await token.balanceOf(escrowAddress)) === 0n, "the escrow still holds tokens after every withdrawal");
     steps.done("the escrow is empty; every amount matches lib/money");
 
@@ -451,15 +468,26 @@ async function main(): Promise<void> {
       formatTable(
         ["total", ""],
         [
-          ["jobs", `${allJobs.length} (${jobIds.length} + 1 after the rate change), ${batchIds.length} settlement batches`],
+          ["jobs", `${allJobs.length} (${jobIds.length} + 1 after the rate change)`],
+          ["settlement batches", `${batchIds.length} (${firstBatches} for the first ${jobIds.length} jobs, ${batchIds.length - firstBatches} after the rate change)`],
           ["GPU-seconds", milliToUnits(unitsMilli)],
+          ["escrowed by clients", aitbc(escrowedTotal)],
           ["paid to providers", aitbc(paid)],
-          ["refunded to clients", aitbc(refunded)],
+          ["refunded to clients", aitbc(refundedEscrow)],
+          ["dispute bond returned", aitbc(disputeBond)],
           ["fees to the treasury", aitbc(fees)],
           ["bond slashed to the treasury", aitbc(slashed)],
           ["receipts verified", `${written.length} / ${allJobs.length}`],
           ["wall time", `${seconds.toFixed(1)} s`],
         ],
+      ),
+    );
+    console.log("\nPer client (escrowed = paid + refunded + fees)");
+    console.log(
+      formatTable(
+        ["client", "jobs", "escrowed", "paid", "refunded", "fees"],
+        [...perClient].map(([client, r]) => [client, String(r.jobs), aitbc(r.escrowed), aitbc(r.paid), aitbc(r.refunded), aitbc(r.fees)]),
+        ["left", "right", "right", "right", "right", "right"],
       ),
     );
     console.log("\nPer provider");
@@ -499,8 +527,12 @@ async function main(): Promise<void> {
       disputedJob: disputed.toString(),
       repricedJob: { jobId: lateJob.toString(), model: REPRICED_MODEL, oldRate: oldRate.toString(), newRate: newRate.toString() },
       unitsMilli: unitsMilli.toString(),
+      escrowedByClients: escrowedTotal.toString(),
+      settlementBatches: batchIds.length,
+      clients: [...perClient].map(([address, r]) => ({ address, jobs: r.jobs, escrowed: r.escrowed.toString(), paid: r.paid.toString(), refunded: r.refunded.toString(), fees: r.fees.toString() })),
       paidToProviders: paid.toString(),
-      refundedToClients: refunded.toString(),
+      refundedToClients: refundedEscrow.toString(),
+      disputeBondReturned: disputeBond.toString(),
       fees: fees.toString(),
       slashed: slashed.toString(),
       receipts: written,
@@ -508,7 +540,10 @@ async function main(): Promise<void> {
       seconds: Number(seconds.toFixed(1)),
     };
     await writeFile(path.join(OUT, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-    console.log(`\nReceipts: ${RECEIPTS_DIR}  (verify one: npx hardhat receipt:verify <file> --embedded-key)`);
+    // The README runs the demo through `npx -y -p node@22 -c …` for machines whose Node is older than Hardhat needs,
+    // and npx cannot be nested inside that, so the hint calls the project's Hardhat binary under the same Node 22.
+    console.log(`\nReceipts: ${RECEIPTS_DIR}`);
+    console.log(`  verify one: npx -y -p node@22 -c './node_modules/.bin/hardhat receipt:verify ${written[0] === undefined ? "<file>" : path.relative(process.cwd(), path.join(OUT, written[0].file))} --embedded-key'`);
     console.log(`Summary:  ${path.join(OUT, "summary.json")}`);
     console.log(`\nDemo complete in ${seconds.toFixed(1)} s.`);
   } finally {

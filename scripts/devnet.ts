@@ -18,6 +18,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { Child, openLog } from "./lib/children.js";
+import { createNodeLogFilter } from "./lib/node-log.js";
+import { DEFAULT_RELAYER_PORT } from "../relayer/app/config.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
@@ -63,7 +65,7 @@ function readOptions(): { port: number; relayerPort: number; dashboardPort: numb
   }
   const options = {
     port: port(values.port, 8545, "--port"),
-    relayerPort: port(values["relayer-port"], 8788, "--relayer-port"),
+    relayerPort: port(values["relayer-port"], DEFAULT_RELAYER_PORT, "--relayer-port"),
     dashboardPort: port(values["dashboard-port"], 8787, "--dashboard-port"),
     stateDir: path.resolve(values["state-dir"] ?? path.join(".aitbc", "devnet")),
     dashboard: values["no-dashboard"] !== true,
@@ -97,7 +99,8 @@ async function main(): Promise<number> {
   const env = { ...process.env, AITBC_RPC_URL: rpcUrl };
   const children: Child[] = [];
   const start = (name: string, args: string[]): Child => {
-    const child = new Child({ name, command: process.execPath, args: [HARDHAT, "--config", CONFIG, ...args], cwd: process.cwd(), env, log });
+    const logFilter = name === "node" ? createNodeLogFilter() : undefined;
+    const child = new Child({ name, command: process.execPath, args: [HARDHAT, "--config", CONFIG, ...args], cwd: process.cwd(), env, log, logFilter });
     children.push(child);
     return child;
   };
@@ -148,7 +151,6 @@ async function main(): Promise<number> {
         minerConfig,
         `${JSON.stringify(
           {
-            providerKeyFile: path.join(options.stateDir, "provider-key.json"),
             journalPath: journal,
             models: Object.fromEntries(SERVED_MODELS.map((m) => [m, {}])),
             batching: { maxItems: 20, maxAgeSeconds: 2 },

@@ -28,6 +28,16 @@ interface IProviderRegistry {
         bytes32 receiptKey;
     }
 
+    /// @notice One receipt key a provider has had, and the time range it signed in.
+    /// @param key raw 32-byte Ed25519 public key.
+    /// @param validFrom block timestamp at which the key was registered (inclusive).
+    /// @param validUntil block timestamp at which it was replaced (exclusive); `type(uint64).max` while current.
+    struct ReceiptKeyPeriod {
+        bytes32 key;
+        uint64 validFrom;
+        uint64 validUntil;
+    }
+
     /// @notice Thrown when the key is zero, a small-order point or not a canonical encoding (y >= p, or x = 0 with the
     /// sign bit set).
     error ProviderRegistryInvalidReceiptKey(bytes32 key);
@@ -56,6 +66,8 @@ interface IProviderRegistry {
     error ProviderRegistryInvalidMinBond(uint256 minBond);
     /// @notice Thrown by {setUnbondingPeriod} for a value outside [{MIN_UNBONDING_PERIOD}, {MAX_UNBONDING_PERIOD}].
     error ProviderRegistryInvalidUnbondingPeriod(uint256 period);
+    /// @notice Thrown by {setReceiptKey} when `key` is already the caller's current receipt key.
+    error ProviderRegistryReceiptKeyUnchanged(bytes32 key);
     /// @notice Thrown by the constructor for a zero address.
     error ProviderRegistryZeroAddress();
     /// @notice Thrown when an amount is zero where it must not be.
@@ -87,8 +99,19 @@ interface IProviderRegistry {
     /// @notice Registers the caller with `receiptKey`, the models it serves and `bond` (pulled with transferFrom).
     function register(bytes32 receiptKey, uint16[] calldata models, uint256 bond) external;
 
-    /// @notice Replaces the caller's receipt key. Receipts signed with the old key no longer verify off-chain.
+    /// @notice Rotates the caller's receipt key to `receiptKey`. The old key is kept in {receiptKeyHistory} with the
+    /// time range it signed in, so receipts it issued before this call stay verifiable; receipts dated at or after
+    /// this call must be signed by the new key.
+    /// WARNING: the signing time of a receipt is the time the provider wrote into it. A leaked old key can still sign
+    /// receipts dated inside its range; only the settlement records on-chain bind what was really settled.
     function setReceiptKey(bytes32 receiptKey) external;
+
+    /// @notice Every receipt key `provider` has registered, oldest first; the last entry is the current key (open
+    /// ended, `validUntil == type(uint64).max`): the key most recently registered.
+    function receiptKeyHistory(address provider) external view returns (ReceiptKeyPeriod[] memory);
+
+    /// @notice Whether `key` was `provider`'s receipt key at block timestamp `time` (validFrom <= time < validUntil).
+    function wasReceiptKeyAt(address provider, bytes32 key, uint256 time) external view returns (bool);
 
     /// @notice Starts serving `add` and stops serving `remove` (in that order).
     function updateModels(uint16[] calldata add, uint16[] calldata remove) external;

@@ -45,6 +45,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
     uint128 private _minBond;
     uint32 private _exposureMultiple;
     uint256 private _unbondingPeriod;
+    // Every receipt key each provider has had, oldest first, so receipts signed before a rotation stay verifiable.
+    mapping(address provider => ReceiptKeyPeriod[]) private _keyHistory;
 
     modifier onlyEscrow() {
         if (msg.sender != escrow) revert ProviderRegistryUnauthorizedEscrow(msg.sender);
@@ -89,6 +91,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
         p.unbondingSince = 0;
         p.bond = SafeCast.toUint128(bond);
         p.receiptKey = receiptKey;
+        _recordReceiptKey(msg.sender, receiptKey);
         emit ProviderRegistered(msg.sender, receiptKey, bond);
         _setServed(modelIds, true);
 
@@ -100,7 +103,9 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
         Provider storage p = _registered(msg.sender);
         if (!Ed25519Key.isValid(receiptKey)) revert ProviderRegistryInvalidReceiptKey(receiptKey);
         bytes32 oldKey = p.receiptKey;
+        if (oldKey == receiptKey) revert ProviderRegistryReceiptKeyUnchanged(receiptKey);
         p.receiptKey = receiptKey;
+        _recordReceiptKey(msg.sender, receiptKey);
         emit ReceiptKeyUpdated(msg.sender, oldKey, receiptKey);
     }
 
@@ -230,6 +235,31 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
     /// @inheritdoc IProviderRegistry
     function exposureMultiple() external view returns (uint256) {
         return _exposureMultiple;
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function receiptKeyHistory(address provider_) external view returns (ReceiptKeyPeriod[] memory) {
+        return _keyHistory[provider_];
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function wasReceiptKeyAt(address provider_, bytes32 key, uint256 time) external view returns (bool) {
+        ReceiptKeyPeriod[] storage history = _keyHistory[provider_];
+        // Newest first: receipts are usually checked against the current or the previous key.
+        for (uint256 i = history.length; i > 0; --i) {
+            ReceiptKeyPeriod storage period = history[i - 1];
+            if (period.key == key && period.validFrom <= time && time < period.validUntil) return true;
+        }
+        return false;
+    }
+
+    /// @dev Closes the open period (if any) at the current block and opens one for `key`.
+    function _recordReceiptKey(address provider_, bytes32 key) private {
+        ReceiptKeyPeriod[] storage history = _keyHistory[provider_];
+        uint64 now_ = SafeCast.toUint64(block.timestamp);
+        uint256 length = history.length;
+        if (length != 0 && history[length - 1].validUntil == type(uint64).max) history[length - 1].validUntil = now_;
+        history.push(ReceiptKeyPeriod({key: key, validFrom: now_, validUntil: type(uint64).max}));
     }
 
     function _setServed(uint16[] calldata modelIds, bool served) private {

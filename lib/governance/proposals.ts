@@ -106,6 +106,17 @@ export async function readProposalDescriptions(governor: AITBCGovernor, fromBloc
   return new Map(events.map((e) => [e.args.proposalId, e.args.description]));
 }
 
+/** The block before the one that executed proposal `id`, or undefined when its execution is not in the logs. */
+async function blockBeforeExecution(governor: AITBCGovernor, id: bigint, fromBlock: number): Promise<number | undefined> {
+  const events = await governor.queryFilter(governor.filters.ProposalExecuted(), fromBlock).catch(() => []);
+  const executed = events.find((e) => e.args.proposalId === id);
+  return executed === undefined ? undefined : executed.blockNumber - 1;
+}
+
+function readRateCardAt(registry: ReturnType<typeof ModelRegistry__factory.connect>, blockTag: number | "latest") {
+  return readRateCard({ modelCount: () => registry.modelCount({ blockTag }), model: (modelId) => registry.model(modelId, { blockTag }) });
+}
+
 export async function readProposal(
   c: GovernanceContracts,
   id: bigint,
@@ -131,8 +142,11 @@ export async function readProposal(
   // "from X to Y" only makes sense while X is still the live value.
   const current = state === "Executed" ? undefined : await readGovernanceSettings(c);
   const registry = options.contracts.ModelRegistry;
+  // An executed proposal is described with the rate card as it was just before its execution, so a rate change
+  // reads the same sentence ("set rate of llama3.2 from 2 to 2.5") before and after.
+  const cardBlock = state === "Executed" ? await blockBeforeExecution(c.governor, id, options.fromBlock ?? 0) : "latest";
   const rateCard =
-    state === "Executed" || registry === undefined ? undefined : await readRateCard(ModelRegistry__factory.connect(registry, c.governor.runner));
+    registry === undefined || cardBlock === undefined ? undefined : await readRateCardAt(ModelRegistry__factory.connect(registry, c.governor.runner), cardBlock);
   const [targets, values, calldatas, descriptionHash] = details;
   const actions = targets.map((target, i) =>
     decodeAction({ target, value: values[i], calldata: calldatas[i] }, { contracts: options.contracts, current, rateCard }),

@@ -7,6 +7,10 @@
  * Both keys are the raw 32 bytes, base64url without padding; `public_key` is the `key_id` receipts carry. The file is
  * created with mode 0600 and never overwritten, and a file that group or others can read is refused: a leaked receipt
  * key lets anyone sign receipts in the provider's name.
+ *
+ * One file per network and provider account, `.aitbc/keys/<network>/<address>.ed25519.json` ({@link defaultKeyFile}):
+ * `provider:register`, `miner:start` and the devnet all look there, so none of them registers a key another one does
+ * not have.
  */
 import { constants } from "node:fs";
 import { link, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
@@ -18,6 +22,34 @@ import { nodeBackend } from "../receipts/ed25519-node.js";
 import { base64UrlDecode, base64UrlEncode, bytesEqual, toHex } from "../receipts/encoding.js";
 
 export const KEY_FILE_FORMAT = "aitbc-receipt-key-v1";
+
+/** The receipt key file of `address` on `network`, relative to the project folder. */
+export function defaultKeyFile(network: string, address: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(network) || network.startsWith(".")) {
+    throw new AitbcError("BAD_ARGUMENT", `network name ${JSON.stringify(network)} cannot name a key folder`, { hint: "Use a network name made of letters, digits, `-`, `_` and `.`." });
+  }
+  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) {
+    throw new AitbcError("BAD_ADDRESS", `${JSON.stringify(address)} is not an address`, { hint: "Pass the provider's 0x address (40 hex digits)." });
+  }
+  return path.join(".aitbc", "keys", network, `${address.toLowerCase()}.ed25519.json`);
+}
+
+/**
+ * `RECEIPT_KEY_MISMATCH`: the registry holds another receipt key for the provider than the key file. Replacing it is a
+ * rotation and needs the explicit `--rotate-key`.
+ */
+export function receiptKeyMismatch(provider: string, registered: string, file: string, fileKey: string): AitbcError {
+  return new AitbcError(
+    "RECEIPT_KEY_MISMATCH",
+    `${provider} is registered with receipt key ${registered}, but ${file} holds ${fileKey}; nothing was changed`,
+    {
+      hint:
+        "Use the key file that holds the registered key (--key-file), or pass --rotate-key to make this key the receipt key: " +
+        "receipts already issued stay verifiable (the registry keeps the old key for the time it signed), and from then on only the new key's receipts are trusted.",
+      details: { provider, registered, file, fileKey },
+    },
+  );
+}
 
 export interface ReceiptKey {
   publicKey: Uint8Array;

@@ -10,6 +10,7 @@ import type { Signer } from "ethers";
 import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
 import { formatTokenAmount } from "../governance/amounts.js";
+import { receiptKeyMismatch } from "../market/key-file.js";
 import { findModel, readRateCard } from "../market/rates.js";
 import type { RelayerConfigInput } from "../../relayer/app/config.js";
 import type { RelayerApp, StartOptions } from "../../relayer/app/start.js";
@@ -51,7 +52,7 @@ export interface RegistrationResult {
 
 /**
  * Registers the signer as a provider (approving and bonding `bond`), or brings an existing registration up to date:
- * the receipt key is replaced when it differs and missing models are added. Models served already stay served.
+ * a different registered receipt key is replaced only with `rotateKey` (else `RECEIPT_KEY_MISMATCH`, nothing sent), and missing models are added. Models served already stay served.
  *
  * @throws {AitbcError} `UNKNOWN_MODEL`, `PROVIDER_UNBONDING`, `BOND_TOO_LOW`, `INSUFFICIENT_BALANCE`, `KEY_INVALID`,
  *   `TX_WOULD_REVERT`.
@@ -64,6 +65,13 @@ export async function registerProvider(
     onProgress?: ProgressFn;
     /** Asked before a new registration locks the bond; `false` stops with `BOND_DECLINED` and nothing sent. */
     confirmBond?: (bond: bigint) => Promise<boolean>;
+    /**
+     * Replace a different receipt key already registered (a rotation; receipts it signed stay verifiable for the time
+     * it was registered). Without it, a different registered key stops with `RECEIPT_KEY_MISMATCH` and nothing sent.
+     */
+    rotateKey?: boolean;
+    /** Where the key came from, for the `RECEIPT_KEY_MISMATCH` message. */
+    keySource?: string;
   } = {},
 ): Promise<RegistrationResult> {
   const m = connectMarket(deployment, providerOf(signer));
@@ -119,6 +127,7 @@ export async function registerProvider(
     });
   }
   if (entry.receiptKey.toLowerCase() !== key) {
+    if (options.rotateKey !== true) throw receiptKeyMismatch(address, entry.receiptKey.toLowerCase(), options.keySource ?? "the given key", key);
     await send("set receipt key", { estimate: () => providers.setReceiptKey.estimateGas(key), send: () => providers.setReceiptKey(key) });
     actions.push("set-key");
   }

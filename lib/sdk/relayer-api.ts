@@ -22,8 +22,19 @@ export function parseRelayerUrl(text: string): string {
   return url.toString().replace(/\/+$/, "");
 }
 
+/** The relayer's "not found" codes for a receipt or job it does not hold (route misses do not count). */
+function relayerNotFoundCode(body: string): string | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return code === "HTTP_RECEIPT_NOT_FOUND" || code === "HTTP_JOB_NOT_FOUND" ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * GETs a relayer API path and returns the body text, or `undefined` for 404.
+ * GETs a relayer API path and returns the body text, or `undefined` when the relayer says it has no such receipt or
+ * job (a 404 from anything that is not a relayer is `RELAYER_BAD_RESPONSE`).
  *
  * @throws {AitbcError} `RELAYER_UNREACHABLE` when the request fails, `RELAYER_ERROR` for any other non-2xx answer.
  */
@@ -37,7 +48,13 @@ export async function relayerGet(base: string, path: string, signal?: AbortSigna
     throw new AitbcError("RELAYER_UNREACHABLE", `cannot reach the relayer at ${base} (${(cause as Error).message})`, { hint: "Check the URL and that the relayer is running.", cause });
   }
   const body = await response.text();
-  if (response.status === 404) return undefined;
+  if (response.status === 404) {
+    // A relayer says which thing it does not have; any other 404 (a dashboard, a web server) is not a relayer.
+    if (relayerNotFoundCode(body) !== undefined) return undefined;
+    throw new AitbcError("RELAYER_BAD_RESPONSE", `${base} does not answer like a relayer API (HTTP 404 for ${path})`, {
+      hint: "Pass the relayer's API URL (the devnet's is http://127.0.0.1:8788), not the dashboard's or another server's.",
+    });
+  }
   if (!response.ok) {
     throw new AitbcError("RELAYER_ERROR", `the relayer answered ${response.status} for ${path}: ${body.slice(0, 200)}`, { hint: "See the relayer's log; the request may be malformed." });
   }

@@ -11,6 +11,7 @@ import { AitbcError } from "../errors.js";
 import { leafValueToJson, RECEIPT_LEAF_ENCODING, RECEIPT_PROOFS_FORMAT, verifyReceiptLeafProof, type Hex, type ReceiptLeafValue, type ReceiptProofBundle } from "../merkle.js";
 import { nodeBackend } from "../receipts/ed25519-node.js";
 import { verifyReceipt, type ReceiptErrorCode, type ReceiptFields } from "../receipts/receipt.js";
+import { receiptTrustedKey } from "./key-history.js";
 import { connectMarket, providerEntry } from "./market.js";
 import { checkSettledReceipt, type SettlementCheck, type SettlementFailureCode } from "./settled-receipt.js";
 
@@ -73,7 +74,8 @@ export async function verifyReceiptOnChain(provider: Provider, deployment: Deplo
   if (proof === undefined) return { valid: false, code: "NOT_ANCHORED", reason: "no inclusion proof was given", receiptHash: peek.receiptHash };
   const path = pickProof(proof, peek.leaf);
   if (path === undefined) return { valid: false, code: "MERKLE_PROOF_INVALID", reason: "the proof does not cover this receipt's leaf", receiptHash: peek.receiptHash };
-  const result = verifyReceipt(receipt, { ...bound, trustedKey: entry.receiptKey, proof: { root: proof.root, proof: path } });
+  const trustedKey = await receiptTrustedKey(m.providers, peek.fields, entry.receiptKey);
+  const result = verifyReceipt(receipt, { ...bound, trustedKey, proof: { root: proof.root, proof: path } });
   if (!result.valid) return { valid: false, code: result.code, reason: result.reason, receiptHash: peek.receiptHash };
   const f = result.fields;
   const inclusion = await verifyInclusion(provider, deployment, {

@@ -27,6 +27,9 @@ const modelPolicySchema = z.strictObject({
   runtimeModel: z.string().min(1).optional(),
 });
 
+/** The relayer API's default port (the devnet chain is on 8545, the dashboard on 8787). */
+export const DEFAULT_RELAYER_PORT = 8788;
+
 export const relayerConfigSchema = z.strictObject({
   /** Name of the Hardhat network; selects `deployments/<network>.json` and the journal file name. */
   network: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, `_` and `-` only"),
@@ -113,11 +116,11 @@ export const relayerConfigSchema = z.strictObject({
   http: z
     .strictObject({
       /** 0 picks a free port; -1 disables the API. */
-      port: z.number().int().min(-1).max(65_535).default(8787),
+      port: z.number().int().min(-1).max(65_535).default(DEFAULT_RELAYER_PORT),
       host: z.string().min(1).default("127.0.0.1"),
       corsOrigin: z.string().min(1).default("*"),
     })
-    .default({ port: 8787, host: "127.0.0.1", corsOrigin: "*" }),
+    .default({ port: DEFAULT_RELAYER_PORT, host: "127.0.0.1", corsOrigin: "*" }),
   health: z
     .strictObject({
       maxRecentRpcErrors: positiveInt.default(3),

@@ -14,6 +14,8 @@ export interface ChildOptions {
   env: NodeJS.ProcessEnv;
   /** Everything the child prints is appended here, each line prefixed with the child's name. */
   log: WriteStream;
+  /** Rewrites or drops (undefined) each line before it reaches the log; the line listeners still see every line. */
+  logFilter?: (line: string) => string | undefined;
 }
 
 export class Child {
@@ -37,11 +39,17 @@ export class Child {
       const text = chunk.toString();
       // Bounded: a long-running child must not grow the supervisor's memory without limit.
       this.#output = (this.#output + text).slice(-64 * 1024);
-      options.log.write(text.replace(/^(?=.)/gm, `[${this.name}] `));
+      if (options.logFilter === undefined) options.log.write(text.replace(/^(?=.)/gm, `[${this.name}] `));
       partial += text;
       const lines = partial.split("\n");
       partial = lines.pop() ?? "";
-      for (const line of lines) for (const listener of this.#lineListeners) listener(line);
+      for (const line of lines) {
+        if (options.logFilter !== undefined) {
+          const kept = options.logFilter(line);
+          if (kept !== undefined) options.log.write(kept === "" ? "\n" : `[${this.name}] ${kept}\n`);
+        }
+        for (const listener of this.#lineListeners) listener(line);
+      }
     };
     this.process.stdout?.on("data", onData);
     this.process.stderr?.on("data", onData);

@@ -29,6 +29,6 @@ export default async function listAction(args: ListArgs, hre: HardhatRuntimeEnvi
       ctx.say(only === undefined ? `No proposals on ${ctx.networkName} yet. Create one with \`npx hardhat dao:propose --network ${ctx.networkName}\`.` : `No ${only} proposals on ${ctx.networkName}.`);
     }
     for (const r of rows) ctx.say(`#${r.id}  ${r.state.padEnd(9)}  voting ends ${at(r.deadline)}  ${r.title}`);
-    return { network: ctx.networkName, count, proposals: rows };
+    return { network: ctx.networkName, count: Number(count), shown: rows.length, proposals: rows };
   });
 }

@@ -7,6 +7,7 @@ import { readRateCard } from "../../lib/market/rates.js";
 import { describeNextStep, readGovernanceSettings, withProposerSuffix } from "../../lib/governance/proposals.js";
 import { AITBCToken__factory, ModelRegistry__factory } from "../../typechain-types/index.js";
 import { runTask } from "../shared/cli.js";
+import { preflightProposal } from "./preflight.js";
 import { type DaoContext, openDao, pickSender, transact } from "./shared.js";
 
 interface ProposeArgs {
@@ -89,6 +90,7 @@ export default async function proposeAction(args: ProposeArgs, hre: HardhatRunti
     const proposal = buildProposal(args.kind.trim(), input, dao.deployment.contracts, args.description);
     const description = withProposerSuffix(proposal.description, sender.address);
     await checkMintsFitCap(dao, proposal.actions);
+    await preflightProposal(dao, proposal, description);
 
     const governor = dao.dao.governor.connect(sender);
     const [threshold, votes, balance] = await Promise.all([

@@ -1,80 +1,84 @@
 import { task } from "hardhat/config";
+import { ArgumentType } from "hardhat/types/arguments";
+
+import { projectAction } from "../shared/action.js";
 
 // Definitions only: each action (and the contract bindings it needs) is imported lazily, so the config loads even
 // before the first build has generated the typechain bindings.
 
 const FROM = "Account to act for: an index into the node's accounts (0, 1, …) or one of their addresses (default: the first)";
-const JOB_ID = "Job id, as printed by `job:submit` (1, 2, 3, …)";
+const JOB_ID = "Required. Job id, as printed by `job:submit` (1, 2, 3, …)";
 const JSON_FLAG = "Print the result as JSON (amounts in base units, units in milli-units)";
 
 export const marketTasks = [
   task("rates", "Show the rate card: every model with its id, unit, rate in AITBC per unit and whether new jobs may use it")
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./rates.js"))
+    .setAction(projectAction(() => import("./rates.js")))
     .build(),
 
   task(
     "provider:register",
     "Register as a compute provider (or update an existing registration): creates an Ed25519 receipt key file if there is none, approves the bond and registers the key and models",
   )
-    .addOption({ name: "models", description: "Comma-separated model names to serve, e.g. llama3.2,codellama (see `rates`)", defaultValue: "" })
-    .addOption({ name: "bond", description: "Bond in AITBC, e.g. 100 (default: the registry's minimum for a new registration; for an update, tops the bond up to this)", defaultValue: "" })
-    .addOption({ name: "keyFile", description: "Receipt key file (created with mode 0600 if missing; default .aitbc/keys/<network>-<address>.json)", defaultValue: "" })
-    .addOption({ name: "from", description: FROM, defaultValue: "" })
+    .addOption({ name: "models", description: "Required for a new registration. Comma-separated model names to serve, e.g. llama3.2,codellama (see `rates`)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "bond", description: "Bond in AITBC, e.g. 100 (default: the registry's minimum for a new registration; for an update, tops the bond up to this)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "keyFile", description: "Receipt key file (created with mode 0600 if missing; default .aitbc/keys/<network>/<address>.ed25519.json)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "rotateKey", description: "Replace a different receipt key already registered: receipts it signed stay verifiable for the time it was registered, later ones must carry the new key" })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./provider-register.js"))
+    .setAction(projectAction(() => import("./provider-register.js")))
     .build(),
 
   task("provider:status", "Show a provider: receipt key, models, bond and unbonding, record, and pending/withdrawable earnings")
-    .addOption({ name: "address", description: "Provider address (default: the --from account)", defaultValue: "" })
-    .addOption({ name: "from", description: FROM, defaultValue: "" })
+    .addOption({ name: "address", description: "Provider address (default: the --from account)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./provider-status.js"))
+    .setAction(projectAction(() => import("./provider-status.js")))
     .build(),
 
   task("job:submit", "Create a compute job: quotes and escrows its maximum price (permit signature, or approve), then prints the job id")
-    .addOption({ name: "model", description: "Model name from the rate card (see `rates`)", defaultValue: "" })
-    .addOption({ name: "prompt", description: "Prompt text (or use --prompt-file)", defaultValue: "" })
-    .addOption({ name: "promptFile", description: "File whose bytes are the prompt (at most 64 KiB)", defaultValue: "" })
-    .addOption({ name: "maxUnits", description: "Largest job size in GPU-seconds, e.g. 2.5 (at most 3 decimals); the escrow covers this", defaultValue: "" })
-    .addOption({ name: "provider", description: "Only this provider may accept the job (default: any provider serving the model)", defaultValue: "" })
-    .addOption({ name: "deadline", description: "Seconds from now (3600) or an ISO time (2026-12-01T12:00:00Z) by which it must be settled (default: 3600)", defaultValue: "" })
+    .addOption({ name: "model", description: "Required. Model name from the rate card (see `rates`)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "prompt", description: "Prompt text (or use --prompt-file)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "promptFile", description: "File whose bytes are the prompt (at most 64 KiB)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "maxUnits", description: "Required. Largest job size in GPU-seconds, e.g. 2.5 (at most 3 decimals); the escrow covers this", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "provider", description: "Only this provider may accept the job (default: any provider serving the model)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "deadline", description: "Seconds from now (3600) or an ISO time (2026-12-01T12:00:00Z) by which it must be settled (default: 3600)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "approve", description: "Use approve + createJob even when the token supports a permit signature" })
-    .addOption({ name: "from", description: FROM, defaultValue: "" })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./job-submit.js"))
+    .setAction(projectAction(() => import("./job-submit.js")))
     .build(),
 
   task("job:status", "Show a job: status, parties, rate, escrow, deadline, and once settled its units, price, batch and dispute window")
-    .addOption({ name: "id", description: JOB_ID, defaultValue: "" })
+    .addOption({ name: "id", description: JOB_ID, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./job-status.js"))
+    .setAction(projectAction(() => import("./job-status.js")))
     .build(),
 
   task("job:cancel", "Cancel your Open job before a provider accepts it; the whole escrow comes back at once")
-    .addOption({ name: "id", description: JOB_ID, defaultValue: "" })
-    .addOption({ name: "from", description: FROM, defaultValue: "" })
+    .addOption({ name: "id", description: JOB_ID, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./job-cancel.js"))
+    .setAction(projectAction(() => import("./job-cancel.js")))
     .build(),
 
   task("job:reclaim", "Refund the whole escrow of an Open or Accepted job whose deadline has passed (anyone may call; the client is paid)")
-    .addOption({ name: "id", description: JOB_ID, defaultValue: "" })
-    .addOption({ name: "from", description: FROM, defaultValue: "" })
+    .addOption({ name: "id", description: JOB_ID, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./job-reclaim.js"))
+    .setAction(projectAction(() => import("./job-reclaim.js")))
     .build(),
 
   task("job:dispute", "Dispute your Settled job while its batch's dispute window is open; the provider's earnings are held for the DAO")
-    .addOption({ name: "id", description: JOB_ID, defaultValue: "" })
-    .addOption({ name: "from", description: FROM, defaultValue: "" })
+    .addOption({ name: "id", description: JOB_ID, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./job-dispute.js"))
+    .setAction(projectAction(() => import("./job-dispute.js")))
     .build(),
 
   task("withdraw", "Withdraw your balance in the escrow (client refunds, provider earnings); releases your settled batches whose dispute window has passed first")
-    .addOption({ name: "from", description: FROM, defaultValue: "" })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
-    .setAction(() => import("./withdraw.js"))
+    .setAction(projectAction(() => import("./withdraw.js")))
     .build(),
 ];

@@ -1,9 +1,7 @@
-import path from "node:path";
-
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { loadOrCreateKeyFile } from "../../lib/market/key-file.js";
+import { defaultKeyFile, loadOrCreateKeyFile, receiptKeyMismatch } from "../../lib/market/key-file.js";
 import { parseModelList } from "../../lib/market/jobs.js";
 import { findModel, readRateCard } from "../../lib/market/rates.js";
 import { tokensToBase } from "../../lib/money.js";
@@ -14,6 +12,7 @@ interface RegisterArgs {
   models: string;
   bond: string;
   keyFile: string;
+  rotateKey: boolean;
   from: string;
   json: boolean;
 }
@@ -30,9 +29,6 @@ export function parseBond(text: string): bigint {
   return bond;
 }
 
-export function defaultKeyFile(network: string, address: string): string {
-  return path.join(".aitbc", "keys", `${network}-${address.toLowerCase()}.json`);
-}
 
 async function ensureAllowance(m: MarketContext, sender: Signer, amount: bigint, sent: SentTx[]): Promise<void> {
   const token = m.market.token.connect(sender);
@@ -105,6 +101,8 @@ export default async function providerRegisterAction(args: RegisterArgs, hre: Ha
       actions.push("register");
     } else {
       if (entry.receiptKey.toLowerCase() !== key.publicKeyHex) {
+        if (!args.rotateKey) throw receiptKeyMismatch(sender.address, entry.receiptKey.toLowerCase(), keyFile, key.publicKeyHex);
+        ctx.say(`Rotating the receipt key from ${entry.receiptKey.toLowerCase()} to ${key.publicKeyHex}: receipts signed before now stay verifiable with the old key; new receipts must be signed with ${keyFile}.`);
         sent.push(
           await send(m, "set receipt key", {
             estimate: () => providers.setReceiptKey.estimateGas(key.publicKeyHex),

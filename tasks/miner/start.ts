@@ -5,14 +5,15 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { pino } from "pino";
 
 import { AitbcError } from "../../lib/errors.js";
-import { loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
+import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
 import { formatTokenAmount } from "../../lib/governance/amounts.js";
 import { registerProvider } from "../../lib/sdk/miner.js";
-import { defaultJournalPath, loadRelayerConfig } from "../../relayer/app/config.js";
+import { defaultJournalPath, loadRelayerConfig, readConfigFile } from "../../relayer/app/config.js";
 import { devAccount, resolveEvmWallet } from "../../relayer/app/keys.js";
 import type { RelayerStatus } from "../../relayer/app/relayer.js";
 import { startRelayerApp } from "../../relayer/app/start.js";
 import { runTask, withDeployment, type DeployedContext } from "../shared/cli.js";
+import { checkJournalWritable, checkPortFree, checkRuntime } from "./preflight.js";
 
 interface StartArgs {
   runtime: string;
@@ -22,6 +23,8 @@ interface StartArgs {
   port: string;
   minerConfig: string;
   account: string;
+  keyFile: string;
+  rotateKey: boolean;
   yes: boolean;
   jsonLogs: boolean;
 }
@@ -68,20 +71,29 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 /** Registers the provider, or brings its receipt key and served models up to date. Returns what it did. */
-async function ensureRegistered(ctx: DeployedContext, wallet: Wallet | HDNodeWallet, key: ReceiptKey, models: string[], yes: boolean, local: boolean): Promise<string> {
+async function ensureRegistered(
+  ctx: DeployedContext,
+  wallet: Wallet | HDNodeWallet,
+  key: { key: ReceiptKey; file: string },
+  models: string[],
+  flags: { yes: boolean; local: boolean; rotateKey: boolean },
+): Promise<string> {
+  const { yes, local } = flags;
   const result = await registerProvider(
     wallet.connect(ctx.ethers.provider),
     ctx.deployment,
-    { receiptKey: key.publicKeyHex, models },
+    { receiptKey: key.key.publicKeyHex, models },
     {
       onProgress: (line) => ctx.say(`  · ${line}`),
+      rotateKey: flags.rotateKey,
+      keySource: key.file,
       confirmBond:
         local || yes
           ? undefined
           : (bond) => confirm(`Bond ${formatTokenAmount(bond)} AITBC from ${wallet.address} to register as a provider? [y/N] `),
     },
   );
-  const said: Record<string, string> = { register: `registered ${wallet.address}`, "set-key": "receipt key updated", "add-models": "models added" };
+  const said: Record<string, string> = { register: `registered ${wallet.address}`, "set-key": "receipt key rotated (receipts signed before now stay verifiable with the old key)", "add-models": "models added" };
   return result.actions.length === 0 ? "registration up to date" : result.actions.map((a) => said[a] ?? a).join("; ");
 }
 
@@ -116,14 +128,25 @@ export default async function minerStartAction(args: StartArgs, hre: HardhatRunt
       local && config.evm.devAccountIndex !== undefined && privateKey === undefined
         ? devAccount(config.evm.devAccountIndex)
         : resolveEvmWallet({ privateKey: privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId: ctx.chainId });
-    const { key, created } = await loadOrCreateKeyFile(config.providerKeyFile);
+    // One key file per network and account (shared with provider:register), unless the flag or the config names one.
+    const configFile = args.minerConfig === "" ? process.env.AITBC_RELAYER_CONFIG : args.minerConfig;
+    const fileNamesKey = configFile !== undefined && configFile !== "" && "providerKeyFile" in readConfigFile(configFile);
+    const keyFile = args.keyFile !== "" ? args.keyFile : fileNamesKey ? config.providerKeyFile : defaultKeyFile(ctx.networkName, wallet.address);
+    const journal = config.journalPath ?? defaultJournalPath(config.network, wallet.address);
     ctx.say(`Provider ${wallet.address} on ${ctx.networkName} (chain ${ctx.chainId})`);
-    ctx.say(`Receipt key ${key.keyId} (${created ? "generated and stored in" : "loaded from"} ${config.providerKeyFile}, mode 0600)`);
-    ctx.say(`Registration: ${await ensureRegistered(ctx, wallet, key, Object.keys(config.models), args.yes, local)}`);
+
+    // Everything that could stop the relayer from starting is checked before the registration is touched.
+    await checkPortFree(config.http.host, config.http.port);
+    await checkJournalWritable(journal);
+    await checkRuntime(config.runtime);
+
+    const { key, created } = await loadOrCreateKeyFile(keyFile);
+    ctx.say(`Receipt key ${key.keyId} (${created ? "generated and stored in" : "loaded from"} ${keyFile}, mode 0600)`);
+    ctx.say(`Registration: ${await ensureRegistered(ctx, wallet, { key, file: keyFile }, Object.keys(config.models), { yes: args.yes, local, rotateKey: args.rotateKey })}`);
 
     const logger = args.jsonLogs ? pino({ level: config.logLevel }) : pino({ level: "error" }, pino.destination(2));
-    ctx.say(`Journal ${config.journalPath ?? defaultJournalPath(config.network, wallet.address)}; loading the ${config.runtime.kind} runtime…`);
-    const app = await startRelayerApp(config, { privateKey: wallet.privateKey, logger });
+    ctx.say(`Journal ${journal}; loading the ${config.runtime.kind} runtime…`);
+    const app = await startRelayerApp({ ...config, providerKeyFile: keyFile }, { privateKey: wallet.privateKey, logger });
     ctx.say(`Serving ${Object.keys(config.models).join(", ")}; API ${app.relayer.apiUrl ?? "disabled"}. Ctrl-C to stop.`);
     const interactive = !args.jsonLogs && process.stdout.isTTY === true;
     const timer = setInterval(() => {

@@ -1,10 +1,11 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { AitbcError, isAitbcError } from "../../lib/errors.js";
-import { toJson } from "../shared/cli.js";
+import { AitbcError } from "../../lib/errors.js";
+import { DEFAULT_RELAYER_PORT } from "../../relayer/app/config.js";
+import { runOfflineTask } from "../shared/cli.js";
 
 interface StatusArgs {
-  url: string;
+  url: string | undefined;
   json: boolean;
 }
 
@@ -50,6 +51,29 @@ async function get(url: string): Promise<string> {
   return res.text();
 }
 
+/**
+ * The relayer API's default address: the port the devnet's relayer and `miner:start` use unless told otherwise
+ * (`AITBC_RELAYER_PORT`, which `miner:start` reads too, moves both).
+ */
+export function defaultMinerUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const port = env.AITBC_RELAYER_PORT !== undefined && /^[0-9]{1,5}$/.test(env.AITBC_RELAYER_PORT) ? env.AITBC_RELAYER_PORT : String(DEFAULT_RELAYER_PORT);
+  return `http://127.0.0.1:${port}`;
+}
+
+function parseHealth(url: string, text: string): MinerStatus["health"] {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const h = body as Partial<MinerStatus["health"]> | undefined;
+  if (typeof h !== "object" || h === null || typeof h.status !== "string" || !Array.isArray(h.reasons)) {
+    throw new AitbcError("RELAYER_BAD_RESPONSE", `${url} is not a relayer's health report`, { hint: `check that --url points at a relayer API (the default is ${defaultMinerUrl()})` });
+  }
+  return h as MinerStatus["health"];
+}
+
 export async function readMinerStatus(base: string): Promise<MinerStatus> {
   let root: URL;
   try {
@@ -57,7 +81,8 @@ export async function readMinerStatus(base: string): Promise<MinerStatus> {
   } catch (cause) {
     throw new AitbcError("BAD_URL", `--url ${base} is not a URL`, { cause, hint: "pass e.g. http://127.0.0.1:8787" });
   }
-  const health = JSON.parse(await get(new URL("/health", root).toString())) as MinerStatus["health"];
+  const healthUrl = new URL("/health", root).toString();
+  const health = parseHealth(healthUrl, await get(healthUrl));
   const metrics = parseMetrics(await get(new URL("/metrics", root).toString()));
   return {
     url: root.toString(),
@@ -70,25 +95,16 @@ export async function readMinerStatus(base: string): Promise<MinerStatus> {
   };
 }
 
-export default async function minerStatusAction(args: StatusArgs, _hre: HardhatRuntimeEnvironment): Promise<MinerStatus | undefined> {
-  try {
-    const status = await readMinerStatus(args.url);
-    if (args.json) {
-      console.log(toJson(status));
-      return status;
-    }
+export default async function minerStatusAction(args: StatusArgs, hre: HardhatRuntimeEnvironment): Promise<MinerStatus | undefined> {
+  return runOfflineTask(hre, { json: args.json }, async () => {
+    const status = await readMinerStatus(args.url === undefined || args.url === "" ? defaultMinerUrl() : args.url);
+    if (args.json) return status;
     const nonZero = (r: Record<string, number>) => Object.entries(r).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
     console.log(`relayer ${status.url}: ${status.health.status}${status.health.reasons.map((r) => `\n  ! ${r.code}: ${r.detail}`).join("")}`);
     console.log(`  jobs      ${nonZero(status.jobs)}`);
     console.log(`  batches   ${nonZero(status.batches)}`);
     console.log(`  GPU-s     ${status.gpuSeconds.toFixed(3)}   receipts ${status.receiptsSigned}   RPC errors ${status.rpcErrorsTotal}`);
     console.log(`  journal   block ${status.health.journal_block ?? "-"} (lag ${status.health.journal_lag_blocks ?? "-"})`);
-    return status;
-  } catch (error) {
-    if (!isAitbcError(error)) throw error;
-    if (args.json) console.log(toJson({ error: error.toJSON() }));
-    else console.error(`✖ ${error.toUserString()}`);
-    process.exitCode = 1;
     return undefined;
-  }
+  });
 }

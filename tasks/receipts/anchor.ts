@@ -10,9 +10,10 @@ import { priceFor } from "../../lib/money.js";
 import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
 import { verifyReceipt, type ReceiptFields } from "../../lib/receipts/receipt.js";
 import { encodeSettlementRecords } from "../../lib/settlement.js";
-import { chainNow, type MarketContext, openMarket, pickSender, providerEntry, readJob, sameAddress, send, type Signer } from "../market/shared.js";
+import { chainNow, describeContractRevert, type MarketContext, openMarket, pickSender, providerEntry, readJob, sameAddress, send, type Signer } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { isProofFile, proofPathOf, writeProofFile } from "./proof-files.js";
+import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
 
 interface AnchorArgs {
   dir: string;
@@ -41,7 +42,8 @@ interface Skipped {
 }
 
 export interface AnchoredBatch {
-  path: "settle" | "anchor";
+  /** `existing`: the receipts' root was anchored before (their proof files were lost); only the proofs are written. */
+  path: "settle" | "anchor" | "existing";
   batchId: bigint | null;
   root: string;
   count: number;
@@ -98,7 +100,8 @@ async function classify(m: MarketContext, sender: Signer, inputs: { file: string
   const skipped: Skipped[] = [];
   const seen = new Set<string>();
   for (const { file, text } of inputs) {
-    const r = verifyReceipt(text, { trustedKey: entry.receiptKey, expectedChainId: m.chainId, expectedEscrow: m.addresses.escrow, backend: nodeBackend });
+    const trustedKey = await receiptTrustedKeyForText(m.market.providers, text, entry.receiptKey);
+    const r = verifyReceipt(text, { trustedKey, expectedChainId: m.chainId, expectedEscrow: m.addresses.escrow, backend: nodeBackend });
     if (!r.valid) {
       skipped.push({ file, code: r.code, reason: r.reason });
       continue;
@@ -138,6 +141,49 @@ async function classify(m: MarketContext, sender: Signer, inputs: { file: string
     }
   }
   return { settle, anchor, skipped };
+}
+
+/**
+ * The batch and transaction that anchored `root`, when it is anchored already: a settlement batch (receipts of jobs
+ * settled by a run whose proof files were lost), or else, for receipts of settled jobs, the sender's own plain anchor
+ * (batch id null).
+ */
+async function anchoredAlready(m: MarketContext, kind: "settle" | "anchor", submitter: string, root: string): Promise<{ batchId: bigint | null; tx: string } | undefined> {
+  const escrow = m.market.escrow;
+  try {
+    const batchId = (await escrow.batch(root)).id;
+    const [event] = await escrow.queryFilter(escrow.filters.RootAnchored(undefined, root), m.deployment.block);
+    return { batchId, tx: event?.transactionHash ?? "" };
+  } catch (error) {
+    if (describeContractRevert(error)?.name !== "JobEscrowUnknownRoot") throw error;
+  }
+  if (kind === "settle") return undefined;
+  const [timestamp] = await escrow.plainAnchor(submitter, root);
+  if (timestamp === 0n) return undefined;
+  const [event] = await escrow.queryFilter(escrow.filters.PlainRootAnchored(submitter, root), m.deployment.block);
+  return { batchId: null, tx: event?.transactionHash ?? "" };
+}
+
+/** Writes each receipt's proof next to it (and, from a journal, the receipt itself into `journalOut` first). */
+async function writeProofs(
+  chainId: bigint,
+  m: MarketContext,
+  ordered: readonly Candidate[],
+  tree: ReceiptMerkleTree,
+  batchId: bigint | null,
+  tx: string,
+  journalOut: string | undefined,
+): Promise<void> {
+  if (journalOut !== undefined) await mkdir(journalOut, { recursive: true });
+  for (let i = 0; i < ordered.length; i++) {
+    const c = ordered[i];
+    if (journalOut !== undefined) {
+      const tmp = `${c.file}.${process.pid}.tmp`;
+      await writeFile(tmp, c.text);
+      await rename(tmp, c.file);
+    }
+    await writeProofFile(c.file, { ...tree.exportProofs([i]), batchId: batchId === null ? "plain" : batchId.toString(), chainId: chainId.toString(), escrow: m.addresses.escrow.toLowerCase(), tx });
+  }
 }
 
 function findEvent(m: MarketContext, logs: readonly { topics: readonly string[]; data: string }[], name: string) {
@@ -180,6 +226,14 @@ export default async function receiptAnchorAction(args: AnchorArgs, hre: Hardhat
       const ordered = settlementOrder(group, (c) => c.leaf).slice(0, MAX_BATCH_SIZE);
       const tree = ReceiptMerkleTree.of(ordered.map((c) => c.leaf));
       ctx.say(`${kind === "settle" ? "Settle-and-anchor" : "Anchor"} ${ordered.length} receipt(s), root ${tree.root}${group.length > ordered.length ? ` (${group.length - ordered.length} left for the next run)` : ""}`);
+      const existing = await anchoredAlready(m, kind, sender.address, tree.root);
+      if (existing !== undefined) {
+        // Sending would revert (JobEscrowRootAlreadyAnchored) on every run; the proofs can be rebuilt instead.
+        ctx.say(`  root ${tree.root} is anchored already as ${existing.batchId === null ? "your plain anchor" : `batch ${existing.batchId}`}: ${args.dryRun ? "would write" : "writing"} the proof files only, nothing to send`);
+        if (!args.dryRun) await writeProofs(ctx.chainId, m, ordered, tree, existing.batchId, existing.tx, dir === "" ? out : undefined);
+        batches.push({ path: "existing", batchId: existing.batchId, root: tree.root, count: ordered.length, gasUsed: null, tx: existing.tx, files: ordered.map((c) => c.file) });
+        continue;
+      }
       if (args.dryRun) {
         batches.push({ path: kind, batchId: null, root: tree.root, count: ordered.length, gasUsed: null, tx: null, files: ordered.map((c) => c.file) });
         continue;
@@ -201,16 +255,7 @@ export default async function receiptAnchorAction(args: AnchorArgs, hre: Hardhat
         });
       }
       const batchId = kind === "settle" ? (anchored.args.batchId as bigint) : null;
-      if (dir === "") await mkdir(out, { recursive: true });
-      for (let i = 0; i < ordered.length; i++) {
-        const c = ordered[i];
-        if (dir === "") {
-          const tmp = `${c.file}.${process.pid}.tmp`;
-          await writeFile(tmp, c.text);
-          await rename(tmp, c.file);
-        }
-        await writeProofFile(c.file, { ...tree.exportProofs([i]), batchId: batchId === null ? "plain" : batchId.toString(), chainId: ctx.chainId.toString(), escrow: m.addresses.escrow.toLowerCase(), tx: tx.hash });
-      }
+      await writeProofs(ctx.chainId, m, ordered, tree, batchId, tx.hash, dir === "" ? out : undefined);
       ctx.say(
         batchId === null
           ? `  plain anchor: root ${tree.root}, ${ordered.length} receipt(s) claimed, gas ${tx.gasUsed}; a plain anchor settles nothing and on-chain verification refuses it (PLAIN_ANCHOR_ONLY)`

@@ -40,7 +40,8 @@ export default async function receiptsListAction(args: ListArgs, hre: HardhatRun
       const hashes = new Map(items.map((i) => [i.receipt_id.toLowerCase(), i.receipt_hash]));
       for (const r of records) {
         const hash = hashes.get(r.receiptId);
-        if (hash !== undefined) r.receiptHash = hash;
+        // The relayer serves bare hex; the CLI prints every hash as 0x hex, like receipt:show.
+        if (hash !== undefined) r.receiptHash = hash.startsWith("0x") ? hash.toLowerCase() : `0x${hash.toLowerCase()}`;
       }
     }
     for (const r of records) {

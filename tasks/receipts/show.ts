@@ -8,6 +8,7 @@ import { aitbc, openMarket, providerEntry, readJob } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { recordOf } from "./records.js";
 import { anchoredRoots, parseRelayerReceipt, parseRelayerUrl, relayerGet } from "./shared.js";
+import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
 
 interface ShowArgs {
   id: string;
@@ -48,7 +49,7 @@ export default async function receiptShowAction(args: ShowArgs, hre: HardhatRunt
         const entry = await providerEntry(m, job.provider);
         const root = fetched.batch?.root;
         const r = verifyReceipt(fetched.receiptText, {
-          trustedKey: entry.receiptKey,
+          trustedKey: await receiptTrustedKeyForText(m.market.providers, fetched.receiptText, entry.receiptKey),
           expectedChainId: ctx.chainId,
           expectedEscrow: m.addresses.escrow,
           backend: nodeBackend,

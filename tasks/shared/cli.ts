@@ -2,9 +2,12 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/types";
 
-import { AitbcError, isAitbcError } from "../../lib/errors.js";
+import { AitbcError } from "../../lib/errors.js";
 import { readDeployment } from "../../lib/deployments-fs.js";
 import type { Deployment } from "../../lib/deployments.js";
+import { reportError, toContractError, toJson } from "./error-contract.js";
+
+export { toJson } from "./error-contract.js";
 
 export interface TaskContext {
   ethers: HardhatEthers;
@@ -23,8 +26,10 @@ export interface DeployedContext extends TaskContext {
 }
 
 /**
- * Runs a task body with the project's error contract: an {@link AitbcError} prints one message naming the fix (or a JSON
- * error object with `--json`) and sets a non-zero exit code; anything else is a bug and keeps its stack trace.
+ * Runs a task body with the project's error contract (see `error-contract.ts`): any failure prints one message naming
+ * the fix (or one JSON error object with `--json`) and sets a non-zero exit code. Errors that are not the project's
+ * own become a project code (`RPC_UNREACHABLE`, `RPC_BAD_RESPONSE`, …) or `INTERNAL`, whose stack trace is printed
+ * only with `--verbose`.
  */
 export async function runTask<T>(
   hre: HardhatRuntimeEnvironment,
@@ -48,10 +53,7 @@ export async function runTask<T>(
     if (json && result !== undefined) console.log(toJson(result));
     return result;
   } catch (error) {
-    const known = isAitbcError(error) ? error : translateChainError(error);
-    if (known === undefined) throw error;
-    if (json) console.log(toJson({ error: known.toJSON() }));
-    else console.error(`✖ ${known.toUserString()}`);
+    reportError(toContractError(error), { json, verbose: hre.globalOptions.verbose === true });
     process.exitCode = 1;
     return undefined;
   }
@@ -83,19 +85,16 @@ export async function withDeployment(ctx: TaskContext): Promise<DeployedContext>
   return { ...ctx, deployment };
 }
 
-/** JSON with bigints as decimal strings. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
-}
-
-function translateChainError(error: unknown): AitbcError | undefined {
-  const e = error as { code?: string; message?: string; shortMessage?: string } | undefined;
-  const message = e?.shortMessage ?? e?.message ?? "";
-  if (e?.code === "ECONNREFUSED" || /ECONNREFUSED|connect ECONNREFUSED|fetch failed/i.test(message)) {
-    return new AitbcError("RPC_UNREACHABLE", `Cannot reach the network's RPC endpoint (${message})`, {
-      hint: "Start the node (`npx hardhat node`) or check the network's URL.",
-      cause: error,
-    });
+/** {@link runTask} for a task that needs no chain connection (it talks to a relayer, or reads files). */
+export async function runOfflineTask<T>(hre: HardhatRuntimeEnvironment, options: { json?: boolean }, body: () => Promise<T>): Promise<T | undefined> {
+  const json = options.json === true;
+  try {
+    const result = await body();
+    if (json && result !== undefined) console.log(toJson(result));
+    return result;
+  } catch (error) {
+    reportError(toContractError(error), { json, verbose: hre.globalOptions.verbose === true });
+    process.exitCode = 1;
+    return undefined;
   }
-  return undefined;
 }

@@ -126,6 +126,46 @@ describe("e2e: dao:* tasks against hardhat node", function () {
     expect(shown.actions[0].summary).to.equal(`transfer 1,000 AITBC from the treasury to ${recipient}`);
   });
 
+  it("refuses doomed proposals before sending: treasury overdraft, no-op rate change, missing dispute, duplicate", async function () {
+    const governor = new Contract((await jsonOk<{ deployment: { contracts: Record<string, string> } }>("deploy")).deployment.contracts.AITBCGovernor, ["function proposalCount() view returns (uint256)"], provider);
+    const before = (await governor.proposalCount()) as bigint;
+    const accounts = (await provider.send("eth_accounts", [])) as string[];
+    const recipient = getAddress(accounts[RECIPIENT_INDEX]);
+
+    const overdraft = await jsonError("dao:propose", "--kind", "treasury-transfer", "--to", recipient, "--amount", "1000000000", "--description", "too much");
+    expect(overdraft.code).to.equal("TREASURY_INSUFFICIENT");
+    const noOp = await jsonError("dao:propose", "--kind", "set-rate", "--model", "llama3.2", "--rate", "2", "--description", "same rate");
+    expect(noOp.code).to.equal("NO_OP_PROPOSAL");
+    const noDispute = await jsonError("dao:propose", "--kind", "resolve-dispute", "--job", "424242", "--share", "50%", "--description", "no such job");
+    expect(noDispute.code).to.equal("NO_SUCH_DISPUTE");
+    expect(await governor.proposalCount(), "nothing was proposed").to.equal(before);
+
+    // The honest path next to the duplicate: the first proposal goes through, the same one again is refused by code.
+    const first = await jsonOk<{ id: string }>("dao:propose", "--kind", "treasury-transfer", "--to", recipient, "--amount", "1", "--description", "e2e twice");
+    const duplicate = await jsonError("dao:propose", "--kind", "treasury-transfer", "--to", recipient, "--amount", "1", "--description", "e2e twice");
+    expect(duplicate.code).to.equal("DUPLICATE_PROPOSAL");
+    expect(duplicate.hint).to.include(`dao:show --id ${first.id}`);
+    expect(await governor.proposalCount()).to.equal(before + 1n);
+    expect((await jsonOk<{ state: string }>("dao:cancel", "--id", first.id)).state).to.equal("Canceled");
+  });
+
+  it("describes an executed rate change with the same sentence as before it ran", async function () {
+    const proposed = await jsonOk<{ id: string; actions: { summary: string }[] }>("dao:propose", "--kind", "set-rate", "--model", "llama3.2", "--rate", "2.5", "--description", "e2e rate");
+    const sentence = proposed.actions[0].summary;
+    expect(sentence).to.match(/^set rate of llama3\.2 from 2 to 2\.5/);
+    await jsonOk("dao:advance", "--id", proposed.id);
+    await jsonOk("dao:vote", "--id", proposed.id, "--support", "for");
+    await jsonOk("dao:advance", "--id", proposed.id);
+    await jsonOk("dao:queue", "--id", proposed.id);
+    await jsonOk("dao:advance", "--id", proposed.id);
+    await jsonOk("dao:execute", "--id", proposed.id);
+    const shown = await jsonOk<{ state: string; actions: { summary: string }[] }>("dao:show", "--id", proposed.id);
+    expect(shown.state).to.equal("Executed");
+    expect(shown.actions[0].summary).to.equal(sentence);
+    const listed = await jsonOk<{ count: unknown; proposals: unknown[] }>("dao:list");
+    expect(typeof listed.count, "dao:list --json counts are numbers").to.equal("number");
+  });
+
   it("reports an unknown proposal id, an executed proposal and the in-process network by code", async function () {
     expect((await jsonError("dao:show", "--id", "99")).code).to.equal("UNKNOWN_PROPOSAL");
     expect((await jsonError("dao:execute", "--id", "1")).code).to.equal("WRONG_STATE");

@@ -11,7 +11,7 @@ import { expect } from "chai";
 
 import { importProofBundle } from "../../lib/merkle.js";
 import { verifyReceipt } from "../../lib/receipts/receipt.js";
-import { runHardhat, type CliResult } from "../helpers/hardhat-node.js";
+import { REPO_ROOT, runHardhat, type CliResult } from "../helpers/hardhat-node.js";
 
 interface DemoSummary {
   format: string;
@@ -22,6 +22,9 @@ interface DemoSummary {
   disputedJob: string;
   repricedJob: { jobId: string; model: string; oldRate: string; newRate: string };
   unitsMilli: string;
+  escrowedByClients: string;
+  settlementBatches: number;
+  clients: { address: string; jobs: number; escrowed: string; paid: string; refunded: string; fees: string }[];
   paidToProviders: string;
   refundedToClients: string;
   fees: string;
@@ -59,6 +62,43 @@ describe("e2e: npm run demo", function () {
     }
     expect(run.stdout).to.include(path.join(out, "receipts"));
     expect(run.stdout).to.match(/Demo complete in \d+\.\d s/);
+  });
+
+  it("its progress counts the settlement batches the summary shows, and escrowed = paid + refunded + fees per client", function () {
+    const progress = [...run.stdout.matchAll(/12\/12 settled in (\d+) batch/g)].map((m) => Number(m[1]));
+    expect(progress.length, run.stdout).to.be.greaterThan(0);
+    const first = /settlement batches\s+(\d+) \((\d+) for the first 12 jobs/.exec(run.stdout);
+    expect(first, run.stdout).to.not.equal(null);
+    expect(progress[progress.length - 1]).to.equal(Number(first?.[2]));
+    expect(Number(first?.[1])).to.equal(summary.settlementBatches);
+
+    expect(summary.clients).to.have.length(3);
+    expect(summary.clients.reduce((n, c) => n + c.jobs, 0)).to.equal(summary.jobs);
+    let escrowed = 0n;
+    let refunded = 0n;
+    for (const c of summary.clients) {
+      expect(BigInt(c.escrowed), c.address).to.equal(BigInt(c.paid) + BigInt(c.refunded) + BigInt(c.fees));
+      escrowed += BigInt(c.escrowed);
+      refunded += BigInt(c.refunded);
+    }
+    expect(escrowed).to.equal(BigInt(summary.escrowedByClients));
+    expect(refunded).to.equal(BigInt(summary.refundedToClients));
+    expect(escrowed).to.equal(BigInt(summary.paidToProviders) + BigInt(summary.refundedToClients) + BigInt(summary.fees));
+    expect(run.stdout).to.match(/escrowed by clients\s+\S+ AITBC/);
+  });
+
+  it("ends with a verify hint that works for the Node 20 user of README command 1", async function () {
+    const hint = /verify one: npx -y -p node@22 -c '(\.\/node_modules\/\.bin\/hardhat receipt:verify (\S+) --embedded-key)'/.exec(run.stdout);
+    expect(hint, run.stdout).to.not.equal(null);
+    // Inside `npx -p node@22 -c`, Node 22 is first on PATH: run the quoted command the same way.
+    const { spawnSync } = await import("node:child_process");
+    const inner = spawnSync("sh", ["-c", hint?.[1] ?? ""], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` },
+      encoding: "utf8",
+    });
+    expect(inner.status, `${inner.stdout}\n${inner.stderr}`).to.equal(0);
+    expect(inner.stdout).to.match(/valid|VALID|✔/);
   });
 
   it("records the money flows, the dispute and the repriced job", function () {

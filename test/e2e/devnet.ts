@@ -141,6 +141,80 @@ describe("e2e: npm run devnet", function () {
     expect(((await config.json()) as { relayerUrl: string }).relayerUrl).to.match(new RegExp(`^http://127\\.0\\.0\\.1:${ports.relayer}/?$`));
   });
 
+  const rpcEnv = () => ({ AITBC_RPC_URL: `http://127.0.0.1:${ports.rpc}` });
+
+  async function waitSettled(relayer: number, jobId: string): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    let state = "";
+    while (Date.now() < deadline) {
+      const res = await fetch(`http://127.0.0.1:${relayer}/api/v1/jobs/${jobId}`);
+      if (res.status === 200) state = ((await res.json()) as { state: string }).state;
+      if (state === "settled" || state === "finalized") return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`job ${jobId} is ${state || "unknown"} at the relayer on ${relayer}`);
+  }
+
+  async function receiptIsValid(jobId: string, relayer: number): Promise<string> {
+    const shown = await run(["receipt:show", jobId, "--network", "localhost", "--relayer", `http://127.0.0.1:${relayer}`, "--json"], work, rpcEnv());
+    expect(shown.code, shown.stdout + shown.stderr).to.equal(0);
+    const signed = (JSON.parse(shown.stdout) as { signed: { valid: boolean; code?: string } | null }).signed;
+    return signed === null ? "NO_RECEIPT" : signed.valid ? "VALID" : (signed.code ?? "INVALID");
+  }
+
+  it("refuses miner:start for the devnet's own account before changing anything: port taken, key on chain differs", async function () {
+    const registryKey = async () => {
+      const shown = await run(["provider:status", "--network", "localhost", "--from", "1", "--json"], work, rpcEnv());
+      return (JSON.parse(shown.stdout) as { receiptKey: string }).receiptKey;
+    };
+    const before = await registryKey();
+    const portTaken = await run(["miner:start", "--network", "localhost", "--account", "1", "--port", String(ports.relayer)], work, rpcEnv());
+    expect(portTaken.code).to.not.equal(0);
+    expect(portTaken.stderr).to.match(/✖ .*\[PORT_IN_USE\]\n {2}→ /);
+    const otherKey = await run(["miner:start", "--network", "localhost", "--account", "1", "--port", "0", "--key-file", "other-key.json"], work, rpcEnv());
+    expect(otherKey.code).to.not.equal(0);
+    expect(otherKey.stderr).to.match(/✖ .*\[RECEIPT_KEY_MISMATCH\]\n {2}→ .*--rotate-key/);
+    expect(await registryKey(), "the registered key is untouched").to.equal(before);
+    expect(await receiptIsValid("1", ports.relayer)).to.equal("VALID");
+  });
+
+  it("runs miner:start for a second account beside the devnet's relayer: both settle, every receipt stays valid", async function () {
+    const minerPort = await freePort();
+    const miner = spawn(process.execPath, [HARDHAT, "--config", CONFIG, "miner:start", "--network", "localhost", "--account", "2", "--port", String(minerPort), "--model", "llama3.2"], {
+      cwd: work,
+      env: { ...process.env, ...rpcEnv() },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let minerOut = "";
+    miner.stdout.on("data", (c: Buffer) => (minerOut += c.toString()));
+    miner.stderr.on("data", (c: Buffer) => (minerOut += c.toString()));
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!/^Serving .*; API http/m.test(minerOut)) {
+        if (miner.exitCode !== null) throw new Error(`miner:start exited ${miner.exitCode}:\n${minerOut}`);
+        if (Date.now() > deadline) throw new Error(`miner:start not serving within 120 s:\n${minerOut}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const accounts = (await (await fetch(`http://127.0.0.1:${ports.rpc}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_accounts", params: [] }) })).json()) as { result: string[] };
+      const submit = async (provider: string) => {
+        const r = await run(["job:submit", "--network", "localhost", "--model", "llama3.2", "--prompt", "hi", "--max-units", "2", "--provider", provider, "--json"], work, rpcEnv());
+        expect(r.code, r.stdout + r.stderr).to.equal(0);
+        return (JSON.parse(r.stdout) as { jobId: string }).jobId;
+      };
+      const toSecond = await submit(accounts.result[2]);
+      const toDevnet = await submit(accounts.result[1]);
+      await Promise.all([waitSettled(minerPort, toSecond), waitSettled(ports.relayer, toDevnet)]);
+      expect(await receiptIsValid(toSecond, minerPort)).to.equal("VALID");
+      expect(await receiptIsValid(toDevnet, ports.relayer)).to.equal("VALID");
+      expect(await receiptIsValid("1", ports.relayer), "the devnet's first receipt").to.equal("VALID");
+      const health = (await (await fetch(`http://127.0.0.1:${ports.relayer}/health`)).json()) as { status: string };
+      expect(health.status).to.equal("ok");
+    } finally {
+      miner.kill("SIGINT");
+      await new Promise((r) => miner.once("exit", r));
+    }
+  });
+
   it("stops every child on SIGINT and exits 0", async function () {
     const pid = devnet.pid as number;
     const children = descendants(pid);

@@ -2,7 +2,8 @@
  * The marketplace CLI end to end on a real `hardhat node`: deploy, register a provider, submit a job, settle it with a
  * small driver standing in for the relayer, see the client's refund, and change a rate through the DAO.
  */
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { expect } from "chai";
@@ -12,7 +13,12 @@ import { priceFor } from "../../lib/money.js";
 import { base64UrlDecode } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptHash, signReceipt } from "../../lib/receipts/receipt.js";
 import { encodeSettlementRecords } from "../../lib/settlement.js";
-import { JobEscrow__factory } from "../../typechain-types/index.js";
+import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { serializeReceipt, verifyReceipt } from "../../lib/receipts/receipt.js";
+import { providerEntry } from "../../lib/sdk/market.js";
+import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
+import { proofPathOf } from "../../tasks/receipts/proof-files.js";
+import { JobEscrow__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
 import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../helpers/hardhat-node.js";
 import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
 
@@ -27,6 +33,8 @@ describe("e2e: marketplace tasks on hardhat node", function () {
   let escrowAddress: string;
   let provider: JsonRpcSigner;
   let client: JsonRpcSigner;
+  /** The receipt of job 1, signed with the provider's first key and settled on-chain. */
+  let settledReceipt: string;
 
   const cli = async (...args: string[]) => ws.run([...args, ...NET, "--json"]);
   const ok = async <T = Record<string, unknown>>(...args: string[]): Promise<T> => {
@@ -94,7 +102,7 @@ describe("e2e: marketplace tasks on hardhat node", function () {
     const escrow = JobEscrow__factory.connect(escrowAddress, provider);
     await (await escrow.acceptJob(1n)).wait();
     expect(errorCode(await cli("job:cancel", "--id", "1", "--from", "2"))).to.equal("JOB_WRONG_STATE");
-    const keyFile = JSON.parse(await readFile(path.join(ws.dir, ".aitbc", "keys", `localhost-${(await provider.getAddress()).toLowerCase()}.json`), "utf8")) as { secret_key: string };
+    const keyFile = JSON.parse(await readFile(path.join(ws.dir, ".aitbc", "keys", "localhost", `${(await provider.getAddress()).toLowerCase()}.ed25519.json`), "utf8")) as { secret_key: string };
     const now = Math.floor(Date.now() / 1000);
     const unitsMilli = 1_200n;
     const price = priceFor(unitsMilli, 2n * E18);
@@ -107,12 +115,69 @@ describe("e2e: marketplace tasks on hardhat node", function () {
       base64UrlDecode(keyFile.secret_key) as Uint8Array,
     );
     await (await escrow.settleBatch(encodeSettlementRecords([{ jobId: 1n, unitsMilli, receiptHash: receiptHash(receipt) }]))).wait();
+    settledReceipt = serializeReceipt(receipt);
 
     const status = await ok<{ status: string; unitsMilli: string; price: string; refund: string; fee: string }>("job:status", "--id", "1");
     expect(status).to.deep.include({ status: "Settled", unitsMilli: "1200", price: price.toString(), refund: (5n * E18 - price).toString() });
     const withdrawn = await ok<{ amount: string }>("withdraw", "--from", "2");
     expect(withdrawn.amount).to.equal((5n * E18 - price).toString());
     expect(errorCode(await cli("withdraw", "--from", "2"))).to.equal("NOTHING_TO_WITHDRAW");
+  });
+
+  it("re-anchoring settled receipts whose proof files are lost: the dry run and the real run agree, then nothing is left", async function () {
+    const dir = path.join(ws.dir, "lost-proofs");
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, "job-1.json"), settledReceipt);
+    const dry = await ok<{ batches: { path: string; batchId: string; tx: string | null }[] }>("receipt:anchor", "--dir", dir, "--from", "1", "--dry-run");
+    expect(dry.batches.map((b) => b.path)).to.deep.equal(["existing"]);
+    expect(existsSync(proofPathOf(path.join(dir, "job-1.json"))), "the dry run writes nothing").to.equal(false);
+    const blockBefore = await rpc.getBlockNumber();
+    const real = await ok<{ batches: { path: string; batchId: string }[] }>("receipt:anchor", "--dir", dir, "--from", "1");
+    expect(real.batches.map((b) => [b.path, b.batchId])).to.deep.equal(dry.batches.map((b) => [b.path, b.batchId]));
+    expect(await rpc.getBlockNumber(), "nothing was sent").to.equal(blockBefore);
+    expect(existsSync(proofPathOf(path.join(dir, "job-1.json")))).to.equal(true);
+    expect(errorCode(await cli("receipt:anchor", "--dir", dir, "--from", "1"))).to.equal("NOTHING_TO_ANCHOR");
+  });
+
+  it("never replaces a registered receipt key without --rotate-key; after rotation old receipts keep verifying", async function () {
+    const registry = ProviderRegistry__factory.connect((await ok<{ deployment: { contracts: Record<string, string> } }>("deploy")).deployment.contracts.ProviderRegistry, rpc);
+    const address = await provider.getAddress();
+    const oldKey = (await providerEntry(registry, address)).receiptKey;
+    const otherFile = path.join(".aitbc", "other-key.json");
+
+    // The attack on a running marketplace: another key file for the same account. Refused, nothing sent.
+    const blockBefore = await rpc.getBlockNumber();
+    const refused = await cli("provider:register", "--models", "llama3.2", "--from", "1", "--key-file", otherFile);
+    expect(errorCode(refused)).to.equal("RECEIPT_KEY_MISMATCH");
+    expect(JSON.parse(refused.stdout).error.hint).to.include("--rotate-key");
+    expect(await rpc.getBlockNumber()).to.equal(blockBefore);
+    expect((await providerEntry(registry, address)).receiptKey).to.equal(oldKey);
+
+    // The honest rotation.
+    const rotated = await ok<{ actions: string[]; receiptKey: string }>("provider:register", "--models", "llama3.2", "--from", "1", "--key-file", otherFile, "--rotate-key");
+    expect(rotated.actions).to.deep.equal(["set-key"]);
+    expect((await providerEntry(registry, address)).receiptKey).to.equal(rotated.receiptKey);
+
+    // The receipt the old key signed before the rotation is still trusted with the old key ...
+    const trusted = await receiptTrustedKeyForText(registry, settledReceipt, rotated.receiptKey);
+    expect(trusted.toLowerCase()).to.equal(oldKey.toLowerCase());
+    expect(verifyReceipt(settledReceipt, { trustedKey: trusted, backend: nodeBackend }).valid).to.equal(true);
+    // ... but a receipt the old key signs after the rotation is not.
+    const keyFile = JSON.parse(await readFile(path.join(ws.dir, ".aitbc", "keys", "localhost", `${address.toLowerCase()}.ed25519.json`), "utf8")) as { secret_key: string };
+    const later = Number((await rpc.getBlock("latest"))?.timestamp ?? 0) + 60;
+    const forged = signReceipt(
+      buildReceipt({
+        chainId: 31337n, escrow: escrowAddress, jobId: 1n, provider: address, client: await client.getAddress(),
+        model: "llama3.2", unitsMilli: 1_000n, priceBase: priceFor(1_000n, 2n * E18), startedAt: later - 1, completedAt: later,
+        inputHash: `0x${"cd".repeat(32)}`, resultHash: `0x${"ab".repeat(32)}`,
+      }),
+      base64UrlDecode(keyFile.secret_key) as Uint8Array,
+    );
+    const forgedText = serializeReceipt(forged);
+    const forgedKey = await receiptTrustedKeyForText(registry, forgedText, rotated.receiptKey);
+    expect(forgedKey).to.equal(rotated.receiptKey);
+    const verdict = verifyReceipt(forgedText, { trustedKey: forgedKey, backend: nodeBackend });
+    expect(verdict.valid ? "valid" : verdict.code).to.equal("KEY_NOT_TRUSTED");
   });
 
   it("changes a rate through the DAO, and `rates` shows it", async function () {

@@ -4,6 +4,7 @@
  * package's entry point (and serves an ABI through `aitbc-evm/abi/*`).
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -89,6 +90,13 @@ describe("release: npm pack, install and use", function () {
     let installed = await npm(["--offline", ...common], project);
     if (installed.code !== 0 && /ENOTCACHED/.test(installed.stdout + installed.stderr)) installed = await npm(["--prefer-offline", ...common], project);
     expect(installed.code, installed.stdout + installed.stderr).to.equal(0);
+
+    // Every document the packaged README links to is in the package.
+    const installedRoot = path.join(project, "node_modules", "aitbc-evm");
+    const readme = await readFile(path.join(installedRoot, "README.md"), "utf8");
+    const links = [...readme.matchAll(/\]\(([^)#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+    expect(links.length).to.be.greaterThan(3);
+    for (const link of links) expect(existsSync(path.join(installedRoot, link)), `README links ${link}, which the package lacks`).to.equal(true);
 
     const help = await run(process.execPath, [path.join(project, "node_modules", ".bin", "aitbc-miner"), "--help"], project);
     expect(help.code, help.stderr).to.equal(0);

@@ -1,0 +1,7 @@
+import "hardhat/types/global-options";
+
+declare module "hardhat/types/global-options" {
+  interface GlobalOptions {
+    verbose: boolean;
+  }
+}
