@@ -11,6 +11,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
+import { defaultKeyFile } from "../../lib/market/key-file.js";
 import { startAnvil } from "../helpers/anvil.js";
 import { freePort, parseJsonOutput, REPO_ROOT, type HardhatNode } from "../helpers/hardhat-node.js";
 import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
@@ -87,7 +88,7 @@ describe("e2e: marketplace tasks on anvil (1 s interval mining)", function () {
         rpcUrl: node.url,
         deploymentFile: path.join(ws.dir, "deployments", "localhost.json"),
         evm: { devAccountIndex: 1 },
-        providerKeyFile: path.join(ws.dir, ".aitbc", "keys", `localhost-${provider}.json`),
+        providerKeyFile: path.join(ws.dir, defaultKeyFile("localhost", provider)),
         journalPath: path.join(ws.dir, "journal.sqlite"),
         runtime: { kind: "embedded" },
         models: { "llama3.2": {} },

@@ -43,7 +43,9 @@ describe("e2e: receipt tasks on hardhat node", function () {
     const deployed = await ok<{ deployment: { contracts: Record<string, string> } }>("deploy");
     const escrowAddress = deployed.deployment.contracts.JobEscrow;
     const reg = await ok<{ keyFile: string; keyId: string }>("provider:register", "--models", "llama3.2", "--from", "1");
-    keyId = reg.keyId;
+    // A base64url key id may start with "-", which Hardhat's parser reads as an option: pass such a key as 0x hex,
+    // as docs/CLI.md tells users to.
+    keyId = reg.keyId.startsWith("-") ? `0x${Buffer.from(reg.keyId, "base64url").toString("hex")}` : reg.keyId;
     const secret = base64UrlDecode((JSON.parse(await readFile(path.join(ws.dir, reg.keyFile), "utf8")) as { secret_key: string }).secret_key) as Uint8Array;
 
     // Two jobs, accepted by the provider; their receipts are written as a relayer would serve them.
