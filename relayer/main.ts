@@ -16,33 +16,12 @@ import { parseArgs } from "node:util";
 
 import { pino } from "pino";
 
-import { reportError, toContractError, toJson, type CommandHints } from "../lib/error-contract.js";
+import { reportError, toContractError, toJson } from "../lib/error-contract.js";
 import { AitbcError } from "../lib/errors.js";
+import { fromParseArgs, MINER_HINTS } from "./app/command-errors.js";
 import { loadRelayerConfig } from "./app/config.js";
 import { startRelayerApp } from "./app/start.js";
 import { exitCodeFor, formatStatusLine } from "./app/status-line.js";
-
-/** The fixes the command's own errors name: it is the installed package's binary, not a task of the project. */
-const MINER_HINTS: CommandHints = {
-  usage: "Run `aitbc-miner --help` to see its options (docs/MINER.md in the package describes the config file).",
-  startNode: "Start the chain's node, or fix --rpc-url / rpcUrl / AITBC_RPC_URL.",
-};
-
-/** `node:util` parseArgs failures (unknown flag, missing value, stray argument) as project errors. */
-function fromParseArgs(error: unknown): AitbcError | undefined {
-  const e = error as { code?: unknown; message?: unknown };
-  const message = typeof e?.message === "string" ? e.message.split("\n")[0] : String(error);
-  switch (e?.code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return new AitbcError("UNKNOWN_OPTION", message, { hint: MINER_HINTS.usage, cause: error });
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return new AitbcError("BAD_ARGUMENT", message, { hint: MINER_HINTS.usage, cause: error });
-    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-      return new AitbcError("UNEXPECTED_ARGUMENT", message, { hint: MINER_HINTS.usage, cause: error });
-    default:
-      return undefined;
-  }
-}
 
 const FLAGS = {
   config: { type: "string" },
@@ -78,8 +57,8 @@ async function main(): Promise<void> {
     throw fromParseArgs(error) ?? error;
   }
   if (values.help === true) {
-    console.log(`usage: relayer/main.ts [--config file] [--network name] [--rpc-url url] [--deployment-file file]
-       [--dev-account index] [--journal file] [--key-file file] [--port n] [--log-level level] [--json] [--verbose]
+    console.log(`usage: aitbc-miner [--config file] [--network name] [--rpc-url url] [--deployment-file file]
+                   [--dev-account index] [--journal file] [--key-file file] [--port n] [--log-level level] [--json] [--verbose]
 The EVM key comes from AITBC_RELAYER_PRIVATE_KEY or --dev-account (local chains). The deployment file
 (default deployments/<network>.json) is the JSON the marketplace's deployment wrote: ask its operator for it.
 The receipt key file defaults to .aitbc/keys/<network>/<address>.ed25519.json. See docs/MINER.md.`);

@@ -84,6 +84,20 @@ describe("examples/ against hardhat node", function () {
     expect(files).to.deep.equal(RUN);
   });
 
+  it("imports the SDK by its package name only, so each example can be copied into a project that installs aitbc-evm", async function () {
+    for (const file of RUN) {
+      const source = await readFile(path.join(EXAMPLES_DIR, file), "utf8");
+      const specifiers = [...source.matchAll(/^import [^;]*? from "([^"]+)";$/gms)].map((m) => m[1]);
+      expect(specifiers, file).to.include("aitbc-evm");
+      expect(specifiers.filter((s) => s.startsWith(".")), `${file} imports a repository path`).to.deep.equal([]);
+    }
+    // From a checkout the name maps to the sources; an installed package (no condition) resolves to the built dist/.
+    const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, "package.json"), "utf8")) as { exports: Record<string, Record<string, string>>; files: string[] };
+    expect(Object.entries(pkg.exports["."])[0]).to.deep.equal([SOURCE_CONDITION, "./lib/sdk/index.ts"]);
+    expect(pkg.exports["."].default).to.equal("./dist/lib/sdk/index.js");
+    expect(pkg.files).to.not.include("lib/");
+  });
+
   it("miner-embedded-relayer: registers the provider and serves the relayer API", async function () {
     minerApp = await miner.main({ rpcUrl: node.url, deploymentFile, privateKey: dev(1).privateKey, dataDir: path.join(dir, "miner"), port: 0, log });
     const health = await fetch(`${minerApp.apiUrl}/health`);
