@@ -18,9 +18,8 @@ import { pino } from "pino";
 
 import { reportError, toContractError, toJson } from "../lib/error-contract.js";
 import { AitbcError } from "../lib/errors.js";
+import { silenceSqliteExperimentalWarning } from "../lib/node-warnings.js";
 import { fromParseArgs, MINER_HINTS } from "./app/command-errors.js";
-import { loadRelayerConfig } from "./app/config.js";
-import { startRelayerApp } from "./app/start.js";
 import { exitCodeFor, formatStatusLine } from "./app/status-line.js";
 
 const FLAGS = {
@@ -37,6 +36,10 @@ const FLAGS = {
   verbose: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
+
+// Before the relayer's modules load (they open node:sqlite, whose ExperimentalWarning is noise here): they are
+// imported in main().
+silenceSqliteExperimentalWarning();
 
 /** How the command reports, known before the flags are parsed (a bad flag is reported in the asked-for form too). */
 const output = { json: process.argv.includes("--json"), verbose: process.argv.includes("--verbose") };
@@ -74,6 +77,7 @@ The receipt key file defaults to .aitbc/keys/<network>/<address>.ed25519.json. S
     evm: { devAccountIndex: num("dev-account", values["dev-account"]) },
     http: { port: num("port", values.port) },
   };
+  const [{ loadRelayerConfig }, { startRelayerApp }] = await Promise.all([import("./app/config.js"), import("./app/start.js")]);
   const config = loadRelayerConfig({
     file: values.config,
     overrides,

@@ -33,7 +33,7 @@ interface Run {
 
 function miner(args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", TSX, MAIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -77,6 +77,7 @@ describe("aitbc-miner: the error contract of the command", function () {
     expect(human.stdout).to.equal("");
     expect(human.stderr).to.match(/^✖ .*\[UNKNOWN_OPTION\]\n {2}→ Run `aitbc-miner --help`/);
     expect(human.stderr).to.not.match(/\n\s+at /); // no stack trace
+    expect(human.stderr).to.not.include("ExperimentalWarning"); // node:sqlite's warning is not the user's problem
 
     const json = await miner(["--bogus", "--json"], dir);
     expect(json.code).to.equal(2);
@@ -99,6 +100,7 @@ describe("aitbc-miner: the error contract of the command", function () {
     expectPackageHint(error.hint);
     expect(error.hint).to.include("--deployment-file");
     expect(error.hint).to.include("operator");
+    expect(run.stderr).to.not.include("ExperimentalWarning"); // the journal's node:sqlite loaded without the noise
   });
 
   it("an unexpected error is INTERNAL with exit 1; RPC outages exit 3; the hints name the command's own help", function () {
