@@ -11,11 +11,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { HDNodeWallet, JsonRpcProvider } from "ethers";
+import { HDNodeWallet, JsonRpcProvider, NonceManager } from "ethers";
 
 import { toContractError } from "../../../lib/error-contract.js";
 import { deploySystem } from "../../../lib/deploy-system.js";
-import { defaultKeyFile } from "../../../lib/market/key-file.js";
+import type { Deployment } from "../../../lib/deployments.js";
+import { defaultKeyFile, loadOrCreateKeyFile } from "../../../lib/market/key-file.js";
+import { registerProvider } from "../../../lib/sdk/miner.js";
 import { MINER_HINTS } from "../../../relayer/app/command-errors.js";
 import { exitCodeFor } from "../../../relayer/app/status-line.js";
 import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../helpers/hardhat-node.js";
@@ -120,12 +122,13 @@ describe("aitbc-miner: the error contract of the command", function () {
     let node: HardhatNode;
     let deploymentFile: string;
     let configFile: string;
+    let deployment: Deployment;
 
     before(async function () {
       node = await startHardhatNode();
       const rpc = new JsonRpcProvider(node.url, undefined, { staticNetwork: true });
       try {
-        const deployment = await deploySystem(await rpc.getSigner(0), { network: "localhost", devAccounts: [dev(1).address, dev(2).address] });
+        deployment = await deploySystem(await rpc.getSigner(0), { network: "localhost", devAccounts: [dev(1).address, dev(2).address] });
         deploymentFile = path.join(dir, "localhost.json");
         await writeFile(deploymentFile, JSON.stringify(deployment, null, 2));
       } finally {
@@ -173,6 +176,43 @@ describe("aitbc-miner: the error contract of the command", function () {
       expect(error.code).to.equal("RELAYER_RPC_UNAVAILABLE");
       expectPackageHint(error.hint);
       expect(error.hint).to.include("--rpc-url");
+    });
+
+    it("a registered provider starts; with --json stdout holds exactly one `started` object and the logs go to stderr", async function () {
+      const provider = dev(2); // funded by the local deployment
+      const { key } = await loadOrCreateKeyFile(path.join(dir, defaultKeyFile("localhost", provider.address)));
+      const rpc = new JsonRpcProvider(node.url, undefined, { staticNetwork: true });
+      try {
+        await registerProvider(new NonceManager(provider.connect(rpc)), deployment, { receiptKey: key.publicKeyHex, models: ["llama3.2"] });
+      } finally {
+        rpc.destroy();
+      }
+      const child = spawn(process.execPath, ["--import", TSX, MAIN, "--rpc-url", node.url, "--deployment-file", deploymentFile, "--dev-account", "2", "--port", "0", "--json"], {
+        cwd: dir,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      const deadline = Date.now() + 120_000;
+      while (!stdout.trimEnd().endsWith("}")) {
+        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}:\n${stdout}\n${stderr}`);
+        if (Date.now() > deadline) {
+          child.kill("SIGKILL");
+          throw new Error(`no start in 120 s:\n${stdout}\n${stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      child.kill("SIGTERM");
+      expect(await exited, stderr).to.equal(0);
+      const parsed = JSON.parse(stdout) as { started: { provider: string; apiUrl: string; keyId: string } };
+      expect(Object.keys(parsed)).to.deep.equal(["started"]);
+      expect(parsed.started.provider).to.equal(provider.address.toLowerCase());
+      expect(parsed.started.apiUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(parsed.started.keyId).to.equal(key.keyId);
+      expect(stderr).to.include('"service":"aitbc-relayer"'); // the JSON log lines
     });
   });
 });
