@@ -3,10 +3,13 @@
  * registered in ProviderRegistry and the receipt's inclusion in an anchored batch). Writes the receipt and its proof
  * next to each other, ready for `verify-receipt-offline.ts` or `npx hardhat receipt:verify --onchain`.
  *
- *   node --import tsx examples/client-submit-and-verify.ts --rpc-url http://127.0.0.1:8545 \
+ *   node --conditions=aitbc-source --import tsx examples/client-submit-and-verify.ts --rpc-url http://127.0.0.1:8545 \
  *     --deployment deployments/localhost.json --relayer http://127.0.0.1:8645 --out receipts/
  *
  * The client's key comes from AITBC_CLIENT_PRIVATE_KEY. In a package, import from "aitbc-evm" instead of the path.
+ *
+ * It imports the package `aitbc-evm`: copied into a project that depends on it, drop `--conditions=aitbc-source`
+ * (that condition, used from this repository only, maps the package to its TypeScript sources instead of dist/).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -15,7 +18,7 @@ import { pathToFileURL } from "node:url";
 
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 
-import { loadDeployment, receiptProofBundle, submitJob, verifyReceiptOnChain, waitForReceipt } from "../lib/sdk/index.js";
+import { loadDeployment, receiptProofBundle, submitJob, verifyReceiptOnChain, waitForReceipt } from "aitbc-evm";
 
 export interface ClientExampleOptions {
   rpcUrl: string;

@@ -4,8 +4,11 @@
  * llama.cpp with a tiny generated model by default), signs receipts and settles them in anchored batches, and serves
  * its read API.
  *
- *   AITBC_RELAYER_PRIVATE_KEY=0x… node --import tsx examples/miner-embedded-relayer.ts \
+ *   AITBC_RELAYER_PRIVATE_KEY=0x… node --conditions=aitbc-source --import tsx examples/miner-embedded-relayer.ts \
  *     --rpc-url http://127.0.0.1:8545 --deployment deployments/localhost.json --port 8645
+ *
+ * It imports the package `aitbc-evm`: copied into a project that depends on it, drop `--conditions=aitbc-source`
+ * (that condition, used from this repository only, maps the package to its TypeScript sources instead of dist/).
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -13,7 +16,7 @@ import { pathToFileURL } from "node:url";
 
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 
-import { loadDeployment, loadOrCreateKeyFile, registerProvider, startMiner, type RelayerApp } from "../lib/sdk/index.js";
+import { loadDeployment, loadOrCreateKeyFile, registerProvider, startMiner, type RelayerApp } from "aitbc-evm";
 
 export interface MinerExampleOptions {
   rpcUrl: string;

@@ -4,7 +4,10 @@
  * inclusion proof against the batch root it names. No node is contacted: whether that root is anchored is a question
  * for the chain (`verifyReceiptOnChain`).
  *
- *   node --import tsx examples/verify-receipt-offline.ts receipts/job-1.json --key <key_id>
+ *   node --conditions=aitbc-source --import tsx examples/verify-receipt-offline.ts receipts/job-1.json --key <key_id>
+ *
+ * It imports the package `aitbc-evm`: copied into a project that depends on it, drop `--conditions=aitbc-source`
+ * (that condition, used from this repository only, maps the package to its TypeScript sources instead of dist/).
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -12,7 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 
-import { importProofBundle, nodeBackend, verifyReceipt, type ReceiptVerification } from "../lib/sdk/index.js";
+import { importProofBundle, nodeBackend, verifyReceipt, type ReceiptVerification } from "aitbc-evm";
 
 export interface OfflineExampleOptions {
   receiptFile: string;

@@ -3,8 +3,11 @@
  * them. For each `RootAnchored`/`BatchSettled` batch it asks the relayer for the receipts it claims are in that root
  * and checks each one against the chain (registered key, proof, anchored root, the escrow's own inclusion check).
  *
- *   node --import tsx examples/watcher-follow-batches.ts --rpc-url http://127.0.0.1:8545 \
+ *   node --conditions=aitbc-source --import tsx examples/watcher-follow-batches.ts --rpc-url http://127.0.0.1:8545 \
  *     --deployment deployments/localhost.json --relayer http://127.0.0.1:8645
+ *
+ * It imports the package `aitbc-evm`: copied into a project that depends on it, drop `--conditions=aitbc-source`
+ * (that condition, used from this repository only, maps the package to its TypeScript sources instead of dist/).
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -20,7 +23,7 @@ import {
   relayerGet,
   verifyReceiptOnChain,
   type AnchoredBatch,
-} from "../lib/sdk/index.js";
+} from "aitbc-evm";
 
 export interface WatcherExampleOptions {
   rpcUrl: string;

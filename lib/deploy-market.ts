@@ -18,7 +18,7 @@ export interface RateCardEntry {
   rate: bigint;
 }
 
-/** The default rate card (AITBC per GPU-second). */
+/** The default rate card (AITBC per gpu_seconds). */
 export const DEFAULT_RATE_CARD: readonly RateCardEntry[] = [
   { name: "llama3.2", unitType: "gpu_seconds", rate: tokensToBase("2.0") },
   { name: "llama3.2:1b", unitType: "gpu_seconds", rate: tokensToBase("0.5") },

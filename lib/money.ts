@@ -9,7 +9,7 @@
  */
 import { AitbcError } from "./errors.js";
 
-/** Milli-units per unit: units travel on-chain as milli-units (2.5 GPU-seconds = 2500). */
+/** Milli-units per unit: units travel on-chain as milli-units (2.5 gpu_seconds = 2500). */
 export const MILLI = 1000n;
 /** Basis points in 100 %. */
 export const BPS = 10_000n;
@@ -43,7 +43,7 @@ function checkMaxUnits(maxUnitsMilli: bigint): void {
     maxUnitsMilli > 0n && maxUnitsMilli <= MAX_UNITS_MILLI,
     "MONEY_INVALID_MAX_UNITS",
     `maxUnitsMilli ${maxUnitsMilli} is outside 1..${MAX_UNITS_MILLI}`,
-    "give the job size in milli-units (2.5 GPU-seconds = 2500)",
+    "give the job size in milli-units (2.5 gpu_seconds = 2500)",
     { maxUnitsMilli: maxUnitsMilli.toString() },
   );
 }
@@ -87,7 +87,7 @@ export function settle(args: { maxUnitsMilli: bigint; unitsMilli: bigint; rate: 
  */
 export function unitsToMilli(units: string): bigint {
   const match = /^(\d+)(?:\.(\d{1,3}))?$/.exec(units.trim());
-  check(match !== null, "MONEY_INVALID_UNITS", `"${units}" is not a decimal amount with at most 3 decimals`, "write units like 2.5 (GPU-seconds)", { units });
+  check(match !== null, "MONEY_INVALID_UNITS", `"${units}" is not a decimal amount with at most 3 decimals`, "write units like 2.5 (gpu_seconds)", { units });
   const [, whole, fraction = ""] = match as RegExpExecArray;
   return BigInt(whole) * MILLI + BigInt(fraction.padEnd(3, "0"));
 }

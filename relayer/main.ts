@@ -7,13 +7,19 @@
  * JSON lines (pino) on stdout. SIGINT/SIGTERM stop it gracefully; a `kill -9` is safe too: the journal resumes it.
  * Exit status on a refused start: 2 configuration, 3 RPC outage (retry later), 4 another relayer holds the journal,
  * the provider or the port, 5 the journal does not belong to this chain or is damaged.
+ * Exit status 1 is an unexpected error (a bug). Every refusal follows the project's error contract: a stable code, the
+ * message and the fix on stderr, or with `--json` one JSON object `{ "error": … }` on stdout (logs then go to stderr,
+ * and a successful start prints one `{ "started": … }` object); `--verbose` adds the stack trace of an unexpected error.
  * `npx hardhat miner:start` runs the same app in-process, with provider registration and a status line.
  */
 import { parseArgs } from "node:util";
 
-import { isAitbcError } from "../lib/errors.js";
-import { loadRelayerConfig } from "./app/config.js";
-import { startRelayerApp } from "./app/start.js";
+import { pino } from "pino";
+
+import { reportError, toContractError, toJson } from "../lib/error-contract.js";
+import { AitbcError } from "../lib/errors.js";
+import { silenceSqliteExperimentalWarning } from "../lib/node-warnings.js";
+import { fromParseArgs, MINER_HINTS } from "./app/command-errors.js";
 import { exitCodeFor, formatStatusLine } from "./app/status-line.js";
 
 const FLAGS = {
@@ -26,19 +32,39 @@ const FLAGS = {
   "key-file": { type: "string" },
   port: { type: "string" },
   "log-level": { type: "string" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
 
-function num(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : Number(value);
+// Before the relayer's modules load (they open node:sqlite, whose ExperimentalWarning is noise here): they are
+// imported in main().
+silenceSqliteExperimentalWarning();
+
+/** How the command reports, known before the flags are parsed (a bad flag is reported in the asked-for form too). */
+const output = { json: process.argv.includes("--json"), verbose: process.argv.includes("--verbose") };
+
+function num(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]{1,9}$/.test(value)) {
+    throw new AitbcError("BAD_ARGUMENT", `--${flag} ${JSON.stringify(value)} is not a whole number`, { hint: `Pass a number such as 0, 1 or 8788. ${MINER_HINTS.usage}` });
+  }
+  return Number(value);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: FLAGS, strict: true });
+  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>["values"];
+  try {
+    ({ values } = parseArgs({ options: FLAGS, strict: true }));
+  } catch (error) {
+    throw fromParseArgs(error) ?? error;
+  }
   if (values.help === true) {
-    console.log(`usage: relayer/main.ts [--config file] [--network name] [--rpc-url url] [--deployment-file file]
-       [--dev-account index] [--journal file] [--key-file file] [--port n] [--log-level level]
-The EVM key comes from AITBC_RELAYER_PRIVATE_KEY or --dev-account (local chains). See docs/MINER.md.`);
+    console.log(`usage: aitbc-miner [--config file] [--network name] [--rpc-url url] [--deployment-file file]
+                   [--dev-account index] [--journal file] [--key-file file] [--port n] [--log-level level] [--json] [--verbose]
+The EVM key comes from AITBC_RELAYER_PRIVATE_KEY or --dev-account (local chains). The deployment file
+(default deployments/<network>.json) is the JSON the marketplace's deployment wrote: ask its operator for it.
+The receipt key file defaults to .aitbc/keys/<network>/<address>.ed25519.json. See docs/MINER.md.`);
     return;
   }
   const overrides: Record<string, unknown> = {
@@ -48,15 +74,21 @@ The EVM key comes from AITBC_RELAYER_PRIVATE_KEY or --dev-account (local chains)
     journalPath: values.journal,
     providerKeyFile: values["key-file"],
     logLevel: values["log-level"],
-    evm: { devAccountIndex: num(values["dev-account"]) },
-    http: { port: num(values.port) },
+    evm: { devAccountIndex: num("dev-account", values["dev-account"]) },
+    http: { port: num("port", values.port) },
   };
+  const [{ loadRelayerConfig }, { startRelayerApp }] = await Promise.all([import("./app/config.js"), import("./app/start.js")]);
   const config = loadRelayerConfig({
     file: values.config,
     overrides,
     defaults: { network: "localhost", rpcUrl: "http://127.0.0.1:8545" },
   });
-  const app = await startRelayerApp(config);
+  // With --json, stdout carries exactly one object (the start or the error); the JSON log lines go to stderr.
+  const logger = output.json ? pino({ level: config.logLevel, base: { service: "aitbc-relayer" } }, pino.destination(2)) : undefined;
+  const app = await startRelayerApp(config, { logger });
+  if (output.json) {
+    console.log(toJson({ started: { provider: app.relayer.provider, apiUrl: app.relayer.apiUrl ?? null, journal: app.journalPath, keyId: app.providerKey.keyId } }));
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -84,10 +116,7 @@ The EVM key comes from AITBC_RELAYER_PRIVATE_KEY or --dev-account (local chains)
 }
 
 main().catch((error: unknown) => {
-  if (isAitbcError(error)) {
-    console.error(`✖ ${error.toUserString()}`);
-    process.exit(exitCodeFor(error.code));
-  }
-  console.error(error);
-  process.exit(1);
+  const known = toContractError(error, MINER_HINTS);
+  reportError(known, { ...output, sync: true });
+  process.exit(exitCodeFor(known.code));
 });

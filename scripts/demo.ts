@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     };
     const [feeBps] = await escrow.parameters();
     steps.done(`chain ${chainId}, escrow ${escrowAddress}`);
-    steps.detail(`rate card: ${rateCard.map((m) => `${m.name} ${formatTokenAmount(m.rate)}`).join(", ")} AITBC per GPU-second; fee ${Number(feeBps) / 100} %`);
+    steps.detail(`rate card: ${rateCard.map((m) => `${m.name} ${formatTokenAmount(m.rate)}`).join(", ")} AITBC per gpu_seconds; fee ${Number(feeBps) / 100} %`);
 
     // ── 2. runtime ───────────────────────────────────────────────────────────────────────────────────────────────
     steps.begin("loading the embedded llama.cpp runtime (tiny generated model)");
@@ -291,7 +291,7 @@ async function main(): Promise<void> {
     steps.done();
     for (const p of providers) {
       const mine = (await Promise.all(jobIds.map((id) => escrow.job(id)))).filter((v) => v.provider.toLowerCase() === p.signer.address.toLowerCase());
-      steps.detail(`${p.plan.label}: ${mine.length} jobs, ${milliToUnits(mine.reduce((s, v) => s + v.unitsMilli, 0n))} GPU-s`);
+      steps.detail(`${p.plan.label}: ${mine.length} jobs, ${milliToUnits(mine.reduce((s, v) => s + v.unitsMilli, 0n))} gpu_seconds`);
     }
 
     // ── 6. dispute and DAO resolution ────────────────────────────────────────────────────────────────────────────
@@ -338,8 +338,8 @@ async function main(): Promise<void> {
     // ── 7. rate change and a job at the new rate ─────────────────────────────────────────────────────────────────
     const oldRate = model(REPRICED_MODEL).rate;
     const newRate = tokensToBase(NEW_RATE);
-    steps.begin(`the DAO changes the ${REPRICED_MODEL} rate from ${formatTokenAmount(oldRate)} to ${NEW_RATE} AITBC per GPU-second`);
-    await passProposal("set-rate", "set-rate", { model: model(REPRICED_MODEL).id.toString(), rate: NEW_RATE }, `Reprice ${REPRICED_MODEL} to ${NEW_RATE} AITBC per GPU-second`);
+    steps.begin(`the DAO changes the ${REPRICED_MODEL} rate from ${formatTokenAmount(oldRate)} to ${NEW_RATE} AITBC per gpu_seconds`);
+    await passProposal("set-rate", "set-rate", { model: model(REPRICED_MODEL).id.toString(), rate: NEW_RATE }, `Reprice ${REPRICED_MODEL} to ${NEW_RATE} AITBC per gpu_seconds`);
     check((await rateRegistry.model(model(REPRICED_MODEL).id)).rate === newRate, "the rate card does not show the new rate");
     const [lateJob] = await createJobs(clients[1], [{ model: REPRICED_MODEL, prompt: "Quote me the new llama3.2 price.", maxUnits: "2" }]);
     steps.progress(`job #${lateJob} submitted; escrow ${aitbc(escrowFor(unitsToMilli("2"), newRate))} at the new rate`);
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
     const lateView = await escrow.job(lateJob);
     check(lateView.rate === newRate, `job ${lateJob} snapshotted rate ${lateView.rate}, expected ${newRate}`);
     check(lateView.price === priceFor(lateView.unitsMilli, newRate), `job ${lateJob} was not priced at the new rate`);
-    steps.done(`job #${lateJob}: ${milliToUnits(lateView.unitsMilli)} GPU-s × ${NEW_RATE} = ${aitbc(lateView.price)} (at the old rate: ${aitbc(priceFor(lateView.unitsMilli, oldRate))})`);
+    steps.done(`job #${lateJob}: ${milliToUnits(lateView.unitsMilli)} gpu_seconds × ${NEW_RATE} = ${aitbc(lateView.price)} (at the old rate: ${aitbc(priceFor(lateView.unitsMilli, oldRate))})`);
     const allJobs = [...jobIds, lateJob];
 
     // ── 8. verify and write every receipt ────────────────────────────────────────────────────────────────────────
@@ -470,7 +470,7 @@ async function main(): Promise<void> {
         [
           ["jobs", `${allJobs.length} (${jobIds.length} + 1 after the rate change)`],
           ["settlement batches", `${batchIds.length} (${firstBatches} for the first ${jobIds.length} jobs, ${batchIds.length - firstBatches} after the rate change)`],
-          ["GPU-seconds", milliToUnits(unitsMilli)],
+          ["gpu_seconds", milliToUnits(unitsMilli)],
           ["escrowed by clients", aitbc(escrowedTotal)],
           ["paid to providers", aitbc(paid)],
           ["refunded to clients", aitbc(refundedEscrow)],
@@ -493,7 +493,7 @@ async function main(): Promise<void> {
     console.log("\nPer provider");
     console.log(
       formatTable(
-        ["provider", "address", "models", "jobs", "GPU-s", "withdrawn"],
+        ["provider", "address", "models", "jobs", "gpu_seconds", "withdrawn"],
         providers.map((p) => {
           const mine = views.filter((v) => v.provider.toLowerCase() === p.signer.address.toLowerCase());
           return [

@@ -93,7 +93,7 @@ registerProposalKind({
   summary: "Change a model's rate on the rate card (AITBC per unit); running jobs keep their snapshotted rate",
   options: [
     { name: "model", description: "model id or name", required: true },
-    { name: "rate", description: "AITBC per unit (GPU-second), e.g. 2.5", required: true },
+    { name: "rate", description: "AITBC per unit (gpu_seconds), e.g. 2.5", required: true },
   ],
   example: "--kind set-rate --model llama3.2 --rate 2.5 --description \"Reprice llama3.2\"",
   build(input, contracts) {
@@ -175,7 +175,7 @@ registerContractDecoder({
     const model = entry === undefined ? `model #${call.args[0]}` : entry.name;
     switch (call.name) {
       case "setRate": {
-        const unit = entry === undefined ? "unit" : entry.unitType.replace(/s$/, "").replace(/_/g, "-");
+        const unit = entry === undefined ? "unit" : entry.unitType;
         const from = entry === undefined ? "" : ` from ${formatTokenAmount(entry.rate)}`;
         return `set rate of ${model}${from} to ${formatTokenAmount(call.args[1] as bigint)} AITBC per ${unit}`;
       }

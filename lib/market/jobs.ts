@@ -32,19 +32,19 @@ export function parseJobId(text: string, what = "--id"): bigint {
 }
 
 /**
- * Parses `--max-units` in GPU-seconds ("2.5") into milli-units through `lib/money.ts`; zero and sizes the escrow
+ * Parses `--max-units` in gpu_seconds ("2.5") into milli-units through `lib/money.ts`; zero and sizes the escrow
  * cannot hold are refused with `BAD_UNITS`.
  */
 export function parseMaxUnits(text: string): bigint {
-  if (text.trim() === "") throw new AitbcError("MISSING_OPTION", "--max-units is required", { hint: "Give the largest job size in GPU-seconds, e.g. --max-units 2.5." });
+  if (text.trim() === "") throw new AitbcError("MISSING_OPTION", "--max-units is required", { hint: "Give the largest job size in gpu_seconds, e.g. --max-units 2.5." });
   let milli: bigint;
   try {
     milli = unitsToMilli(text);
   } catch (cause) {
-    throw new AitbcError("BAD_UNITS", `--max-units \`${text}\` is not an amount of GPU-seconds with at most 3 decimals`, { hint: "Write it like 2.5 or 30 (no signs, exponents or units).", cause });
+    throw new AitbcError("BAD_UNITS", `--max-units \`${text}\` is not an amount of gpu_seconds with at most 3 decimals`, { hint: "Write it like 2.5 or 30 (no signs, exponents or units).", cause });
   }
   if (milli === 0n || milli > MAX_UNITS_MILLI) {
-    throw new AitbcError("BAD_UNITS", `--max-units ${text} is outside 0.001..${milliToUnits(MAX_UNITS_MILLI)} GPU-seconds`, { hint: "Pass a positive job size the escrow can hold." });
+    throw new AitbcError("BAD_UNITS", `--max-units ${text} is outside 0.001..${milliToUnits(MAX_UNITS_MILLI)} gpu_seconds`, { hint: "Pass a positive job size the escrow can hold." });
   }
   return milli;
 }

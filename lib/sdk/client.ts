@@ -70,7 +70,7 @@ export interface SubmitJobRequest {
   model: string;
   /** The input; text is sent as UTF-8. */
   prompt: string | Uint8Array;
-  /** Largest job size in GPU-seconds with at most 3 decimals, e.g. `"2.5"`; the escrow holds `ceil(max × rate)`. */
+  /** Largest job size in gpu_seconds with at most 3 decimals, e.g. `"2.5"`; the escrow holds `ceil(max × rate)`. */
   maxUnits: string;
   /** Only this provider may accept the job; any provider serving the model when omitted. */
   provider?: string;

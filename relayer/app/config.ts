@@ -48,8 +48,11 @@ export const relayerConfigSchema = z.strictObject({
       devAccountIndex: nonNegativeInt.max(1000).optional(),
     })
     .default({}),
-  /** File holding the provider's Ed25519 receipt key; created (mode 0600) when missing. */
-  providerKeyFile: z.string().min(1).default(path.join(".aitbc", "keys", "provider-ed25519.json")),
+  /**
+   * File holding the provider's Ed25519 receipt key; created (mode 0600) when missing. Defaults to the file of this
+   * network and account, `.aitbc/keys/<network>/<address>.ed25519.json` (the one `provider:register` and `miner:start` use).
+   */
+  providerKeyFile: z.string().min(1).optional(),
   /** Defaults to `.aitbc/relayer/<network>-<provider>.sqlite`. */
   journalPath: z.string().min(1).optional(),
   runtime: runtimeConfigSchema.default({ kind: "embedded" }),

@@ -91,7 +91,7 @@ export function identityMismatch(recorded: JournalIdentity, live: LiveIdentity, 
         (recorded.genesisHash === live.genesisHash ? "" : ` (genesis ${recorded.genesisHash} → ${live.genesisHash})`),
       {
         details: { recorded: { genesis: recorded.genesisHash, anchor: recorded.anchorHash }, node: { genesis: live.genesisHash, anchor: live.anchorHash } },
-        hint: `the node was reset or replaced. Redeploy if the contracts are gone (\`npx hardhat deploy --network <network> --redeploy\`), then ${moveAside}`,
+        hint: `the node was reset or replaced. If the contracts are gone, use the deployment file of their new deployment, then ${moveAside}`,
       },
     );
   }

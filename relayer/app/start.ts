@@ -5,7 +5,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 
 import { contractAddress, parseDeployment, type Deployment } from "../../lib/deployments.js";
-import { loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
+import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
 import { ChainError } from "../adapters/chain/errors.js";
 import { HttpTransport, RpcClient, RpcHealth, type RpcTransport } from "../adapters/chain/rpc.js";
 import { Journal, type JournalIdentity } from "../adapters/journal/journal.js";
@@ -15,6 +15,7 @@ import { RelayerError } from "../core/errors.js";
 import { defaultConfirmations, defaultJournalPath, type RelayerConfig } from "./config.js";
 import { MarketReader } from "./contracts.js";
 import { resolveEvmWallet } from "./keys.js";
+import { PACKAGE_HINTS, type RelayerHints } from "./hints.js";
 import { Relayer, type RelayerSettings } from "./relayer.js";
 import { hasAllCode, identityMismatch, readLiveIdentity, type HistoryMarks, type LiveIdentity } from "./identity.js";
 import { acquireLock, defaultLockDir, identityLockFile, type HeldLock } from "./locks.js";
@@ -32,6 +33,8 @@ export interface StartOptions {
   root?: string;
   /** Directory of the machine-wide provider-identity locks (default: AITBC_RELAYER_LOCK_DIR or the OS temp dir). */
   lockDir?: string;
+  /** The fixes named when the start is refused (default: those for the installed package, {@link PACKAGE_HINTS}). */
+  hints?: RelayerHints;
 }
 
 export interface RelayerApp {
@@ -46,14 +49,14 @@ export interface RelayerApp {
   close(): Promise<void>;
 }
 
-export function readDeploymentFile(file: string): Deployment {
+export function readDeploymentFile(file: string, hints: RelayerHints = PACKAGE_HINTS): Deployment {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (cause) {
     throw new RelayerError("RELAYER_INVALID_CONFIG", `deployment file ${file} cannot be read`, {
       cause,
-      hint: "deploy first (`npx hardhat deploy --network <network>`) or set deploymentFile",
+      hint: hints.deploymentMissing,
     });
   }
   try {
@@ -61,7 +64,7 @@ export function readDeploymentFile(file: string): Deployment {
   } catch (cause) {
     throw new RelayerError("RELAYER_INVALID_CONFIG", `deployment file ${file} is not a valid deployment`, {
       cause,
-      hint: "redeploy with `npx hardhat deploy --network <network> --redeploy`",
+      hint: hints.deploymentInvalid,
     });
   }
 }
@@ -77,7 +80,7 @@ export function runtimeConfigFor(config: RelayerConfig): RuntimeConfig {
 }
 
 /** Tries `eth_chainId` until it answers or `seconds` pass, backing off; an endpoint that never answers is an outage. */
-async function connect(rpc: RpcClient, config: RelayerConfig, logger: Logger): Promise<bigint> {
+async function connect(rpc: RpcClient, config: RelayerConfig, logger: Logger, hints: RelayerHints): Promise<bigint> {
   const deadline = Date.now() + config.chain.startupRetrySeconds * 1000;
   let wait = 250;
   for (let attempt = 1; ; attempt++) {
@@ -88,7 +91,7 @@ async function connect(rpc: RpcClient, config: RelayerConfig, logger: Logger): P
         throw new RelayerError("RELAYER_RPC_UNAVAILABLE", `the RPC endpoint ${config.rpcUrl} does not answer (tried ${attempt} times over ${config.chain.startupRetrySeconds} s)`, {
           cause,
           details: { rpcUrl: config.rpcUrl, attempts: attempt },
-          hint: "an outage, not a configuration error: start the node (`npx hardhat node`) or wait for the provider to recover, then start again (a supervisor may simply restart the relayer); check rpcUrl / AITBC_RPC_URL if it never answers",
+          hint: hints.rpcUnavailable,
         });
       }
       logger.warn({ module: "start", attempt, retryInMs: wait, code: isAitbcCode(cause) }, "RPC endpoint does not answer yet; retrying");
@@ -189,7 +192,8 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
   const root = options.root ?? process.cwd();
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: "aitbc-relayer" } });
   const deploymentFile = path.resolve(root, config.deploymentFile ?? path.join("deployments", `${config.network}.json`));
-  const deployment = readDeploymentFile(deploymentFile);
+  const hints = options.hints ?? PACKAGE_HINTS;
+  const deployment = readDeploymentFile(deploymentFile, hints);
   const contracts = {
     escrow: contractAddress(deployment, "JobEscrow"),
     providerRegistry: contractAddress(deployment, "ProviderRegistry"),
@@ -198,7 +202,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
   const deploymentChainId = BigInt(deployment.chainId);
   const wallet = resolveEvmWallet({ privateKey: options.privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId: deploymentChainId });
   const provider = wallet.address.toLowerCase();
-  const keyFile = path.resolve(root, config.providerKeyFile);
+  const keyFile = path.resolve(root, config.providerKeyFile ?? defaultKeyFile(config.network, wallet.address));
   const journalPath = path.resolve(root, config.journalPath ?? defaultJournalPath(config.network, wallet.address, root));
   const lockDir = options.lockDir ?? defaultLockDir();
 
@@ -222,7 +226,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       retry: { maxAttempts: config.chain.rpcMaxAttempts, perCallTimeoutMs: config.chain.rpcTimeoutMs },
       onRetry: (e) => logger.debug({ module: "rpc", ...e }, "RPC retry"),
     });
-    const chainId = await connect(rpc, config, logger);
+    const chainId = await connect(rpc, config, logger, hints);
     if (deploymentChainId !== chainId || (config.chainId !== undefined && BigInt(config.chainId) !== chainId)) {
       throw new RelayerError("RELAYER_INVALID_CONFIG", `chain mismatch: the node is chain ${chainId}, the deployment ${deployment.chainId}${config.chainId === undefined ? "" : `, the config ${config.chainId}`}`, {
         hint: "point rpcUrl at the chain the deployment file describes, or use the deployment file of this chain",
@@ -242,7 +246,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
 
     const noContracts = () =>
       new RelayerError("RELAYER_INVALID_CONFIG", `no AITBC contracts at the deployment's addresses on chain ${chainId} (JobEscrow ${contracts.escrow}); was the node restarted?`, {
-        hint: `redeploy: \`npx hardhat deploy --network ${config.network} --redeploy\``,
+        hint: hints.contractsGone(config.network),
       });
     // Nothing to serve and no journal yet: refuse before creating one.
     if (!hasAllCode(live) && !existsSync(journalPath)) throw noContracts();
@@ -260,7 +264,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       throw new RelayerError("RELAYER_INVALID_CONFIG", entry.registered
         ? `the receipt key registered for ${wallet.address} is not the key in ${keyFile}`
         : `${wallet.address} is not a registered provider`, {
-        hint: "run `npx hardhat miner:start --network <network>`: it registers the provider (or updates its key) before starting",
+        hint: hints.notRegistered,
         details: { registeredKey: entry.receiptKey, localKey: providerKey.publicKeyHex },
       });
     }

@@ -12,7 +12,7 @@ export function formatStatusLine(s: RelayerStatus): string {
   const err = s.lastError === null ? "" : ` | last warning ${s.lastError.code}: ${s.lastError.message.slice(0, 160)}`;
   return (
     `${health} jobs seen ${j.seen} run ${j.accepted + j.running} done ${j.done + j.signed} batched ${j.batched} ` +
-    `settled ${j.settled + j.finalized} failed ${j.failed + j.expired} refused ${j.refused} | GPU-s ${s.gpuSeconds.toFixed(2)} | ` +
+    `settled ${j.settled + j.finalized} failed ${j.failed + j.expired} refused ${j.refused} | gpu_seconds ${s.gpuSeconds.toFixed(2)} | ` +
     `receipts ${s.receiptsSigned} | batches ${b.confirmed + b.finalized}/${b.intent + b.sent + b.confirmed + b.finalized}${halted}${err}`
   );
 }
@@ -20,7 +20,11 @@ export function formatStatusLine(s: RelayerStatus): string {
 /** Exit status of the relayer process by error code: supervisors restart on an outage, not on a config error. */
 export function exitCodeFor(code: string): number {
   switch (code) {
+    case "INTERNAL":
+      return 1; // a bug: neither the configuration nor the chain
     case "RELAYER_RPC_UNAVAILABLE":
+    case "RPC_UNREACHABLE":
+    case "RPC_TIMEOUT":
       return 3; // outage: retry later
     case "RELAYER_ALREADY_RUNNING":
     case "RELAYER_PORT_IN_USE":

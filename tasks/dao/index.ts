@@ -36,7 +36,7 @@ export const daoTasks = [
     .addOption({ name: "signature", description: "custom: function signature, e.g. \"transfer(address,uint256)\"", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "args", description: "custom: JSON array of arguments (large integers as strings)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "model", description: "set-rate, disable-model: model id or name; add-model: the new model's name", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
-    .addOption({ name: "rate", description: "set-rate, add-model: AITBC per unit (GPU-second), e.g. 2.5", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "rate", description: "set-rate, add-model: AITBC per unit (gpu_seconds), e.g. 2.5", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "unit", description: "add-model: unit type (default gpu_seconds)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "job", description: "resolve-dispute: the disputed job id", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "share", description: "resolve-dispute: provider's share of the price, bps (5000) or percent (50%)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })

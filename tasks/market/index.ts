@@ -40,7 +40,7 @@ export const marketTasks = [
     .addOption({ name: "model", description: "Required. Model name from the rate card (see `rates`)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "prompt", description: "Prompt text (or use --prompt-file)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "promptFile", description: "File whose bytes are the prompt (at most 64 KiB)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
-    .addOption({ name: "maxUnits", description: "Required. Largest job size in GPU-seconds, e.g. 2.5 (at most 3 decimals); the escrow covers this", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "maxUnits", description: "Required. Largest job size in gpu_seconds, e.g. 2.5 (at most 3 decimals); the escrow covers this", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "provider", description: "Only this provider may accept the job (default: any provider serving the model)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "deadline", description: "Seconds from now (3600) or an ISO time (2026-12-01T12:00:00Z) by which it must be settled (default: 3600)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "approve", description: "Use approve + createJob even when the token supports a permit signature" })

@@ -8,10 +8,11 @@ import { AitbcError } from "../../lib/errors.js";
 import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
 import { formatTokenAmount } from "../../lib/governance/amounts.js";
 import { registerProvider } from "../../lib/sdk/miner.js";
-import { defaultJournalPath, loadRelayerConfig, readConfigFile } from "../../relayer/app/config.js";
+import { defaultJournalPath, loadRelayerConfig } from "../../relayer/app/config.js";
 import { devAccount, resolveEvmWallet } from "../../relayer/app/keys.js";
-import type { RelayerStatus } from "../../relayer/app/relayer.js";
 import { startRelayerApp } from "../../relayer/app/start.js";
+import { formatStatusLine } from "../../relayer/app/status-line.js";
+import { PROJECT_HINTS } from "../../relayer/app/hints.js";
 import { runTask, withDeployment, type DeployedContext } from "../shared/cli.js";
 import { checkJournalWritable, checkPortFree, checkRuntime } from "./preflight.js";
 
@@ -97,17 +98,6 @@ async function ensureRegistered(
   return result.actions.length === 0 ? "registration up to date" : result.actions.map((a) => said[a] ?? a).join("; ");
 }
 
-function statusLine(s: RelayerStatus): string {
-  const j = s.jobsByState;
-  const b = s.batchesByStatus;
-  const err = s.lastError === null ? "" : ` | last error ${s.lastError.code}`;
-  return (
-    `[${s.health.status}] jobs seen ${j.seen} run ${j.accepted + j.running} done ${j.done + j.signed} batched ${j.batched} ` +
-    `settled ${j.settled + j.finalized} failed ${j.failed + j.expired} refused ${j.refused} | GPU-s ${s.gpuSeconds.toFixed(2)} | ` +
-    `receipts ${s.receiptsSigned} | batches ${b.confirmed + b.finalized}/${b.intent + b.sent + b.confirmed + b.finalized}${err}`
-  );
-}
-
 export default async function minerStartAction(args: StartArgs, hre: HardhatRuntimeEnvironment) {
   return runTask(hre, { json: false }, async (base) => {
     const ctx = await withDeployment(base);
@@ -129,9 +119,7 @@ export default async function minerStartAction(args: StartArgs, hre: HardhatRunt
         ? devAccount(config.evm.devAccountIndex)
         : resolveEvmWallet({ privateKey: privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId: ctx.chainId });
     // One key file per network and account (shared with provider:register), unless the flag or the config names one.
-    const configFile = args.minerConfig === "" ? process.env.AITBC_RELAYER_CONFIG : args.minerConfig;
-    const fileNamesKey = configFile !== undefined && configFile !== "" && "providerKeyFile" in readConfigFile(configFile);
-    const keyFile = args.keyFile !== "" ? args.keyFile : fileNamesKey ? config.providerKeyFile : defaultKeyFile(ctx.networkName, wallet.address);
+    const keyFile = args.keyFile !== "" ? args.keyFile : config.providerKeyFile ?? defaultKeyFile(ctx.networkName, wallet.address);
     const journal = config.journalPath ?? defaultJournalPath(config.network, wallet.address);
     ctx.say(`Provider ${wallet.address} on ${ctx.networkName} (chain ${ctx.chainId})`);
 
@@ -146,11 +134,11 @@ export default async function minerStartAction(args: StartArgs, hre: HardhatRunt
 
     const logger = args.jsonLogs ? pino({ level: config.logLevel }) : pino({ level: "error" }, pino.destination(2));
     ctx.say(`Journal ${journal}; loading the ${config.runtime.kind} runtime…`);
-    const app = await startRelayerApp({ ...config, providerKeyFile: keyFile }, { privateKey: wallet.privateKey, logger });
+    const app = await startRelayerApp({ ...config, providerKeyFile: keyFile }, { privateKey: wallet.privateKey, logger, hints: PROJECT_HINTS });
     ctx.say(`Serving ${Object.keys(config.models).join(", ")}; API ${app.relayer.apiUrl ?? "disabled"}. Ctrl-C to stop.`);
     const interactive = !args.jsonLogs && process.stdout.isTTY === true;
     const timer = setInterval(() => {
-      const line = statusLine(app.relayer.status());
+      const line = formatStatusLine(app.relayer.status());
       if (interactive) process.stdout.write(`\r\x1b[2K${line}`);
       else if (!args.jsonLogs) console.log(line);
     }, interactive ? 1_000 : 10_000);

@@ -103,7 +103,7 @@ export default async function minerStatusAction(args: StatusArgs, hre: HardhatRu
     console.log(`relayer ${status.url}: ${status.health.status}${status.health.reasons.map((r) => `\n  ! ${r.code}: ${r.detail}`).join("")}`);
     console.log(`  jobs      ${nonZero(status.jobs)}`);
     console.log(`  batches   ${nonZero(status.batches)}`);
-    console.log(`  GPU-s     ${status.gpuSeconds.toFixed(3)}   receipts ${status.receiptsSigned}   RPC errors ${status.rpcErrorsTotal}`);
+    console.log(`  gpu_seconds ${status.gpuSeconds.toFixed(3)}   receipts ${status.receiptsSigned}   RPC errors ${status.rpcErrorsTotal}`);
     console.log(`  journal   block ${status.health.journal_block ?? "-"} (lag ${status.health.journal_lag_blocks ?? "-"})`);
     return undefined;
   });

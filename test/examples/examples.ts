@@ -11,12 +11,17 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider } from "ethers";
 
-import * as client from "../../examples/client-submit-and-verify.js";
-import * as miner from "../../examples/miner-embedded-relayer.js";
-import * as offline from "../../examples/verify-receipt-offline.js";
-import * as watcher from "../../examples/watcher-follow-batches.js";
+import { useSourceCondition, SOURCE_CONDITION } from "../helpers/source-condition.js";
 import { deploySystem } from "../../lib/deploy-system.js";
 import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
+
+// The examples import the package by its name; from this repository that resolves to the TypeScript sources through
+// the `aitbc-source` export condition (no dist/ build needed), in-process and in the child processes alike.
+useSourceCondition();
+const client = (await import("../../examples/client-submit-and-verify.js")) as typeof import("../../examples/client-submit-and-verify.js");
+const miner = (await import("../../examples/miner-embedded-relayer.js")) as typeof import("../../examples/miner-embedded-relayer.js");
+const offline = (await import("../../examples/verify-receipt-offline.js")) as typeof import("../../examples/verify-receipt-offline.js");
+const watcher = (await import("../../examples/watcher-follow-batches.js")) as typeof import("../../examples/watcher-follow-batches.js");
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, "examples");
 const TSX = import.meta.resolve("tsx/esm");
@@ -28,7 +33,7 @@ const RUN = ["client-submit-and-verify.ts", "miner-embedded-relayer.ts", "verify
 
 function runScript(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", TSX, file, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", `--conditions=${SOURCE_CONDITION}`, "--import", TSX, file, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -77,6 +82,20 @@ describe("examples/ against hardhat node", function () {
   it("runs every file in examples/", async function () {
     const files = (await readdir(EXAMPLES_DIR)).sort();
     expect(files).to.deep.equal(RUN);
+  });
+
+  it("imports the SDK by its package name only, so each example can be copied into a project that installs aitbc-evm", async function () {
+    for (const file of RUN) {
+      const source = await readFile(path.join(EXAMPLES_DIR, file), "utf8");
+      const specifiers = [...source.matchAll(/^import [^;]*? from "([^"]+)";$/gms)].map((m) => m[1]);
+      expect(specifiers, file).to.include("aitbc-evm");
+      expect(specifiers.filter((s) => s.startsWith(".")), `${file} imports a repository path`).to.deep.equal([]);
+    }
+    // From a checkout the name maps to the sources; an installed package (no condition) resolves to the built dist/.
+    const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, "package.json"), "utf8")) as { exports: Record<string, Record<string, string>>; files: string[] };
+    expect(Object.entries(pkg.exports["."])[0]).to.deep.equal([SOURCE_CONDITION, "./lib/sdk/index.ts"]);
+    expect(pkg.exports["."].default).to.equal("./dist/lib/sdk/index.js");
+    expect(pkg.files).to.not.include("lib/");
   });
 
   it("miner-embedded-relayer: registers the provider and serves the relayer API", async function () {

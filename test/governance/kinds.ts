@@ -230,7 +230,7 @@ describe("lib/governance: marketplace kinds", function () {
       { id: 2, name: "llama3.2:1b", unitType: "gpu_seconds", rate: 5n * 10n ** 17n, enabled: true },
     ];
     expect(decodeAction(built.actions[0], { contracts: market, rateCard }).summary).to.equal(
-      "set rate of llama3.2 from 2 to 2.5 AITBC per gpu-second",
+      "set rate of llama3.2 from 2 to 2.5 AITBC per gpu_seconds",
     );
     const disable = buildProposal("disable-model", { model: "2" }, market, "d");
     expect(decodeAction(disable.actions[0], { contracts: market, rateCard }).summary).to.equal("disable llama3.2:1b");

@@ -51,7 +51,7 @@ export function RateCardPage() {
                 <td>{m.id}</td>
                 <td>{m.name}</td>
                 <td data-testid="rate">
-                  {formatTokenAmount(m.rate)} AITBC / {m.unitType.replace(/s$/, "").replace("_", "-")}
+                  {formatTokenAmount(m.rate)} AITBC / {m.unitType}
                 </td>
                 <td>{m.enabled ? "enabled" : "disabled"}</td>
               </tr>

@@ -1,7 +1,8 @@
 /**
  * Node prints an ExperimentalWarning the first time `node:sqlite` loads (the relayer's journal and `receipt:anchor
  * --from-journal` use it). The project pins Node 22 and depends on that module on purpose, so for the project's
- * commands that one warning is noise; every other warning is still printed as Node prints it.
+ * commands (the tasks and `aitbc-miner`) that one warning is noise; every other warning is still printed as Node
+ * prints it.
  */
 let installed = false;
 

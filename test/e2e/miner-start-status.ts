@@ -1,0 +1,67 @@
+/**
+ * `miner:start` prints the relayer's full status line (relayer/app/status-line.ts) when its output is not a terminal:
+ * while healthy `[ok] … | gpu_seconds … |`, and once the chain stops answering the reasons and the last warning, by
+ * default (no log level to raise).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+
+import { expect } from "chai";
+
+import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
+import { createWorkspace, type Workspace } from "../market-tasks/cli.js";
+
+describe("miner:start: the status line shows why the relayer is degraded", function () {
+  this.timeout(300_000);
+  let node: HardhatNode | undefined;
+  let ws: Workspace;
+  let miner: ChildProcess | undefined;
+  let out = "";
+
+  after(async function () {
+    if (miner !== undefined && miner.exitCode === null) {
+      const exited = new Promise((r) => miner!.once("exit", r));
+      miner.kill("SIGKILL");
+      await exited;
+    }
+    await node?.stop();
+    await ws?.remove();
+  });
+
+  /** Waits until the miner's output matches `pattern` (the deadline only keeps a broken run from hanging). */
+  async function outputMatches(pattern: RegExp, what: string): Promise<RegExpExecArray> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const match = pattern.exec(out);
+      if (match !== null) return match;
+      if (miner?.exitCode !== null) throw new Error(`miner:start exited ${miner?.exitCode} before ${what}:\n${out}`);
+      if (Date.now() > deadline) throw new Error(`no ${what} in 120 s:\n${out}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  it("prints `[ok]` lines with gpu_seconds, then `[DEGRADED: …]` with the last warning when the node goes away", async function () {
+    node = await startHardhatNode();
+    ws = await createWorkspace("miner-status-line", node.url);
+    const deployed = await ws.run(["deploy", "--network", "localhost"]);
+    expect(deployed.code, deployed.stderr).to.equal(0);
+
+    const entry = path.join(REPO_ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
+    miner = spawn(process.execPath, [entry, "--config", "hardhat.config.ts", "miner:start", "--network", "localhost", "--port", "0"], {
+      cwd: ws.dir,
+      env: { ...process.env, AITBC_RPC_URL: node.url },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    miner.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+    miner.stderr?.on("data", (c: Buffer) => (out += c.toString()));
+
+    await outputMatches(/^Serving .*API http:\/\/127\.0\.0\.1:\d+/m, "start");
+    await outputMatches(/^\[ok\] jobs seen \d+ run \d+ .*\| gpu_seconds \d+\.\d{2} \| receipts \d+ \| batches \d+\/\d+$/m, "healthy status line");
+
+    await node.stop();
+    node = undefined;
+    const degraded = await outputMatches(/^\[DEGRADED: ([^\]]+)\] jobs seen .*\| last warning ([A-Z_]+): (.+)$/m, "degraded status line with a warning");
+    expect(degraded[1]).to.match(/[A-Z_]+ \(.+\)/); // each reason with its detail
+    expect(degraded[3]).to.not.equal("");
+  });
+});
