@@ -67,8 +67,14 @@ function fromHardhatError(error: HardhatErrorLike, task: string | undefined, hin
     case 500:
     case 515:
       return new AitbcError("BAD_ARGUMENT", text, { hint: help, details: { ...details, argument: args.name, value: args.value } });
-    case 504:
     case 509:
+      // "-abc" after an option: Hardhat reads any word that starts with "-" as (grouped) short options, which is
+      // also what a base64url key id starting with "-" looks like.
+      return new AitbcError("UNKNOWN_OPTION", `${String(args.option)} is read as options, not as a value`, {
+        hint: `A value that starts with "-" cannot be passed on the command line; give a key id that starts with "-" as 0x + 64 hex (the same 32 bytes). ${help}`,
+        details: { ...details, option: args.option },
+      });
+    case 504:
     case 512:
       return new AitbcError("UNKNOWN_OPTION", `${String(args.option)} is not an option of ${task ?? "this command"}`, { hint: help, details: { ...details, option: args.option } });
     case 505:

@@ -48,6 +48,12 @@ describe("error contract: toContractError", function () {
     }
   });
 
+  it("tells how to pass a value that Hardhat reads as grouped options (a key id starting with -)", function () {
+    const e = toContractError(hardhatError(509, { option: "-x3kQ" }), "receipt:verify");
+    assert.equal(e.code, "UNKNOWN_OPTION");
+    assert.match(e.hint ?? "", /0x \+ 64 hex/);
+  });
+
   it("maps transport failures: refused connection, a server that is not JSON-RPC", function () {
     assert.equal(toContractError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" })).code, "RPC_UNREACHABLE");
     assert.equal(toContractError(new Error("Received an unexpected status code from http://127.0.0.1:8787")).code, "RPC_BAD_RESPONSE");
