@@ -15,12 +15,10 @@ import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { decodeSettlementRecords } from "../../lib/settlement.js";
-import { escrowInterface } from "../../relayer/app/contracts.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
 import { startAnvil } from "../helpers/anvil.js";
 import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createJobs, deployForRelayer, verifyServedReceipt, type SystemFixture } from "../relayer/app/helpers.js";
+import { createJobs, deployForRelayer, settlementRootOfJobs, verifyServedReceipt, type SystemFixture } from "../relayer/app/helpers.js";
 
 const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;
@@ -144,17 +142,7 @@ for (const chain of CLIENTS) describe(`relayer chaos (separate process, SIGKILL,
     }
 
     // Each job id appears in exactly one settlement batch, read back from the BatchSettled transactions' calldata.
-    const settledLogs = await escrow.queryFilter(escrow.filters.BatchSettled(), fixture.deployment.block);
-    const batchOf = new Map<string, string>();
-    for (const log of settledLogs) {
-      const tx = await provider.getTransaction(log.transactionHash);
-      const items = escrowInterface.decodeFunctionData("settleBatch", tx?.data as string)[0] as string;
-      for (const record of decodeSettlementRecords(items)) {
-        const jobId = record.jobId.toString();
-        expect(batchOf.has(jobId), `job ${jobId} settled twice`).to.equal(false);
-        batchOf.set(jobId, String(log.args.root).toLowerCase());
-      }
-    }
+    const batchOf = await settlementRootOfJobs(fixture, provider);
     expect(batchOf.size).to.equal(ids.length);
 
     // The last restart may still be starting, or catching up on the settlement events: wait until its API reports

@@ -12,13 +12,11 @@ import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { decodeSettlementRecords } from "../../lib/settlement.js";
-import { escrowInterface } from "../../relayer/app/contracts.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
 import { startAnvil } from "../helpers/anvil.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { freePort, REPO_ROOT, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createJobs, deployForRelayer, verifyServedReceipt, type SystemFixture } from "../relayer/app/helpers.js";
+import { createJobs, deployForRelayer, settlementRootOfJobs, verifyServedReceipt, type SystemFixture } from "../relayer/app/helpers.js";
 
 const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;
@@ -206,17 +204,7 @@ describe("relayer behind a fault proxy (separate process, anvil with 1 s blocks)
       if (i > 150) throw new Error(`relayer did not recover: ${JSON.stringify(await health(api))}`);
       await sleep(100);
     }
-    const settledLogs = await escrow.queryFilter(escrow.filters.BatchSettled(), fixture.deployment.block);
-    const batchOf = new Map<string, string>();
-    for (const log of settledLogs) {
-      const tx = await provider.getTransaction(log.transactionHash);
-      const items = escrowInterface.decodeFunctionData("settleBatch", tx?.data as string)[0] as string;
-      for (const record of decodeSettlementRecords(items)) {
-        const jobId = record.jobId.toString();
-        expect(batchOf.has(jobId), `job ${jobId} settled twice`).to.equal(false);
-        batchOf.set(jobId, String(log.args.root).toLowerCase());
-      }
-    }
+    const batchOf = await settlementRootOfJobs(fixture, provider);
     expect(batchOf.size).to.equal(ids.length);
     const chainId = BigInt(fixture.deployment.chainId);
     for (const id of ids) {

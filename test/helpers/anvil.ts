@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 
-import { freePort, REPO_ROOT, type HardhatNode } from "./hardhat-node.js";
+import { freePort, REPO_ROOT, rpcAnswers, type HardhatNode } from "./hardhat-node.js";
 
 export const ANVIL_BIN = path.join(REPO_ROOT, "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
 
@@ -15,20 +15,6 @@ export interface AnvilOptions {
   /** Seconds between blocks (interval mining). Default 1. */
   blockTime?: number;
   readyTimeoutMs?: number;
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      signal: AbortSignal.timeout(1_000),
-    });
-    return typeof ((await response.json()) as { result?: unknown }).result === "string";
-  } catch {
-    return false;
-  }
 }
 
 /** Starts anvil and resolves once it answers JSON-RPC. Always `stop()` it. */
@@ -55,7 +41,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<HardhatNod
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`anvil exited with code ${child.exitCode} before it was ready:\n${output}`);
-    if (await answers(url)) return { url, port, output: () => output, stop };
+    if (await rpcAnswers(url)) return { url, port, output: () => output, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();

@@ -50,7 +50,8 @@ export interface StartNodeOptions {
   readyTimeoutMs?: number;
 }
 
-async function rpcAnswers(url: string): Promise<boolean> {
+/** Whether a JSON-RPC node answers `eth_chainId` at `url` (within a second). */
+export async function rpcAnswers(url: string): Promise<boolean> {
   try {
     const response = await fetch(url, {
       method: "POST",

@@ -6,12 +6,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { ZeroAddress, type Signer } from "ethers";
+import { expect } from "chai";
+import { ZeroAddress, type Provider, type Signer } from "ethers";
 
 import { deploySystem } from "../../../lib/deploy-system.js";
 import type { Deployment } from "../../../lib/deployments.js";
 import { loadOrCreateKeyFile, type ReceiptKey } from "../../../lib/market/key-file.js";
 import { parseJson, type JsonObject } from "../../../lib/receipts/canonical.js";
+import { decodeSettlementRecords } from "../../../lib/settlement.js";
+import { escrowInterface } from "../../../relayer/app/contracts.js";
 import { verifyReceipt } from "../../../lib/receipts/receipt.js";
 import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../../../typechain-types/index.js";
 import type { RunRequest, RunResult, Runtime, RuntimeInfo } from "../../../relayer/adapters/runtimes/types.js";
@@ -108,6 +111,26 @@ export class ScriptedRuntime implements Runtime {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * The settlement batch root of every settled job, read back from the `BatchSettled` transactions' calldata; fails the
+ * test if a job appears in two batches.
+ */
+export async function settlementRootOfJobs(fixture: SystemFixture, provider: Provider): Promise<Map<string, string>> {
+  const escrow = JobEscrow__factory.connect(fixture.deployment.contracts.JobEscrow as string, provider);
+  const settledLogs = await escrow.queryFilter(escrow.filters.BatchSettled(), fixture.deployment.block);
+  const batchOf = new Map<string, string>();
+  for (const log of settledLogs) {
+    const tx = await provider.getTransaction(log.transactionHash);
+    const items = escrowInterface.decodeFunctionData("settleBatch", tx?.data as string)[0] as string;
+    for (const record of decodeSettlementRecords(items)) {
+      const jobId = record.jobId.toString();
+      expect(batchOf.has(jobId), `job ${jobId} settled twice`).to.equal(false);
+      batchOf.set(jobId, String(log.args.root).toLowerCase());
+    }
+  }
+  return batchOf;
 }
 
 /**
