@@ -148,7 +148,7 @@ contract JobEscrowDisputesTest is MarketTest {
         for (uint256 i = 0; i < 3; ++i) {
             ids[i] = _job(10_000, 1 hours);
             s.accept(PROVIDER, ids[i]);
-            _settle(PROVIDER, ids[i], 5_000, keccak256(abi.encode(i)));
+            s.settleOne(PROVIDER, ids[i], 5_000, keccak256(abi.encode(i)));
             vm.prank(ALICE);
             s.escrow.dispute(ids[i]);
         }
@@ -181,7 +181,7 @@ contract JobEscrowDisputesTest is MarketTest {
         for (uint256 i = 0; i < 3; ++i) {
             ids[i] = _job(10_000, 1 hours);
             s.accept(PROVIDER, ids[i]);
-            _settle(PROVIDER, ids[i], 5_000, keccak256(abi.encode(i)));
+            s.settleOne(PROVIDER, ids[i], 5_000, keccak256(abi.encode(i)));
         }
         uint256 before = s.token.balanceOf(ALICE);
         for (uint256 i = 0; i < 3; ++i) {
@@ -206,7 +206,7 @@ contract JobEscrowDisputesTest is MarketTest {
     function test_dispute_withoutBondAllowance_reverts() public {
         uint256 id = _job(10_000, 1 hours);
         s.accept(PROVIDER, id);
-        _settle(PROVIDER, id, 5_000, keccak256("r"));
+        s.settleOne(PROVIDER, id, 5_000, keccak256("r"));
         vm.prank(ALICE);
         s.token.approve(address(s.escrow), 0);
         vm.expectRevert(

@@ -31,7 +31,7 @@ contract JobEscrowExposureTest is MarketTest {
         s.providers.withdrawBond();
 
         // Still able to settle (exiting providers are paid), at the client's maximum.
-        _settle(PROVIDER, id, 10_000, keccak256("inflated"));
+        s.settleOne(PROVIDER, id, 10_000, keccak256("inflated"));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IProviderRegistry.ProviderRegistryExposureOutstanding.selector, PROVIDER, s.escrow.exposureOf(PROVIDER)
@@ -55,7 +55,7 @@ contract JobEscrowExposureTest is MarketTest {
         s.accept(PROVIDER, id);
         vm.prank(PROVIDER);
         s.providers.startUnbonding();
-        (uint256 batchId,) = _settle(PROVIDER, id, 4_000, keccak256("honest"));
+        (uint256 batchId,) = s.settleOne(PROVIDER, id, 4_000, keccak256("honest"));
         (, uint256 payout,,) = s.escrow.payoutOf(batchId);
         assertEq(s.escrow.exposureOf(PROVIDER), payout, "only the payout inside its window");
         vm.warp(block.timestamp + 1 hours + 600);
@@ -84,7 +84,7 @@ contract JobEscrowExposureTest is MarketTest {
         s.providers.increaseBond(20e18);
         s.accept(PROVIDER, second);
         assertEq(s.escrow.exposureOf(PROVIDER), 120e18, "two jobs of escrow");
-        (uint256 batchId,) = _settle(PROVIDER, first, 10_000, keccak256("a"));
+        (uint256 batchId,) = s.settleOne(PROVIDER, first, 10_000, keccak256("a"));
         (, uint256 payout,,) = s.escrow.payoutOf(batchId);
         assertEq(s.escrow.exposureOf(PROVIDER), 60e18 + payout, "escrow of the second plus the first's payout");
     }

@@ -131,7 +131,7 @@ contract JobEscrowParametersTest is MarketTest {
         assertEq(s.escrow.job(old).feeBps, 250, "old job keeps 2.5 %");
         assertEq(s.escrow.job(fresh).feeBps, 2_000, "new job 20 %");
 
-        (uint256 batchId,) = _settle(PROVIDER, old, 10_000, keccak256("old"));
+        (uint256 batchId,) = s.settleOne(PROVIDER, old, 10_000, keccak256("old"));
         (, uint256 payout,,) = s.escrow.payoutOf(batchId);
         assertEq(payout, 20e18 - 0.5e18, "20 AITBC at 2.5 %");
         assertEq(s.escrow.balanceOf(TREASURY), 0.5e18, "fee at 2.5 %");
@@ -140,7 +140,7 @@ contract JobEscrowParametersTest is MarketTest {
         (uint256 held,,) = s.escrow.disputeOf(old);
         assertEq(held, 20e18 - 0.5e18, "held at the job's fee");
 
-        (uint256 freshBatch,) = _settle(PROVIDER, fresh, 10_000, keccak256("fresh"));
+        (uint256 freshBatch,) = s.settleOne(PROVIDER, fresh, 10_000, keccak256("fresh"));
         (, uint256 freshPayout,,) = s.escrow.payoutOf(freshBatch);
         assertEq(freshPayout, 16e18, "20 AITBC at 20 %");
     }

@@ -22,7 +22,7 @@ contract JobEscrowReentrancyTest is MarketTest {
 
     function _settledJob() internal returns (uint256 id) {
         id = _accepted(ALICE, 10_000);
-        s.settleOne(PROVIDER, id, 2_000);
+        s.settleOne(PROVIDER, id, 2_000, keccak256("r"));
     }
 
     function test_cancelJob_reentrantWithdrawDuringRefund_reverts() public {

@@ -339,7 +339,7 @@ contract JobEscrowSettlementTest is MarketTest {
         uint256 id = _job(10_000, 1 hours);
         s.accept(PROVIDER, id);
         bytes32 hash = keccak256("receipt");
-        (, bytes32 settledRoot) = _settle(PROVIDER, id, 5_000, hash);
+        (, bytes32 settledRoot) = s.settleOne(PROVIDER, id, 5_000, hash);
         bytes32[] memory none = new bytes32[](0);
         IJobEscrow.ReceiptLeaf memory settled = _leaf(PROVIDER, id, 5_000, 2e18, hash);
         assertTrue(s.escrow.verifyReceiptInclusion(settledRoot, settled, none), "settled receipt verifies");
@@ -353,7 +353,7 @@ contract JobEscrowSettlementTest is MarketTest {
 
         uint256 other = _job(10_000, 1 hours);
         s.accept(OTHER_PROVIDER, other);
-        (, bytes32 otherRoot) = _settle(OTHER_PROVIDER, other, 5_000, hash);
+        (, bytes32 otherRoot) = s.settleOne(OTHER_PROVIDER, other, 5_000, hash);
         assertFalse(s.escrow.verifyReceiptInclusion(otherRoot, settled, none), "not this job's batch");
         IJobEscrow.ReceiptLeaf memory wrongProvider = _leaf(OTHER_PROVIDER, id, 5_000, 2e18, hash);
         assertFalse(s.escrow.verifyReceiptInclusion(settledRoot, wrongProvider, none), "not its provider");
