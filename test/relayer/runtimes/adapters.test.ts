@@ -6,7 +6,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { startCompatServer, type CompatServer } from "../../../relayer/adapters/runtimes/compat-server.js";
+import { startCompatServer, type CompatServer } from "../../../tools/compat-server.js";
 import { EmbeddedRuntime } from "../../../relayer/adapters/runtimes/embedded.js";
 import { createRuntime, runtimeConfigSchema } from "../../../relayer/adapters/runtimes/index.js";
 import { OllamaRuntime } from "../../../relayer/adapters/runtimes/ollama.js";

@@ -10,7 +10,7 @@ import {
   isLoopbackHost,
   startCompatServer,
   type CompatServer,
-} from "../../../relayer/adapters/runtimes/compat-server.js";
+} from "../../../tools/compat-server.js";
 import { EmbeddedRuntime } from "../../../relayer/adapters/runtimes/embedded.js";
 import type { Runtime } from "../../../relayer/adapters/runtimes/types.js";
 import { TINY_MODEL_NAME } from "../../../relayer/adapters/runtimes/tiny-gguf.js";

@@ -4,9 +4,9 @@ import { isIP, type AddressInfo } from "node:net";
 
 import { z } from "zod";
 
-import { AitbcError } from "../../../lib/errors.js";
+import { AitbcError } from "../lib/errors.js";
 
-import { RuntimeError, isRuntimeError, type RunResult, type Runtime, type RuntimeErrorCode } from "./types.js";
+import { RuntimeError, isRuntimeError, type RunResult, type Runtime, type RuntimeErrorCode } from "../relayer/adapters/runtimes/types.js";
 
 /**
  * Serves a relayer runtime (normally the embedded llama.cpp one) over the two HTTP APIs local AI tools speak:
