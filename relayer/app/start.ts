@@ -19,7 +19,6 @@ import { PACKAGE_HINTS, type RelayerHints } from "./hints.js";
 import { Relayer, type RelayerSettings } from "./relayer.js";
 import { hasAllCode, identityMismatch, readLiveIdentity, type HistoryMarks, type LiveIdentity } from "./identity.js";
 import { acquireLock, defaultLockDir, identityLockFile, type HeldLock } from "./locks.js";
-import { adoptLegacyCursorFile, JournalCursorStore } from "./stores.js";
 
 export interface StartOptions {
   /** The provider's EVM private key (from Hardhat's keystore or the environment); never part of the config file. */
@@ -125,7 +124,7 @@ async function checkPortFree(port: number, host: string): Promise<void> {
 
 /** The blocks the journal's watcher cursor remembers, oldest first (what a chain reset makes non-canonical). */
 function journalMarks(journal: Journal): HistoryMarks {
-  const text = journal.getWatcherCursor();
+  const text = journal.blocks.cursorText();
   if (text === null) return [];
   const { cursor } = JSON.parse(text) as { cursor: { blockNumber: number; blockHash: string; history?: { number: number; hash: string }[] } };
   const marks = (cursor.history ?? []).map((m) => ({ number: m.number, hash: m.hash }));
@@ -152,9 +151,9 @@ function identityOf(live: LiveIdentity, provider: string, contracts: JournalIden
  * were recorded is adopted only if its last processed block is still on this chain.
  */
 async function verifyJournalIdentity(journal: Journal, live: LiveIdentity, rpc: RpcClient, provider: string, contracts: JournalIdentity["contracts"], journalPath: string): Promise<JournalIdentity> {
-  const recorded = journal.identity();
+  const recorded = journal.meta.identity();
   if (recorded === null) {
-    const cursor = journal.getCursor();
+    const cursor = journal.blocks.position();
     const m = journal.metrics();
     const used = cursor !== null || Object.values(m.jobsByState).some((n) => n > 0) || Object.values(m.txsByStatus).some((n) => n > 0);
     if (used) {
@@ -166,7 +165,7 @@ async function verifyJournalIdentity(journal: Journal, live: LiveIdentity, rpc: 
       }
     }
     const identity = identityOf(live, provider, contracts);
-    journal.recordIdentity(identity);
+    journal.meta.recordIdentity(identity);
     return identity;
   }
   if (recorded.provider !== provider) {
@@ -251,8 +250,8 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
     // Nothing to serve and no journal yet: refuse before creating one.
     if (!hasAllCode(live) && !existsSync(journalPath)) throw noContracts();
     journal = Journal.open(journalPath);
-    adoptLegacyCursorFile(journal, `${journalPath}.cursor.json`);
-    if (journal.identity() !== null || hasAllCode(live)) {
+    journal.blocks.adoptLegacyFile(`${journalPath}.cursor.json`);
+    if (journal.meta.identity() !== null || hasAllCode(live)) {
       const withHistory = { ...live, historyCanonical: (await readLiveIdentity(rpc, contracts, deployment.block, journalMarks(journal))).historyCanonical };
       await verifyJournalIdentity(journal, withHistory, rpc, provider, contracts, journalPath);
     }
@@ -312,7 +311,6 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
         probeIntervalMs: config.health.probeIntervalMs,
       },
     };
-    const cursorStore = new JournalCursorStore(journal);
     const j0 = journal;
     const relayer = new Relayer({
       rpc,
@@ -321,7 +319,6 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       receiptSecretKey: providerKey.secretKey,
       runtime,
       journal,
-      cursorStore,
       logger,
       chainId,
       contracts,

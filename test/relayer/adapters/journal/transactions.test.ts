@@ -5,12 +5,11 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { Interface, Wallet } from "ethers";
 
-import { Journal } from "../../../relayer/adapters/journal/journal.js";
-import { HttpTransport, RpcClient } from "../../../relayer/adapters/chain/rpc.js";
-import { TxSender } from "../../../relayer/adapters/chain/sender.js";
-import { SqliteTxStore } from "../../../relayer/adapters/chain/tx-store-sqlite.js";
-import { MemoryTxStore, type TxStore } from "../../../relayer/adapters/chain/tx-store.js";
-import { DEV_KEYS, deployToken, type HardhatNode, startHardhatNode } from "./node.js";
+import { Journal } from "../../../../relayer/adapters/journal/journal.js";
+import { HttpTransport, RpcClient } from "../../../../relayer/adapters/chain/rpc.js";
+import { TxSender } from "../../../../relayer/adapters/chain/sender.js";
+import type { TxStore } from "../../../../relayer/adapters/chain/tx-store.js";
+import { DEV_KEYS, deployToken, type HardhatNode, startHardhatNode } from "../../../fixtures/relayer/chain-node.js";
 
 const erc20 = new Interface(["function approve(address,uint256)"]);
 
@@ -27,10 +26,9 @@ describe("relayer/adapters/chain/tx-store-sqlite", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function open(): { journal: Journal; store: SqliteTxStore; close(): void } {
+  function open(): { journal: Journal; store: TxStore; close(): void } {
     const journal = Journal.open(path);
-    const store = new SqliteTxStore(journal);
-    return { journal, store, close: () => journal.close() };
+    return { journal, store: journal.transactions, close: () => journal.close() };
   }
 
   const attempt = (nonce: number, hash: string) => ({
@@ -43,7 +41,7 @@ describe("relayer/adapters/chain/tx-store-sqlite", function () {
     sentAt: 1,
   });
 
-  /** The {@link TxStore} contract, which the journal-backed store and the in-memory one share. */
+  /** The {@link TxStore} contract the journal's transactions table keeps, on disk and in memory. */
   function lifecycle(store: TxStore): void {
     const intent = { purpose: "settle", key: "7", to: "0x00000000000000000000000000000000000000aa", data: "0x", value: 0n, gasLimit: null };
     const a = store.createIntent(intent, 1);
@@ -84,7 +82,12 @@ describe("relayer/adapters/chain/tx-store-sqlite", function () {
   });
 
   it("follows the same key rule as the in-memory store", function () {
-    lifecycle(new MemoryTxStore());
+    const journal = Journal.open(":memory:");
+    try {
+      lifecycle(journal.transactions);
+    } finally {
+      journal.close();
+    }
   });
 
   it("drives real transactions and survives a restart on the same file without sending twice", async function () {
@@ -93,7 +96,7 @@ describe("relayer/adapters/chain/tx-store-sqlite", function () {
       const { address } = await deployToken(node.url);
       const rpc = new RpcClient({ transport: new HttpTransport({ url: node.url }) });
       const data = erc20.encodeFunctionData("approve", [new Wallet(DEV_KEYS[2]).address, 5n]);
-      const makeSender = (store: SqliteTxStore) =>
+      const makeSender = (store: TxStore) =>
         new TxSender({ rpc, signer: new Wallet(DEV_KEYS[1]), store, chainId: 31337n, maxFeePerGasCap: 10n ** 12n, confirmations: 1, pollIntervalMs: 30 });
 
       let db = open();
@@ -111,7 +114,7 @@ describe("relayer/adapters/chain/tx-store-sqlite", function () {
       const again = sender.submit({ purpose: "accept", idempotencyKey: "42", to: address, data });
       expect(again).to.deep.include({ created: false });
       expect(again.tx.minedHash).to.equal(final.minedHash);
-      expect(db.journal.getTx(tx.id)?.status).to.equal("confirmed");
+      expect(db.journal.transactions.get(tx.id)?.status).to.equal("confirmed");
       expect(sender.metrics().sent).to.equal(0);
       await sender.stop();
       db.close();

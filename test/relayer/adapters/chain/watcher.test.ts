@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { id as topicOf, Wallet } from "ethers";
 
-import { HttpTransport, RpcClient } from "../../../relayer/adapters/chain/rpc.js";
-import { type LogBatch, LogWatcher, MemoryCursorStore, type WatchedLog } from "../../../relayer/adapters/chain/watcher.js";
-import type { AITBCToken } from "../../../typechain-types/index.js";
-import { DEV_KEYS, deployToken, type FaultProxy, type HardhatNode, startFaultProxy, startHardhatNode } from "./node.js";
+import { HttpTransport, RpcClient } from "../../../../relayer/adapters/chain/rpc.js";
+import { type LogBatch, LogWatcher, MemoryCursorStore, type WatchedLog } from "../../../../relayer/adapters/chain/watcher.js";
+import type { AITBCToken } from "../../../../typechain-types/index.js";
+import { DEV_KEYS, deployToken, type FaultProxy, type HardhatNode, startFaultProxy, startHardhatNode } from "../../../fixtures/relayer/chain-node.js";
 
 const TRANSFER = topicOf("Transfer(address,address,uint256)");
 

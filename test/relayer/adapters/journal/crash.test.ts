@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { Journal } from "../../../relayer/adapters/journal/journal.js";
+import { Journal } from "../../../../relayer/adapters/journal/journal.js";
 
-const WRITER = fileURLToPath(new URL("./fixtures/crash-writer.ts", import.meta.url));
+const WRITER = fileURLToPath(new URL("../../../fixtures/relayer/journal/crash-writer.ts", import.meta.url));
 const TSX = import.meta.resolve("tsx/esm");
 
 interface Run {
@@ -94,8 +94,8 @@ describe("relayer/adapters/journal: kill -9 crash safety", function () {
     const journal = Journal.open(path);
     expect(journal.pragmas().integrity).to.equal("ok");
     // Everything the writer reported as committed survived.
-    for (const id of reportedSigned) expect(journal.getReceiptForJob(BigInt(id)), `receipt of job ${id}`).to.not.equal(null);
-    for (const id of reportedBatches) expect(journal.getBatch(Number(id)), `batch ${id}`).to.not.equal(null);
+    for (const id of reportedSigned) expect(journal.receipts.forJob(BigInt(id)), `receipt of job ${id}`).to.not.equal(null);
+    for (const id of reportedBatches) expect(journal.batches.get(Number(id)), `batch ${id}`).to.not.equal(null);
     // The drain run finished every job it found: nothing is stuck half-way.
     const m = journal.metrics();
     expect(m.jobsByState.seen + m.jobsByState.accepted + m.jobsByState.running + m.jobsByState.done).to.equal(0);

@@ -10,11 +10,11 @@ import {
   isLoopbackHost,
   startCompatServer,
   type CompatServer,
-} from "../../../tools/compat-server.js";
-import { EmbeddedRuntime } from "../../../relayer/adapters/runtimes/embedded.js";
-import type { Runtime } from "../../../relayer/adapters/runtimes/types.js";
-import { TINY_MODEL_NAME } from "../../../relayer/adapters/runtimes/tiny-gguf.js";
-import { LONG_GENERATION, expectRuntimeError } from "./helpers.js";
+} from "../../tools/compat-server.js";
+import { EmbeddedRuntime } from "../../relayer/adapters/runtimes/embedded.js";
+import type { Runtime } from "../../relayer/adapters/runtimes/types.js";
+import { TINY_MODEL_NAME } from "../../relayer/adapters/runtimes/tiny-gguf.js";
+import { LONG_GENERATION, expectRuntimeError } from "../fixtures/relayer/runtimes.js";
 
 interface Reply {
   readonly status: number;

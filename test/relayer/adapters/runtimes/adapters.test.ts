@@ -6,16 +6,16 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { startCompatServer, type CompatServer } from "../../../tools/compat-server.js";
-import { EmbeddedRuntime } from "../../../relayer/adapters/runtimes/embedded.js";
-import { createRuntime, runtimeConfigSchema } from "../../../relayer/adapters/runtimes/index.js";
-import { OllamaRuntime } from "../../../relayer/adapters/runtimes/ollama.js";
-import { OpenAIRuntime } from "../../../relayer/adapters/runtimes/openai.js";
-import { measureThroughput } from "../../../relayer/adapters/runtimes/throughput.js";
-import { TINY_MODEL_NAME } from "../../../relayer/adapters/runtimes/tiny-gguf.js";
-import type { RunRequest, RunResult, Runtime } from "../../../relayer/adapters/runtimes/types.js";
-import { CLOCK_SLACK_MS, meterUnitsMilli } from "../../../relayer/core/metering.js";
-import { LONG_GENERATION, expectRuntimeError } from "./helpers.js";
+import { startCompatServer, type CompatServer } from "../../../../tools/compat-server.js";
+import { EmbeddedRuntime } from "../../../../relayer/adapters/runtimes/embedded.js";
+import { createRuntime, runtimeConfigSchema } from "../../../../relayer/adapters/runtimes/index.js";
+import { OllamaRuntime } from "../../../../relayer/adapters/runtimes/ollama.js";
+import { OpenAIRuntime } from "../../../../relayer/adapters/runtimes/openai.js";
+import { measureThroughput } from "../../../../relayer/adapters/runtimes/throughput.js";
+import { TINY_MODEL_NAME } from "../../../../relayer/adapters/runtimes/tiny-gguf.js";
+import type { RunRequest, RunResult, Runtime } from "../../../../relayer/adapters/runtimes/types.js";
+import { CLOCK_SLACK_MS, meterUnitsMilli } from "../../../../relayer/core/metering.js";
+import { LONG_GENERATION, expectRuntimeError } from "../../../fixtures/relayer/runtimes.js";
 
 type Dialect = "ollama" | "openai";
 

@@ -4,16 +4,18 @@ import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { Journal } from "../../../relayer/adapters/journal/journal.js";
-import { applyMigrations, MIGRATIONS, type Migration } from "../../../relayer/adapters/journal/schema.js";
-import { isRelayerError, type RelayerErrorCode } from "../../../relayer/core/errors.js";
-import { CLIENT_A, CLIENT_B, hash32, origin, PROVIDER, receiptInput, seedSignedJob } from "./fixtures/seed.js";
+import { ChainError, type ChainErrorCode } from "../../../../relayer/adapters/chain/errors.js";
+import { Journal } from "../../../../relayer/adapters/journal/journal.js";
+import { applyMigrations, MIGRATIONS, type Migration } from "../../../../relayer/adapters/journal/schema.js";
+import { isRelayerError, type RelayerErrorCode } from "../../../../relayer/core/errors.js";
+import { CLIENT_A, CLIENT_B, hash32, origin, PROVIDER, receiptInput, seedSignedJob } from "../../../fixtures/relayer/journal/seed.js";
 
-function expectCode(fn: () => unknown, code: RelayerErrorCode): void {
+function expectCode(fn: () => unknown, code: RelayerErrorCode | ChainErrorCode): void {
   try {
     fn();
   } catch (error) {
-    expect(isRelayerError(error, code), `expected ${code}, got ${String(error)}`).to.equal(true);
+    const matches = isRelayerError(error, code as RelayerErrorCode) || (error instanceof ChainError && error.code === code);
+    expect(matches, `expected ${code}, got ${String(error)}`).to.equal(true);
     return;
   }
   expect.fail(`expected ${code}`);
@@ -84,33 +86,34 @@ describe("relayer/adapters/journal", () => {
     const block = (n: number, tag = "") => ({ number: n, hash: hash32(`b${tag}`, n), parentHash: hash32(`b${tag}`, n - 1) });
 
     it("records blocks with their jobs atomically and skips jobs already known", () => {
-      expect(journal.getCursor()).to.equal(null);
-      expect(journal.recordBlock(block(10), [{ origin: origin(1n), prompt: new Uint8Array([104, 105]) }], 5)).to.deep.equal([1n]);
-      expect(journal.recordBlock(block(11), [{ origin: origin(1n), prompt: null }, { origin: origin(2n), prompt: null }], 6)).to.deep.equal([2n]);
-      expect(journal.getCursor()).to.deep.equal({ blockNumber: 11, blockHash: block(11).hash });
-      expect(journal.getPrompt(1n)).to.deep.equal(new Uint8Array([104, 105]));
+      expect(journal.blocks.position()).to.equal(null);
+      expect(journal.blocks.recordBlock(block(10), [{ origin: origin(1n), prompt: new Uint8Array([104, 105]) }], 5)).to.deep.equal([1n]);
+      expect(journal.blocks.recordBlock(block(11), [{ origin: origin(1n), prompt: null }, { origin: origin(2n), prompt: null }], 6)).to.deep.equal([2n]);
+      expect(journal.blocks.position()).to.deep.equal({ blockNumber: 11, blockHash: block(11).hash });
+      expect(journal.jobs.prompt(1n)).to.deep.equal(new Uint8Array([104, 105]));
       expect(journal.getJob(2n)?.state).to.equal("seen");
     });
 
     it("detects a block that does not extend the cursor, and a rewind lets the new fork in", () => {
-      journal.recordBlock(block(10), [], 1);
-      journal.recordBlock(block(11), [], 1);
-      expectCode(() => journal.recordBlock(block(12, "fork"), [{ origin: origin(9n), prompt: null }], 1), "JOURNAL_BLOCK_CONFLICT");
+      journal.blocks.recordBlock(block(10), [], 1);
+      journal.blocks.recordBlock(block(11), [], 1);
+      expectCode(() => journal.blocks.recordBlock(block(12, "fork"), [{ origin: origin(9n), prompt: null }], 1), "JOURNAL_BLOCK_CONFLICT");
       expect(journal.getJob(9n), "nothing of the refused block was written").to.equal(null);
-      expectCode(() => journal.recordBlock(block(13), [], 1), "JOURNAL_BLOCK_CONFLICT");
+      expectCode(() => journal.blocks.recordBlock(block(13), [], 1), "JOURNAL_BLOCK_CONFLICT");
       // Re-processing a block already recorded with the same hash is harmless.
-      expect(journal.recordBlock(block(11), [], 1)).to.deep.equal([]);
-      expect(journal.rewindTo(10)).to.equal(1);
-      journal.recordBlock({ number: 11, hash: hash32("b2", 11), parentHash: block(10).hash }, [], 1);
-      expect(journal.blockHashAt(11)).to.equal(hash32("b2", 11));
+      expect(journal.blocks.recordBlock(block(11), [], 1)).to.deep.equal([]);
+      expect(journal.blocks.rewindTo(10)).to.equal(1);
+      journal.blocks.recordBlock({ number: 11, hash: hash32("b2", 11), parentHash: block(10).hash }, [], 1);
+      expect(journal.blocks.position()).to.deep.equal({ blockNumber: 11, blockHash: hash32("b2", 11) });
     });
 
     it("prunes blocks older than the keep window", () => {
       journal.close();
       journal = Journal.open(path, { keepBlocks: 3 });
-      for (let n = 1; n <= 6; n++) journal.recordBlock(block(n), [], 1);
-      expect(journal.blockHashAt(3)).to.equal(null);
-      expect(journal.blockHashAt(4)).to.equal(block(4).hash);
+      for (let n = 1; n <= 6; n++) journal.blocks.recordBlock(block(n), [], 1);
+      // Blocks 4..6 are kept; 1..3 are gone.
+      expect(journal.blocks.rewindTo(3)).to.equal(3);
+      expect(journal.blocks.rewindTo(0)).to.equal(0);
     });
   });
 
@@ -127,20 +130,20 @@ describe("relayer/adapters/journal", () => {
     });
 
     it("illegal transitions leave the journal unchanged", () => {
-      journal.recordJobSeen({ origin: origin(1n), prompt: null }, 1);
-      expectCode(() => journal.applyJobEvent(1n, { type: "start" }, 2), "RELAYER_ILLEGAL_TRANSITION");
+      journal.jobs.recordSeen({ origin: origin(1n), prompt: null }, 1);
+      expectCode(() => journal.jobs.applyEvent(1n, { type: "start" }, 2), "RELAYER_ILLEGAL_TRANSITION");
       expectCode(
-        () => journal.recordJobDone(1n, { unitsMilli: 1n, resultHash: hash32("r", 1), startedAt: 1, completedAt: 2 }, { body: new Uint8Array(), contentType: "x" }, 2),
+        () => journal.jobs.recordDone(1n, { unitsMilli: 1n, resultHash: hash32("r", 1), startedAt: 1, completedAt: 2 }, { body: new Uint8Array(), contentType: "x" }, 2),
         "RELAYER_ILLEGAL_TRANSITION",
       );
       expect(journal.getResult(1n)).to.equal(null);
       expect(journal.getJob(1n)?.updatedAt).to.equal(1);
-      expectCode(() => journal.applyJobEvent(77n, { type: "expire" }, 2), "JOURNAL_JOB_NOT_FOUND");
+      expectCode(() => journal.jobs.applyEvent(77n, { type: "expire" }, 2), "JOURNAL_JOB_NOT_FOUND");
     });
 
     it("a receipt insert is idempotent by receipt id: re-signing returns the stored document", () => {
       seedSignedJob(journal, 1n, 100);
-      const again = journal.recordSignedReceipt({ ...receiptInput(1n), json: '{"different":true}' }, 200);
+      const again = journal.receipts.record({ ...receiptInput(1n), json: '{"different":true}' }, 200);
       expect(again.inserted).to.equal(false);
       expect(again.receipt.json).to.equal(receiptInput(1n).json);
       expect(again.receipt.signedAt).to.equal(100);
@@ -149,23 +152,23 @@ describe("relayer/adapters/journal", () => {
 
     it("refuses a second receipt id for a job, and a hash or leaf reused by another receipt", () => {
       seedSignedJob(journal, 1n, 100);
-      expectCode(() => journal.recordSignedReceipt({ ...receiptInput(1n), receiptId: "other" }, 1), "JOURNAL_RECEIPT_CONFLICT");
-      expectCode(() => journal.recordSignedReceipt({ ...receiptInput(1n), jobId: 2n }, 1), "JOURNAL_RECEIPT_CONFLICT");
+      expectCode(() => journal.receipts.record({ ...receiptInput(1n), receiptId: "other" }, 1), "JOURNAL_RECEIPT_CONFLICT");
+      expectCode(() => journal.receipts.record({ ...receiptInput(1n), jobId: 2n }, 1), "JOURNAL_RECEIPT_CONFLICT");
       seedSignedJob(journal, 2n, 100);
-      journal.recordJobSeen({ origin: origin(3n), prompt: null }, 1);
-      journal.applyJobEvent(3n, { type: "accept", txHash: hash32("a", 3) }, 1);
-      journal.applyJobEvent(3n, { type: "start" }, 1);
-      journal.recordJobDone(3n, { unitsMilli: 5n, resultHash: hash32("r", 3), startedAt: 1, completedAt: 1 }, { body: new Uint8Array([1]), contentType: "x" }, 1);
-      expectCode(() => journal.recordSignedReceipt({ ...receiptInput(3n), receiptHash: receiptInput(2n).receiptHash }, 1), "JOURNAL_RECEIPT_CONFLICT");
-      expectCode(() => journal.recordSignedReceipt({ ...receiptInput(3n), leafHash: receiptInput(2n).leafHash }, 1), "JOURNAL_RECEIPT_CONFLICT");
+      journal.jobs.recordSeen({ origin: origin(3n), prompt: null }, 1);
+      journal.jobs.applyEvent(3n, { type: "accept", txHash: hash32("a", 3) }, 1);
+      journal.jobs.applyEvent(3n, { type: "start" }, 1);
+      journal.jobs.recordDone(3n, { unitsMilli: 5n, resultHash: hash32("r", 3), startedAt: 1, completedAt: 1 }, { body: new Uint8Array([1]), contentType: "x" }, 1);
+      expectCode(() => journal.receipts.record({ ...receiptInput(3n), receiptHash: receiptInput(2n).receiptHash }, 1), "JOURNAL_RECEIPT_CONFLICT");
+      expectCode(() => journal.receipts.record({ ...receiptInput(3n), leafHash: receiptInput(2n).leafHash }, 1), "JOURNAL_RECEIPT_CONFLICT");
       expect(journal.getJob(3n)?.state, "the failed insert rolled back the transition").to.equal("done");
-      expect(journal.recordSignedReceipt(receiptInput(3n), 1).inserted).to.equal(true);
+      expect(journal.receipts.record(receiptInput(3n), 1).inserted).to.equal(true);
     });
 
     it("keeps the signed document byte for byte", () => {
       seedSignedJob(journal, 1n, 100);
-      expect(journal.getReceiptRecord("rcpt-1")?.json).to.equal(receiptInput(1n).json);
-      expect(journal.getReceiptForJob(1n)?.receiptId).to.equal("rcpt-1");
+      expect(journal.receipts.get("rcpt-1")?.json).to.equal(receiptInput(1n).json);
+      expect(journal.receipts.forJob(1n)?.receiptId).to.equal("rcpt-1");
     });
   });
 
@@ -217,7 +220,7 @@ describe("relayer/adapters/journal", () => {
 
   describe("batches and transactions", () => {
     function batchOf(ids: bigint[]) {
-      return journal.recordBatchIntent(
+      return journal.batches.recordIntent(
         { root: hash32("root", ids[0]), items: new Uint8Array(46 * ids.length), entries: ids.map((id) => ({ receiptId: `rcpt-${id}`, proof: [hash32("p", id)] })) },
         200,
       );
@@ -227,98 +230,84 @@ describe("relayer/adapters/journal", () => {
       for (const id of [1n, 2n]) seedSignedJob(journal, id, 100);
       const b = batchOf([1n, 2n]);
       expect(journal.getJob(1n)).to.deep.include({ state: "batched", batchId: b });
-      expect(journal.batchItems(b).map((i) => i.receiptId)).to.deep.equal(["rcpt-1", "rcpt-2"]);
-      expect(journal.getBatchCalldataItems(b)).to.have.length(92);
+      expect(journal.batches.items(b).map((i) => i.receiptId)).to.deep.equal(["rcpt-1", "rcpt-2"]);
+      expect(journal.batches.calldataItems(b)).to.have.length(92);
       expect(journal.getReceipt("rcpt-2")).to.deep.include({ proof: [hash32("p", 2n)] });
 
-      const txId = journal.recordTxIntent({ purpose: "settle", ref: String(b), to: PROVIDER, data: "0x", value: 0n }, 201);
-      journal.attachBatchTx(b, txId, 202);
-      expect(journal.getBatch(b)).to.deep.include({ status: "sent", txId });
-      journal.markBatchConfirmed(b, { txHash: hash32("stx", 1), blockNumber: 50 }, 203);
+      const txId = journal.transactions.createIntent({ purpose: "settle", key: String(b), to: PROVIDER, data: "0x", value: 0n, gasLimit: null }, 201).id;
+      journal.batches.attachTx(b, txId, 202);
+      expect(journal.batches.get(b)).to.deep.include({ status: "sent", txId });
+      journal.batches.markConfirmed(b, { txHash: hash32("stx", 1), blockNumber: 50 }, 203);
       expect(journal.getJob(2n)).to.deep.include({ state: "settled", settleBlock: 50 });
       expect(journal.getReceipt("rcpt-1")?.batch).to.deep.include({ status: "confirmed", txHash: hash32("stx", 1), blockNumber: 50 });
 
-      journal.markBatchReorged(b, 204);
+      journal.batches.markReorged(b, 204);
       expect(journal.getJob(1n)?.state).to.equal("batched");
-      expect(journal.getBatch(b)).to.deep.include({ status: "sent", txHash: null });
-      expectCode(() => journal.markBatchFinalized(b, 205), "JOURNAL_BATCH_STATE");
-      journal.markBatchConfirmed(b, { txHash: hash32("stx", 2), blockNumber: 51 }, 206);
-      journal.markBatchFinalized(b, 207);
-      expect(journal.listJobs(["finalized"]).map((j) => j.jobId)).to.deep.equal([1n, 2n]);
+      expect(journal.batches.get(b)).to.deep.include({ status: "sent", txHash: null });
+      expectCode(() => journal.batches.markFinalized(b, 205), "JOURNAL_BATCH_STATE");
+      journal.batches.markConfirmed(b, { txHash: hash32("stx", 2), blockNumber: 51 }, 206);
+      journal.batches.markFinalized(b, 207);
+      expect(journal.jobs.list(["finalized"]).map((j) => j.jobId)).to.deep.equal([1n, 2n]);
       expect(journal.metrics().batchesByStatus.finalized).to.equal(1);
     });
 
     it("a failed batch returns its jobs to signed, and the receipts can be batched again", () => {
       for (const id of [1n, 2n]) seedSignedJob(journal, id, 100);
       const b = batchOf([1n, 2n]);
-      journal.markBatchFailed(b, "reverted", 210);
+      journal.batches.markFailed(b, "reverted", 210);
       expect(journal.getJob(1n)).to.deep.include({ state: "signed", batchId: null });
       expect(journal.getReceipt("rcpt-1")).to.deep.include({ batch: null, proof: null });
-      expect(journal.listUnbatchedReceipts().map((r) => r.receipt.receiptId)).to.deep.equal(["rcpt-1", "rcpt-2"]);
+      expect(journal.receipts.listUnbatched().map((r) => r.receipt.receiptId)).to.deep.equal(["rcpt-1", "rcpt-2"]);
       const b2 = batchOf([2n, 1n]);
       expect(b2).to.not.equal(b);
       expect(journal.getReceipt("rcpt-1")?.batch?.batchId).to.equal(b2);
-      expectCode(() => journal.markBatchFailed(b, "again", 211), "JOURNAL_BATCH_STATE");
+      expectCode(() => journal.batches.markFailed(b, "again", 211), "JOURNAL_BATCH_STATE");
     });
 
     it("a batch intent that names an unknown or unsigned receipt writes nothing", () => {
       seedSignedJob(journal, 1n, 100);
       expectCode(() => batchOf([1n, 8n]), "JOURNAL_BATCH_STATE");
       expect(journal.getJob(1n)?.state).to.equal("signed");
-      expect(journal.listBatches(["intent"])).to.deep.equal([]);
+      expect(journal.batches.list(["intent"])).to.deep.equal([]);
       const b = batchOf([1n]);
       expectCode(() => batchOf([1n]), "RELAYER_ILLEGAL_TRANSITION");
-      expectCode(() => journal.recordBatchIntent({ root: "0x", items: new Uint8Array(), entries: [] }, 1), "JOURNAL_BATCH_STATE");
-      expectCode(() => journal.markBatchConfirmed(99, { txHash: hash32("x", 1), blockNumber: 1 }, 1), "JOURNAL_BATCH_NOT_FOUND");
-      expect(journal.listBatches(["intent"]).map((x) => x.batchId)).to.deep.equal([b]);
-    });
-
-    it("accept intents are journaled once per job and only for seen jobs", () => {
-      journal.recordJobSeen({ origin: origin(1n), prompt: null }, 1);
-      const tx = { to: PROVIDER, data: "0xabcd", value: 0n };
-      const txId = journal.recordAcceptIntent(1n, tx, 2);
-      expect(journal.findLiveTx("accept", "1")).to.deep.include({ txId, status: "intent", data: "0xabcd" });
-      expectCode(() => journal.recordAcceptIntent(1n, tx, 3), "JOURNAL_JOB_EXISTS");
-      journal.markTxAbandoned(txId, "dropped", 4);
-      const again = journal.recordAcceptIntent(1n, tx, 5);
-      expect(again).to.not.equal(txId);
-      journal.applyJobEvent(1n, { type: "accept", txHash: hash32("a", 1) }, 6);
-      expectCode(() => journal.recordAcceptIntent(1n, tx, 7), "RELAYER_ILLEGAL_TRANSITION");
-      expectCode(() => journal.recordAcceptIntent(2n, tx, 7), "JOURNAL_JOB_NOT_FOUND");
+      expectCode(() => journal.batches.recordIntent({ root: "0x", items: new Uint8Array(), entries: [] }, 1), "JOURNAL_BATCH_STATE");
+      expectCode(() => journal.batches.markConfirmed(99, { txHash: hash32("x", 1), blockNumber: 1 }, 1), "JOURNAL_BATCH_NOT_FOUND");
+      expect(journal.batches.list(["intent"]).map((x) => x.batchId)).to.deep.equal([b]);
     });
 
     it("attempts share one nonce, count as retries, and one live transaction holds a nonce", () => {
-      const a = journal.recordTxIntent({ purpose: "other", ref: "a", to: PROVIDER, data: "0x", value: 1n }, 1);
-      const b = journal.recordTxIntent({ purpose: "other", ref: "b", to: PROVIDER, data: "0x", value: 2n }, 1);
-      const attempt = (hash: string, nonce: number, fee: bigint) => ({ hash, nonce, maxFeePerGas: fee, maxPriorityFeePerGas: 1n, gasLimit: 21_000n, raw: "0x02" });
-      journal.recordTxAttempt(a, attempt(hash32("h", 1), 7, 100n), 2);
-      journal.recordTxAttempt(a, attempt(hash32("h", 2), 7, 113n), 3);
-      expectCode(() => journal.recordTxAttempt(a, attempt(hash32("h", 3), 8, 200n), 3), "JOURNAL_TX_STATE");
-      expectCode(() => journal.recordTxAttempt(b, attempt(hash32("h", 4), 7, 100n), 3), "JOURNAL_TX_STATE");
-      expect(journal.getTx(b)?.status, "the refused attempt changed nothing").to.equal("intent");
-      expect(journal.nextNonceHint()).to.equal(8);
-      const open = journal.listOpenTxs();
-      expect(open.map((t) => t.txId)).to.deep.equal([a, b]);
+      const a = journal.transactions.createIntent({ purpose: "other", key: "a", to: PROVIDER, data: "0x", value: 1n, gasLimit: null }, 1).id;
+      const b = journal.transactions.createIntent({ purpose: "other", key: "b", to: PROVIDER, data: "0x", value: 2n, gasLimit: null }, 1).id;
+      const attempt = (hash: string, nonce: number, fee: bigint) => ({ hash, nonce, maxFeePerGas: fee, maxPriorityFeePerGas: 1n, gasLimit: 21_000n, raw: "0x02", sentAt: 0 });
+      journal.transactions.recordAttempt(a, attempt(hash32("h", 1), 7, 100n), 2);
+      journal.transactions.recordAttempt(a, attempt(hash32("h", 2), 7, 113n), 3);
+      expectCode(() => journal.transactions.recordAttempt(a, attempt(hash32("h", 3), 8, 200n), 3), "TX_STORE_STATE");
+      expectCode(() => journal.transactions.recordAttempt(b, attempt(hash32("h", 4), 7, 100n), 3), "TX_STORE_STATE");
+      expect(journal.transactions.get(b)?.status, "the refused attempt changed nothing").to.equal("intent");
+      expect(journal.transactions.nextNonceHint()).to.equal(8);
+      const open = journal.transactions.listOpen();
+      expect(open.map((t) => t.id)).to.deep.equal([a, b]);
       expect(open[0].attempts.map((x) => x.maxFeePerGas)).to.deep.equal([100n, 113n]);
       expect(journal.metrics().txRetries).to.equal(1);
 
-      journal.markTxMined(a, { hash: hash32("h", 2), blockNumber: 9 }, 4);
-      journal.markTxUnmined(a, 5);
-      journal.markTxMined(a, { hash: hash32("h", 2), blockNumber: 10 }, 6);
-      journal.markTxConfirmed(a, 7);
-      expect(journal.getTx(a)).to.deep.include({ status: "confirmed", minedBlock: 10 });
-      expectCode(() => journal.markTxConfirmed(a, 8), "JOURNAL_TX_STATE");
-      expectCode(() => journal.recordTxAttempt(a, attempt(hash32("h", 5), 7, 300n), 8), "JOURNAL_TX_STATE");
-      expectCode(() => journal.markTxMined(99, { hash: hash32("h", 1), blockNumber: 1 }, 1), "JOURNAL_TX_NOT_FOUND");
-      expect(journal.listOpenTxs().map((t) => t.txId)).to.deep.equal([b]);
+      journal.transactions.markMined(a, { hash: hash32("h", 2), blockNumber: 9 }, 4);
+      journal.transactions.markUnmined(a, 5);
+      journal.transactions.markMined(a, { hash: hash32("h", 2), blockNumber: 10 }, 6);
+      journal.transactions.markConfirmed(a, 7);
+      expect(journal.transactions.get(a)).to.deep.include({ status: "confirmed", minedBlock: 10 });
+      expectCode(() => journal.transactions.markConfirmed(a, 8), "TX_STORE_STATE");
+      expectCode(() => journal.transactions.recordAttempt(a, attempt(hash32("h", 5), 7, 300n), 8), "TX_STORE_STATE");
+      expectCode(() => journal.transactions.markMined(99, { hash: hash32("h", 1), blockNumber: 1 }, 1), "TX_STORE_STATE");
+      expect(journal.transactions.listOpen().map((t) => t.id)).to.deep.equal([b]);
     });
   });
 
   it("metrics count jobs by state, GPU time, receipts and batches", () => {
     seedSignedJob(journal, 1n, 100);
     seedSignedJob(journal, 2n, 100);
-    journal.recordJobSeen({ origin: origin(3n), prompt: null }, 1);
-    journal.applyJobEvent(3n, { type: "refuse", reason: "MODEL_NOT_SERVED" }, 1);
+    journal.jobs.recordSeen({ origin: origin(3n), prompt: null }, 1);
+    journal.jobs.applyEvent(3n, { type: "refuse", reason: "MODEL_NOT_SERVED" }, 1);
     const m = journal.metrics();
     expect(m.jobsByState).to.deep.include({ signed: 2, refused: 1, seen: 0 });
     expect(Object.keys(m.jobsByState)).to.have.length(11);
@@ -329,9 +318,9 @@ describe("relayer/adapters/journal", () => {
 
   it("a nested transaction that fails undoes only itself", () => {
     journal.transaction(() => {
-      journal.recordJobSeen({ origin: origin(1n), prompt: null }, 1);
-      expectCode(() => journal.applyJobEvent(1n, { type: "start" }, 2), "RELAYER_ILLEGAL_TRANSITION");
-      journal.applyJobEvent(1n, { type: "expire" }, 3);
+      journal.jobs.recordSeen({ origin: origin(1n), prompt: null }, 1);
+      expectCode(() => journal.jobs.applyEvent(1n, { type: "start" }, 2), "RELAYER_ILLEGAL_TRANSITION");
+      journal.jobs.applyEvent(1n, { type: "expire" }, 3);
     });
     expect(journal.getJob(1n)?.state).to.equal("expired");
   });

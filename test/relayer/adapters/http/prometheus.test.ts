@@ -1,7 +1,7 @@
 import { expect } from "chai";
 
-import { renderMetrics } from "../../../relayer/adapters/http/prometheus.js";
-import { isRelayerError } from "../../../relayer/core/errors.js";
+import { renderMetrics } from "../../../../relayer/adapters/http/prometheus.js";
+import { isRelayerError } from "../../../../relayer/core/errors.js";
 
 describe("relayer/adapters/http/prometheus", () => {
   it("escapes HELP text and label values as the format requires", () => {

@@ -5,9 +5,9 @@ import { join } from "node:path";
 
 import { pino } from "pino";
 
-import { Journal } from "../../../relayer/adapters/journal/journal.js";
-import { createApiServer, type ApiServer, type ProcessProbe } from "../../../relayer/adapters/http/server.js";
-import { CLIENT_A, CLIENT_B, hash32, origin, PROVIDER, receiptInput, seedSignedJob } from "../journal/fixtures/seed.js";
+import { Journal } from "../../../../relayer/adapters/journal/journal.js";
+import { createApiServer, type ApiServer, type ProcessProbe } from "../../../../relayer/adapters/http/server.js";
+import { CLIENT_A, CLIENT_B, hash32, origin, PROVIDER, receiptInput, seedSignedJob } from "../../../fixtures/relayer/journal/seed.js";
 
 /** Minimal parser of the Prometheus text format, independent of the renderer. */
 function parseMetrics(text: string) {
@@ -50,14 +50,14 @@ describe("relayer/adapters/http", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "aitbc-http-"));
     journal = Journal.open(join(dir, "journal.sqlite"));
-    journal.recordBlock({ number: 10, hash: hash32("b", 10), parentHash: hash32("b", 9) }, [], 1);
+    journal.blocks.recordBlock({ number: 10, hash: hash32("b", 10), parentHash: hash32("b", 9) }, [], 1);
     for (let i = 1n; i <= 5n; i++) seedSignedJob(journal, i, 100 + Number(i), i === 5n ? CLIENT_B : CLIENT_A);
-    const batchId = journal.recordBatchIntent(
+    const batchId = journal.batches.recordIntent(
       { root: hash32("root", 1), items: new Uint8Array(92), entries: [1n, 2n].map((id) => ({ receiptId: `rcpt-${id}`, proof: [hash32("p", id)] })) },
       200,
     );
-    journal.markBatchConfirmed(batchId, { txHash: hash32("stx", 1), blockNumber: 9 }, 201);
-    journal.recordJobSeen({ origin: origin(6n), prompt: null }, 300);
+    journal.batches.markConfirmed(batchId, { txHash: hash32("stx", 1), blockNumber: 9 }, 201);
+    journal.jobs.recordSeen({ origin: origin(6n), prompt: null }, 300);
     api = createApiServer({
       source: journal,
       probe: processProbe,

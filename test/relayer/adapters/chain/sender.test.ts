@@ -3,10 +3,11 @@ import { once } from "node:events";
 import { expect } from "chai";
 import { Interface, Wallet } from "ethers";
 
-import { HttpTransport, RpcClient } from "../../../relayer/adapters/chain/rpc.js";
-import { type FailedEvent, type ReplacedEvent, TxSender, type TxSenderOptions } from "../../../relayer/adapters/chain/sender.js";
-import { MemoryTxStore, type StoredTx } from "../../../relayer/adapters/chain/tx-store.js";
-import { DEV_KEYS, deployToken, type FaultAction, type FaultProxy, type HardhatNode, startFaultProxy, startHardhatNode } from "./node.js";
+import { HttpTransport, RpcClient } from "../../../../relayer/adapters/chain/rpc.js";
+import { type FailedEvent, type ReplacedEvent, TxSender, type TxSenderOptions } from "../../../../relayer/adapters/chain/sender.js";
+import type { StoredTx, TxStore } from "../../../../relayer/adapters/chain/tx-store.js";
+import { Journal } from "../../../../relayer/adapters/journal/journal.js";
+import { DEV_KEYS, deployToken, type FaultAction, type FaultProxy, type HardhatNode, startFaultProxy, startHardhatNode } from "../../../fixtures/relayer/chain-node.js";
 
 const GWEI = 10n ** 9n;
 const erc20 = new Interface(["function approve(address,uint256)", "function allowance(address,address) view returns (uint256)"]);
@@ -20,6 +21,14 @@ describe("relayer/adapters/chain/sender", function () {
   let proxy: FaultProxy;
   let token: string;
   const senders: TxSender[] = [];
+  const journals: Journal[] = [];
+
+  /** The sender's store: the transactions table of a journal in memory. */
+  function memoryStore(): TxStore {
+    const journal = Journal.open(":memory:");
+    journals.push(journal);
+    return journal.transactions;
+  }
 
   before(async function () {
     node = await startHardhatNode();
@@ -29,6 +38,7 @@ describe("relayer/adapters/chain/sender", function () {
 
   afterEach(async function () {
     for (const s of senders.splice(0)) await s.stop();
+    for (const j of journals.splice(0)) j.close();
     proxy.plan = () => "forward";
     await node.rpc("evm_setAutomine", [true]);
     // Fee spikes of one test must not leak into the next.
@@ -41,7 +51,7 @@ describe("relayer/adapters/chain/sender", function () {
     await node?.stop();
   });
 
-  function makeSender(keyIndex: number, store: MemoryTxStore, options: Partial<TxSenderOptions> = {}): TxSender {
+  function makeSender(keyIndex: number, store: TxStore, options: Partial<TxSenderOptions> = {}): TxSender {
     const sender = new TxSender({
       rpc: new RpcClient({ transport: new HttpTransport({ url: proxy.url }), retry: { baseDelayMs: 10, maxDelayMs: 50 } }),
       signer: new Wallet(DEV_KEYS[keyIndex]),
@@ -77,7 +87,7 @@ describe("relayer/adapters/chain/sender", function () {
   }
 
   it("assigns sequential nonces to concurrent requests and deduplicates by idempotency key", async function () {
-    const store = new MemoryTxStore();
+    const store = memoryStore();
     const sender = makeSender(1, store);
     const start = await chainNonce(1);
     await sender.start();
@@ -98,7 +108,7 @@ describe("relayer/adapters/chain/sender", function () {
 
   it("replaces a transaction stuck behind a base-fee spike at the same nonce with ≥ 12.5 % higher fees", async function () {
     await node.rpc("evm_setAutomine", [false]);
-    const store = new MemoryTxStore();
+    const store = memoryStore();
     const sender = makeSender(3, store, { stuckAfterMs: 300 });
     await sender.start();
     const sent = once(sender, "sent");
@@ -128,7 +138,7 @@ describe("relayer/adapters/chain/sender", function () {
   });
 
   it("bumps at once when the node refuses an under-priced transaction", async function () {
-    const store = new MemoryTxStore();
+    const store = memoryStore();
     const sender = makeSender(4, store);
     // The fee spike lands between the sender's fee quote and its broadcast.
     proxy.plan = async (call): Promise<FaultAction> => {
@@ -158,7 +168,7 @@ describe("relayer/adapters/chain/sender", function () {
 
   it("treats 'nonce too low' after the earlier attempt was mined as done, not as an error", async function () {
     await node.rpc("evm_setAutomine", [false]);
-    const store = new MemoryTxStore();
+    const store = memoryStore();
     const sender = makeSender(5, store, { stuckAfterMs: 300 });
     const failures: FailedEvent[] = [];
     sender.on("failed", (e) => failures.push(e));
@@ -191,7 +201,7 @@ describe("relayer/adapters/chain/sender", function () {
 
   it("resumes after a crash: reconciles every record, rebroadcasts the dropped one, sends nothing twice", async function () {
     await node.rpc("evm_setAutomine", [false]);
-    const store = new MemoryTxStore();
+    const store = memoryStore();
     const start = await chainNonce(6);
     const first = makeSender(6, store);
     await first.start();
@@ -224,7 +234,7 @@ describe("relayer/adapters/chain/sender", function () {
   });
 
   it("notices a transaction reorged out before its confirmations and resubmits the same payload", async function () {
-    const store = new MemoryTxStore();
+    const store = memoryStore();
     const sender = makeSender(7, store, { confirmations: 3 });
     const owner = new Wallet(DEV_KEYS[7]).address;
     const spender = new Wallet(DEV_KEYS[2]).address;
@@ -254,7 +264,7 @@ describe("relayer/adapters/chain/sender", function () {
   });
 
   it("fails a request that would revert without consuming a nonce", async function () {
-    const store = new MemoryTxStore();
+    const store = memoryStore();
     const sender = makeSender(1, store);
     const start = await chainNonce(1);
     await sender.start();

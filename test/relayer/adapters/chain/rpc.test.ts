@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { Interface, Wallet } from "ethers";
 import { network } from "hardhat";
 
-import { ChainError, isChainError } from "../../../relayer/adapters/chain/errors.js";
-import { Eip1193Transport, HttpTransport, parseRetryAfter, type RetryEvent, RpcClient, RpcHealth } from "../../../relayer/adapters/chain/rpc.js";
-import { DEV_KEYS, deployToken, type FaultProxy, type HardhatNode, rawRpc, startFaultProxy, startHardhatNode } from "./node.js";
+import { ChainError, isChainError } from "../../../../relayer/adapters/chain/errors.js";
+import { Eip1193Transport, HttpTransport, parseRetryAfter, type RetryEvent, RpcClient, RpcHealth } from "../../../../relayer/adapters/chain/rpc.js";
+import { DEV_KEYS, deployToken, type FaultProxy, type HardhatNode, rawRpc, startFaultProxy, startHardhatNode } from "../../../fixtures/relayer/chain-node.js";
 
 async function expectChainError(promise: Promise<unknown>, code: ChainError["code"]): Promise<ChainError> {
   try {

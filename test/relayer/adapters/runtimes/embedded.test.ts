@@ -4,11 +4,11 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { EmbeddedRuntime, defaultThreads } from "../../../relayer/adapters/runtimes/embedded.js";
-import { TINY_MODEL_NAME } from "../../../relayer/adapters/runtimes/tiny-gguf.js";
-import type { RunRequest } from "../../../relayer/adapters/runtimes/types.js";
-import { meterUnitsMilli } from "../../../relayer/core/metering.js";
-import { LONG_GENERATION, expectRuntimeError } from "./helpers.js";
+import { EmbeddedRuntime, defaultThreads } from "../../../../relayer/adapters/runtimes/embedded.js";
+import { TINY_MODEL_NAME } from "../../../../relayer/adapters/runtimes/tiny-gguf.js";
+import type { RunRequest } from "../../../../relayer/adapters/runtimes/types.js";
+import { meterUnitsMilli } from "../../../../relayer/core/metering.js";
+import { LONG_GENERATION, expectRuntimeError } from "../../../fixtures/relayer/runtimes.js";
 
 describe("relayer/runtimes: embedded llama.cpp", function () {
   let cacheDir: string;

@@ -10,7 +10,7 @@ import {
   ensureTinyGguf,
   generateTinyGguf,
   sha256,
-} from "../../../relayer/adapters/runtimes/tiny-gguf.js";
+} from "../../../../relayer/adapters/runtimes/tiny-gguf.js";
 
 // Pinned so any change to the generator (and so to every cached model and benchmark baseline) is deliberate.
 const DEFAULT_MODEL_SHA256 = "c16f61415d6c6ae80f7ea10e8bd55f6ceccfddc666b556232a7c0633848f4d88";
