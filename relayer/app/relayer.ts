@@ -1,9 +1,8 @@
-import { getAddress } from "ethers";
 import type { Logger } from "pino";
 
 import type { RpcClient, RpcHealth } from "../adapters/chain/rpc.js";
-import { TxSender, type TxSigner } from "../adapters/chain/sender.js";
-import { LogWatcher, type LogBatch, type WatchedLog } from "../adapters/chain/watcher.js";
+import type { TxSender } from "../adapters/chain/sender.js";
+import type { LogBatch, LogWatcher, WatchedLog } from "../adapters/chain/watcher.js";
 import { createApiServer, type ApiServer } from "../adapters/http/server.js";
 import type { Journal, SeenJob } from "../adapters/journal/journal.js";
 import type { Runtime } from "../adapters/runtimes/types.js";
@@ -14,18 +13,23 @@ import type { JobState } from "../core/job-state.js";
 import { validatePolicyConfig, type ModelPolicy } from "../core/policy.js";
 import type { JournalMetrics } from "../core/read-model.js";
 import { Acceptor } from "./accept.js";
-import { MarketReader, normalizeProvider, parseEscrowLog, WATCHED_TOPICS } from "./contracts.js";
+import { normalizeProvider, parseEscrowLog, type MarketReader } from "./contracts.js";
 import { identityMismatch, type LiveIdentity } from "./identity.js";
 import { Runner } from "./run.js";
 import { Settler } from "./settle.js";
 import { errorCode, errorMessage, sec, type Work } from "./work.js";
 
-/** Everything the relayer needs, already built; {@link ./start.ts} builds it from the validated config. */
+/** Everything the relayer needs, already built: {@link ./start.ts} (the one wiring point) builds it from the validated config. */
 export interface RelayerOptions {
   rpc: RpcClient;
   rpcHealth: RpcHealth;
-  /** The provider's EVM account (signs transactions; one nonce owner). */
-  signer: TxSigner;
+  /** The provider's EVM address (lower-case). */
+  provider: string;
+  /** The only sender of the provider's transactions (one nonce owner), over the journal's transactions table. */
+  sender: TxSender;
+  market: MarketReader;
+  /** Builds the escrow's event watcher over the journal's cursor, delivering to `onLogs`. */
+  watch: (onLogs: (batch: LogBatch) => Promise<void>) => LogWatcher;
   /** The provider's Ed25519 receipt key (32-byte seed). */
   receiptSecretKey: Uint8Array;
   runtime: Runtime;
@@ -34,8 +38,6 @@ export interface RelayerOptions {
   logger: Logger;
   chainId: bigint;
   contracts: { escrow: string; providerRegistry: string; modelRegistry: string };
-  /** First block to read events from on a fresh journal (the deployment block). */
-  startBlock: number;
   settings: RelayerSettings;
   now?: () => number;
   /**
@@ -197,7 +199,7 @@ export class Relayer {
     this.#now = options.now ?? Date.now;
     this.#log = options.logger.child({ module: "relayer" });
     this.#journal = options.journal;
-    this.provider = getAddress(options.signer.address).toLowerCase();
+    this.provider = options.provider;
     const s = options.settings;
     const limits = options.runtime.limits?.() ?? null;
     const contextTokens = limits?.contextTokens ?? s.contextTokens;
@@ -215,30 +217,9 @@ export class Relayer {
       contextTokens,
       maxTokens: s.maxTokens,
     });
-    this.#market = new MarketReader(options.rpc, options.contracts);
-    this.#sender = new TxSender({
-      rpc: options.rpc,
-      signer: options.signer,
-      store: options.journal.transactions,
-      maxFeePerGasCap: s.maxFeePerGas,
-      chainId: options.chainId,
-      // The sender's count includes the including block; the relayer's setting counts blocks on top of it.
-      confirmations: s.confirmations + 1,
-      pollIntervalMs: Math.min(s.pollIntervalMs, 1000),
-      stuckAfterMs: s.stuckAfterMs,
-      now: this.#now,
-    });
-    this.#watcher = new LogWatcher({
-      rpc: options.rpc,
-      address: options.contracts.escrow.toLowerCase(),
-      topics: [WATCHED_TOPICS],
-      startBlock: options.startBlock,
-      confirmations: s.confirmations,
-      cursorStore: options.journal.blocks,
-      onLogs: (batch) => this.#onLogs(batch),
-      historyBlocks: Math.max(64, s.confirmations + 1),
-      pollIntervalMs: s.pollIntervalMs,
-    });
+    this.#market = options.market;
+    this.#sender = options.sender;
+    this.#watcher = options.watch((batch) => this.#onLogs(batch));
     const work: Work = {
       journal: options.journal,
       sender: this.#sender,

@@ -8,12 +8,14 @@ import { contractAddress, parseDeployment, type Deployment } from "../../lib/dep
 import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
 import { ChainError } from "../adapters/chain/errors.js";
 import { HttpTransport, RpcClient, RpcHealth, type RpcTransport } from "../adapters/chain/rpc.js";
+import { TxSender } from "../adapters/chain/sender.js";
+import { LogWatcher, type LogBatch } from "../adapters/chain/watcher.js";
 import { Journal, type JournalIdentity } from "../adapters/journal/journal.js";
 import { createRuntime, type RuntimeConfig } from "../adapters/runtimes/index.js";
 import type { Runtime } from "../adapters/runtimes/types.js";
 import { RelayerError } from "../core/errors.js";
 import { defaultConfirmations, defaultJournalPath, type RelayerConfig } from "./config.js";
-import { MarketReader } from "./contracts.js";
+import { MarketReader, WATCHED_TOPICS } from "./contracts.js";
 import { resolveEvmWallet } from "./keys.js";
 import { PACKAGE_HINTS, type RelayerHints } from "./hints.js";
 import { Relayer, type RelayerSettings } from "./relayer.js";
@@ -312,17 +314,42 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       },
     };
     const j0 = journal;
+    const sender = new TxSender({
+      rpc,
+      signer: wallet,
+      store: journal.transactions,
+      maxFeePerGasCap: settings.maxFeePerGas,
+      chainId,
+      // The sender's count includes the including block; the relayer's setting counts blocks on top of it.
+      confirmations: confirmations + 1,
+      pollIntervalMs: Math.min(settings.pollIntervalMs, 1000),
+      stuckAfterMs: settings.stuckAfterMs,
+    });
+    const watch = (onLogs: (batch: LogBatch) => Promise<void>) =>
+      new LogWatcher({
+        rpc,
+        address: contracts.escrow.toLowerCase(),
+        topics: [WATCHED_TOPICS],
+        startBlock: deployment.block,
+        confirmations,
+        cursorStore: j0.blocks,
+        onLogs,
+        historyBlocks: Math.max(64, confirmations + 1),
+        pollIntervalMs: settings.pollIntervalMs,
+      });
     const relayer = new Relayer({
       rpc,
       rpcHealth,
-      signer: wallet,
+      provider,
+      sender,
+      market,
+      watch,
       receiptSecretKey: providerKey.secretKey,
       runtime,
       journal,
       logger,
       chainId,
       contracts,
-      startBlock: deployment.block,
       settings,
       identity: { check: () => readLiveIdentity(rpc, contracts, deployment.block, journalMarks(j0)), journalPath },
     });
