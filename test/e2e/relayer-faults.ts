@@ -16,7 +16,7 @@ import { JobEscrow__factory } from "../../typechain-types/index.js";
 import { startAnvil } from "../helpers/anvil.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { freePort, REPO_ROOT, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createJobs, deployForRelayer, settlementRootOfJobs, verifyServedReceipt, type SystemFixture } from "../relayer/app/helpers.js";
+import { createJobs, deployForRelayer, settlementRootOfJobs, verifyServedReceipt, type SystemFixture } from "../fixtures/relayer/system.js";
 
 const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;
