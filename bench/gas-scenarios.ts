@@ -16,7 +16,7 @@
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 
-import { encodeSettlementRecords, sortForSettlement, type SettlementRecord } from "../lib/settlement.js";
+import { encodeSettlementRecords, type SettlementRecord, sortForSettlement } from "../lib/receipts/settlement.js";
 import { NaiveEscrow__factory } from "../typechain-types/index.js";
 import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../test/market/helpers.js";
 

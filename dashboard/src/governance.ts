@@ -1,6 +1,6 @@
 import { ZeroAddress, type Interface } from "ethers";
 
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import type { ContractName } from "../../lib/deployments.js";
 import "../../lib/governance/market-kinds.js";
 import { decodeAction, type DecodeContext, type DecodedAction, type GovernanceSettings, type ProposalAction } from "../../lib/governance/kinds.js";

@@ -14,7 +14,8 @@ import { AITBCToken__factory } from "../../typechain-types/factories/token/AITBC
 import type { ContractName, Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
 import type { RateCardRow } from "../market/rates.js";
-import { formatDuration, formatTokenAmount, parseDuration, parseTokenAmount } from "./amounts.js";
+import { formatDuration, parseDuration } from "../time.js";
+import { formatTokenAmount, parseTokenAmount } from "../money/amounts.js";
 
 export interface ProposalAction {
   target: string;

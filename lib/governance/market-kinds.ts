@@ -9,7 +9,8 @@ import { JobEscrow__factory } from "../../typechain-types/factories/market/JobEs
 import { ModelRegistry__factory } from "../../typechain-types/factories/market/ModelRegistry__factory.js";
 import { ProviderRegistry__factory } from "../../typechain-types/factories/market/ProviderRegistry__factory.js";
 import type { ContractName } from "../deployments.js";
-import { formatDuration, formatTokenAmount, parseDuration, parseTokenAmount } from "./amounts.js";
+import { formatDuration, parseDuration } from "../time.js";
+import { formatTokenAmount, parseTokenAmount } from "../money/amounts.js";
 import {
   registerContractDecoder,
   registerProposalKind,

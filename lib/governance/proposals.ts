@@ -6,7 +6,7 @@ import type { AITBCGovernor, AITBCTimelock, AITBCToken } from "../../typechain-t
 import { AitbcError } from "../errors.js";
 import { readRateCard } from "../market/rates.js";
 import { ModelRegistry__factory } from "../../typechain-types/factories/market/ModelRegistry__factory.js";
-import { formatDuration, formatTimestamp } from "./amounts.js";
+import { formatDuration, formatTimestamp } from "../time.js";
 // Registers the marketplace kinds and decoders, so every reader of proposals understands marketplace calls.
 import "./market-kinds.js";
 import { decodeAction, type DecodedAction, type DeployedContracts, type GovernanceSettings } from "./kinds.js";

@@ -12,7 +12,8 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
 import { AitbcError } from "../errors.js";
-import { encodeReceiptLeaf, receiptLeafHash, verifyReceiptLeafProof, type Hex, type ReceiptLeafValue } from "../merkle.js";
+import { encodeReceiptLeaf, receiptLeafHash, type ReceiptLeafValue, verifyReceiptLeafProof } from "./leaf.js";
+import type { Hex } from "../merkle.js";
 import {
   canonicalize,
   canonicalizeToBytes,

@@ -6,16 +6,16 @@ import { Signature, ZeroAddress, type Signer } from "ethers";
 
 import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
-import { formatTimestamp, formatTokenAmount } from "../governance/amounts.js";
+import { formatTimestamp } from "../time.js";
+import { formatTokenAmount, milliToUnits } from "../money/amounts.js";
 import { parseAddressOption, parseDeadline, parseMaxUnits } from "../market/jobs.js";
 import { findModel, readRateCard } from "../market/rates.js";
-import { escrowFor, milliToUnits } from "../money.js";
+import { escrowFor } from "../money/prices.js";
+import { MAX_PROMPT_BYTES } from "../protocol.js";
 import type { AITBCToken } from "../../typechain-types/index.js";
 import { chainTime, connectMarket, providerBatches, providerEntry, providerOf, readJob, requireJobStatus, sameAddress } from "./market.js";
 import { sendTransaction, type ProgressFn, type SentTx } from "./tx.js";
 
-/** `JobEscrow.MAX_PROMPT_BYTES` */
-export const MAX_PROMPT_BYTES = 64 * 1024;
 /** Deadline of a job when the caller names none: an hour of chain time. */
 export const DEFAULT_JOB_TTL_SECONDS = 3_600n;
 

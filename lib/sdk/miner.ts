@@ -9,8 +9,8 @@ import type { Signer } from "ethers";
 
 import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
-import { formatTokenAmount } from "../governance/amounts.js";
-import { receiptKeyMismatch } from "../market/key-file.js";
+import { formatTokenAmount } from "../money/amounts.js";
+import { receiptKeyMismatch } from "../node/key-file.js";
 import { findModel, readRateCard } from "../market/rates.js";
 import type { RelayerConfigInput } from "../../relayer/app/config.js";
 import type { RelayerApp, StartOptions } from "../../relayer/app/start.js";

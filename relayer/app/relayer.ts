@@ -1,8 +1,9 @@
 import { getAddress } from "ethers";
 import type { Logger } from "pino";
 
-import { ReceiptMerkleTree, type ReceiptLeafValue } from "../../lib/merkle.js";
-import { encodeSettlementRecords } from "../../lib/settlement.js";
+import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
+import type { ReceiptLeafValue } from "../../lib/receipts/leaf.js";
+import { encodeSettlementRecords } from "../../lib/receipts/settlement.js";
 import { isAitbcError } from "../../lib/errors.js";
 import type { RpcClient, RpcHealth } from "../adapters/chain/rpc.js";
 import { TxSender, type FailedEvent, type TxSigner } from "../adapters/chain/sender.js";

@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatDuration, parseDuration } from "../../lib/governance/amounts.js";
+import { formatDuration, parseDuration } from "../../lib/time.js";
 import { describeNextStep, nextActionableTime, parseProposalId, readProposal } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
 import { at, openDao } from "./shared.js";

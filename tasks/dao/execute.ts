@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatDuration } from "../../lib/governance/amounts.js";
+import { formatDuration } from "../../lib/time.js";
 import { describeNextStep, parseProposalId, requireState } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
 import { at, openProposal, transact } from "./shared.js";

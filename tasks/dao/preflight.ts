@@ -5,7 +5,7 @@
 import { id as keccakText } from "ethers";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import type { ProposalAction } from "../../lib/governance/kinds.js";
 import { connectMarket, readJob } from "../../lib/sdk/market.js";
 import { describeContractRevert } from "../../lib/sdk/reverts.js";

@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import { buildProposal, decodeAction, type KindInput } from "../../lib/governance/kinds.js";
 import { readRateCard } from "../../lib/market/rates.js";
 import { describeNextStep, readGovernanceSettings, withProposerSuffix } from "../../lib/governance/proposals.js";

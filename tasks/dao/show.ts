@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import { describeNextStep, parseProposalId, readProposal } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
 import { at, openDao, pickSender } from "./shared.js";

@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import { parseProposalId, requireState } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
 import { at, openProposal, transact } from "./shared.js";

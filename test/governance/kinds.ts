@@ -3,7 +3,8 @@ import { Interface, ZeroAddress } from "ethers";
 
 import type { Deployment } from "../../lib/deployments.js";
 import { isAitbcError } from "../../lib/errors.js";
-import { formatDuration, formatTokenAmount, parseDuration, parseTokenAmount } from "../../lib/governance/amounts.js";
+import { formatDuration, parseDuration } from "../../lib/time.js";
+import { formatTokenAmount, parseTokenAmount } from "../../lib/money/amounts.js";
 import { buildProposal, decodeAction, getProposalKind, listProposalKinds, registerProposalKind, type KindInput } from "../../lib/governance/kinds.js";
 import "../../lib/governance/market-kinds.js";
 import { describeNextStep, nextActionableTime, parseProposalId, parseProposalState, requireState, withProposerSuffix } from "../../lib/governance/proposals.js";

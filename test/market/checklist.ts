@@ -11,8 +11,8 @@ import { network } from "hardhat";
 
 import { AITBCTimelock__factory } from "../../typechain-types/index.js";
 import { defaultMarketParameters, deployMarket } from "../../lib/deploy-market.js";
-import { RECEIPT_LEAF_ENCODING } from "../../lib/merkle.js";
-import { encodeSettlementRecords, sortForSettlement } from "../../lib/settlement.js";
+import { RECEIPT_LEAF_ENCODING } from "../../lib/receipts/leaf.js";
+import { encodeSettlementRecords, sortForSettlement } from "../../lib/receipts/settlement.js";
 import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "./helpers.js";
 
 const { ethers, networkHelpers } = await network.create();

@@ -9,7 +9,7 @@ import { keccak256, toBeHex } from "ethers";
 
 import { AITBCToken__factory, type AITBCToken } from "../../typechain-types/index.js";
 import { deployMarket, defaultMarketParameters, type DeployedMarket, type MarketParameters } from "../../lib/deploy-market.js";
-import { settle } from "../../lib/money.js";
+import { settle } from "../../lib/money/prices.js";
 
 export const E18 = 10n ** 18n;
 

@@ -7,8 +7,9 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { ReceiptMerkleTree, RECEIPT_LEAF_ENCODING, type ReceiptLeafValue } from "../../lib/merkle.js";
-import { encodeSettlementRecords, type SettlementRecord } from "../../lib/settlement.js";
+import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
+import { RECEIPT_LEAF_ENCODING, type ReceiptLeafValue } from "../../lib/receipts/leaf.js";
+import { encodeSettlementRecords, type SettlementRecord } from "../../lib/receipts/settlement.js";
 import { createJobs, deployMarketFixture, receiptHashFor } from "./helpers.js";
 
 const { ethers } = await network.create();

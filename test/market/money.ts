@@ -2,8 +2,10 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { isAitbcError } from "../../lib/errors.js";
-import { MAX_RATE, MAX_UNITS_MILLI, escrowFor, feeFor, milliToUnits, priceFor, settle, tokensToBase, unitsToMilli } from "../../lib/money.js";
-import { encodeSettlementRecords, sortForSettlement } from "../../lib/settlement.js";
+import { MAX_RATE, MAX_UNITS_MILLI } from "../../lib/protocol.js";
+import { escrowFor, feeFor, priceFor, settle } from "../../lib/money/prices.js";
+import { milliToUnits, parseTokenAmount, unitsToMilli } from "../../lib/money/amounts.js";
+import { encodeSettlementRecords, sortForSettlement } from "../../lib/receipts/settlement.js";
 import { deployMarketFixture, receiptHashFor } from "./helpers.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -52,7 +54,7 @@ describe("lib/money", () => {
     expectCode(() => feeFor(1n, 2_001n), "MONEY_INVALID_FEE");
     expectCode(() => settle({ maxUnitsMilli: 10n, unitsMilli: 11n, rate: 1n, feeBps: 0n }), "MONEY_UNITS_ABOVE_MAX");
     expectCode(() => unitsToMilli("2.5001"), "MONEY_INVALID_UNITS");
-    expectCode(() => tokensToBase("-1"), "MONEY_INVALID_AMOUNT");
+    expectCode(() => parseTokenAmount("-1"), "BAD_AMOUNT");
   });
 
   it("parses and formats units and token amounts", () => {
@@ -60,7 +62,7 @@ describe("lib/money", () => {
     expect(unitsToMilli("3")).to.equal(3_000n);
     expect(milliToUnits(2_500n)).to.equal("2.5");
     expect(milliToUnits(1n)).to.equal("0.001");
-    expect(tokensToBase("0.5")).to.equal(5n * 10n ** 17n);
+    expect(parseTokenAmount("0.5")).to.equal(5n * 10n ** 17n);
   });
 
   it("matches JobEscrow exactly: quote, price, fee, refund", async () => {

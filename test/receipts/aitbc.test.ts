@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { verifyAitbcSignature, verifyAttestations, verifyReceiptLayers } from "../../lib/receipts/aitbc.js";
 import { canonicalize, parseJson, type JsonObject } from "../../lib/receipts/canonical.js";
 import { nobleBackend, type Ed25519Backend } from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { buildReceipt, canonicalBytes, checkSettlementProfile, keyIdOf, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 import { getPublicKey } from "../../lib/receipts/ed25519.js";
 import { receiptVectors } from "./vectors.js";

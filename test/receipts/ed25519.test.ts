@@ -14,7 +14,7 @@ import {
   verifyEd25519,
   type Ed25519Backend,
 } from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { base64UrlDecode, base64UrlEncode } from "../../lib/receipts/encoding.js";
 import { b64u, receiptVectors } from "./vectors.js";
 

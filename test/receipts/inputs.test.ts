@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 
-import { ReceiptMerkleTree } from "../../lib/merkle.js";
+import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
 import { canonicalize } from "../../lib/receipts/canonical.js";
 import { proofPathFor, readReceiptEntries } from "../../lib/receipts/inputs.js";
 import { buildReceipt, receiptLeafValue, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";

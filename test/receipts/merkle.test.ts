@@ -4,22 +4,10 @@ import { expect } from "chai";
 import { AbiCoder, keccak256 } from "ethers";
 
 import { isAitbcError } from "../../lib/errors.js";
-import {
-  encodeReceiptLeaf,
-  hashPair,
-  importProofBundle,
-  MerkleTree,
-  processProof,
-  RECEIPT_LEAF_ENCODING,
-  receiptLeafHash,
-  ReceiptMerkleTree,
-  settlementOrder,
-  standardLeafHash,
-  toOzLeafValue,
-  verifyProof,
-  verifyReceiptLeafProof,
-  type ReceiptLeafValue,
-} from "../../lib/merkle.js";
+import { encodeReceiptLeaf, RECEIPT_LEAF_ENCODING, receiptLeafHash, type ReceiptLeafValue, toOzLeafValue, verifyReceiptLeafProof } from "../../lib/receipts/leaf.js";
+import { hashPair, MerkleTree, processProof, standardLeafHash, verifyProof } from "../../lib/merkle.js";
+import { importProofBundle, ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
+import { settlementOrder } from "../../lib/receipts/settlement.js";
 import { toHex } from "../../lib/receipts/encoding.js";
 
 function rng(seed: number): (n: number) => Uint8Array {

@@ -3,10 +3,10 @@ import { expect } from "chai";
 import { createHash } from "node:crypto";
 
 import { isAitbcError } from "../../lib/errors.js";
-import { ReceiptMerkleTree } from "../../lib/merkle.js";
+import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
 import { parseJson } from "../../lib/receipts/canonical.js";
 import { getPublicKey, nobleBackend, type Ed25519Backend } from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { toHex } from "../../lib/receipts/encoding.js";
 import {
   buildReceipt,

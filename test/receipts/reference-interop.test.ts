@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 import { JsonNumber } from "../../lib/receipts/canonical.js";
 import { getPublicKey } from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { buildReceipt, keyIdOf, receiptHash, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 
 const PYTHON = "/usr/bin/python3";

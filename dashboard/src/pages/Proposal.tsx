@@ -1,6 +1,6 @@
 import { useState } from "react";
 
-import { formatTimestamp } from "../../../lib/governance/amounts.js";
+import { formatTimestamp } from "../../../lib/time.js";
 import { AITBCGovernor__factory } from "../../../typechain-types/factories/governance/AITBCGovernor__factory.js";
 import { useChain, useChainQuery, type Chain } from "../chain.js";
 import {

@@ -1,4 +1,5 @@
-import { formatTokenAmount, formatTimestamp } from "../../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../../lib/money/amounts.js";
+import { formatTimestamp } from "../../../lib/time.js";
 import { useChain, useChainQuery, type Chain } from "../chain.js";
 import { formatCountdown, loadProposals, ProposalState, STATE_NAMES } from "../governance.js";
 import { ErrorPanel, Loading, StateBadge } from "../ui.js";

@@ -11,9 +11,9 @@ import { ZeroAddress, type Provider, type Signer } from "ethers";
 
 import { deploySystem } from "../../../lib/deploy-system.js";
 import type { Deployment } from "../../../lib/deployments.js";
-import { loadOrCreateKeyFile, type ReceiptKey } from "../../../lib/market/key-file.js";
+import { loadOrCreateKeyFile, type ReceiptKey } from "../../../lib/node/key-file.js";
 import { parseJson, type JsonObject } from "../../../lib/receipts/canonical.js";
-import { decodeSettlementRecords } from "../../../lib/settlement.js";
+import { decodeSettlementRecords } from "../../../lib/receipts/settlement.js";
 import { escrowInterface } from "../../../relayer/app/contracts.js";
 import { verifyReceipt } from "../../../lib/receipts/receipt.js";
 import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../../../typechain-types/index.js";

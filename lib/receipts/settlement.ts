@@ -7,13 +7,13 @@
  * and the strict order rules out duplicates). The one encoder, decoder and ordering used by the relayer, the tasks,
  * the benchmarks and the tests.
  */
-import { AitbcError } from "./errors.js";
-import { MAX_JOB_ID } from "./market/jobs.js";
-import { settlementOrder, type Hex, type ReceiptLeafValue } from "./merkle.js";
-import { priceFor } from "./money.js";
-import { fromHex, toHex } from "./receipts/encoding.js";
+import { AitbcError } from "../errors.js";
+import type { Hex } from "../merkle.js";
+import { priceFor } from "../money/prices.js";
+import { MAX_JOB_ID, SETTLEMENT_RECORD_BYTES } from "../protocol.js";
+import { fromHex, toHex } from "./encoding.js";
+import { receiptLeafHash, type ReceiptLeafValue } from "./leaf.js";
 
-export const SETTLEMENT_RECORD_BYTES = 46;
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
@@ -120,4 +120,21 @@ export function settlementLeafValue(context: SettlementContext, record: Settleme
  */
 export function sortForSettlement<T extends SettlementRecord>(context: SettlementContext, records: readonly T[], rateOf: (jobId: bigint) => bigint): T[] {
   return settlementOrder(records, (r) => settlementLeafValue(context, r, rateOf(r.jobId)));
+}
+
+/**
+ * Orders items by strictly ascending leaf hash, the order `JobEscrow.settleBatch` requires (it builds the same root
+ * without sorting, and the strict order rules out duplicates).
+ *
+ * @throws {AitbcError} `MERKLE_DUPLICATE_LEAF` when two items have the same leaf.
+ */
+export function settlementOrder<T>(items: readonly T[], leafOf: (item: T) => ReceiptLeafValue): T[] {
+  const keyed = items.map((item) => ({ item, leaf: receiptLeafHash(leafOf(item)) }));
+  keyed.sort((a, b) => (a.leaf < b.leaf ? -1 : a.leaf > b.leaf ? 1 : 0));
+  for (let i = 1; i < keyed.length; i++) {
+    if (keyed[i].leaf === keyed[i - 1].leaf) {
+      throw new AitbcError("MERKLE_DUPLICATE_LEAF", `two items share leaf ${keyed[i].leaf}`, { details: { leaf: keyed[i].leaf } });
+    }
+  }
+  return keyed.map((k) => k.item);
 }

@@ -1,26 +1,15 @@
 /**
  * Escrow, price and fee arithmetic of the marketplace — the only TypeScript implementation, mirrored by `JobEscrow`
- * and tested against it. All values are bigints in token base units (18 decimals) and milli-units.
+ * and tested against it. All values are bigints in token base units (18 decimals) and milli-units; the bounds come
+ * from `lib/protocol.ts`, parsing and printing amounts from `./amounts.ts`.
  *
  *   escrow   = ceil(maxUnitsMilli × rate / 1000)
  *   price    = floor(unitsMilli × rate / 1000)          (unitsMilli ≤ maxUnitsMilli)
  *   fee      = floor(price × feeBps / 10000)
  *   provider = price − fee, treasury = fee, client = escrow − price   →   provider + treasury + client = escrow
  */
-import { AitbcError } from "./errors.js";
-
-/** Milli-units per unit: units travel on-chain as milli-units (2.5 gpu_seconds = 2500). */
-export const MILLI = 1000n;
-/** Basis points in 100 %. */
-export const BPS = 10_000n;
-/** Largest `maxUnitsMilli` the escrow accepts (it keeps a job in one storage slot). */
-export const MAX_UNITS_MILLI = (1n << 36n) - 1n;
-/** Largest rate the rate card accepts (rates are snapshotted into 80 bits). */
-export const MAX_RATE = (1n << 80n) - 1n;
-/** Largest fee the DAO may set (20 %). */
-export const MAX_FEE_BPS = 2_000n;
-/** Token base units per token. */
-export const TOKEN_UNIT = 10n ** 18n;
+import { AitbcError } from "../errors.js";
+import { BPS, MAX_FEE_BPS, MAX_RATE, MAX_UNITS_MILLI, MILLI } from "../protocol.js";
 
 export interface Settlement {
   escrow: bigint;
@@ -79,31 +68,4 @@ export function settle(args: { maxUnitsMilli: bigint; unitsMilli: bigint; rate: 
   });
   const fee = feeFor(price, args.feeBps);
   return { escrow, price, fee, provider: price - fee, client: escrow - price };
-}
-
-/**
- * Parses a decimal amount of units ("2.5", "0.001", "3") into milli-units. More than three decimals cannot be
- * represented and is refused rather than rounded.
- */
-export function unitsToMilli(units: string): bigint {
-  const match = /^(\d+)(?:\.(\d{1,3}))?$/.exec(units.trim());
-  check(match !== null, "MONEY_INVALID_UNITS", `"${units}" is not a decimal amount with at most 3 decimals`, "write units like 2.5 (gpu_seconds)", { units });
-  const [, whole, fraction = ""] = match as RegExpExecArray;
-  return BigInt(whole) * MILLI + BigInt(fraction.padEnd(3, "0"));
-}
-
-/** Formats milli-units as a decimal string without trailing zeros ("2500" → "2.5"). */
-export function milliToUnits(milli: bigint): string {
-  check(milli >= 0n, "MONEY_INVALID_UNITS", `milli-units ${milli} is negative`, "units are never negative", { milli: milli.toString() });
-  const whole = milli / MILLI;
-  const fraction = (milli % MILLI).toString().padStart(3, "0").replace(/0+$/, "");
-  return fraction === "" ? whole.toString() : `${whole}.${fraction}`;
-}
-
-/** Parses a token amount ("2.0", "0.5") into base units. */
-export function tokensToBase(amount: string): bigint {
-  const match = /^(\d+)(?:\.(\d{1,18}))?$/.exec(amount.trim());
-  check(match !== null, "MONEY_INVALID_AMOUNT", `"${amount}" is not a token amount with at most 18 decimals`, "write amounts like 2.5 (AITBC)", { amount });
-  const [, whole, fraction = ""] = match as RegExpExecArray;
-  return BigInt(whole) * TOKEN_UNIT + BigInt(fraction.padEnd(18, "0"));
 }

@@ -18,7 +18,7 @@ import path from "node:path";
 
 import { AitbcError } from "../errors.js";
 import { getPublicKey, randomSecretKey, validatePublicKey } from "../receipts/ed25519.js";
-import { nodeBackend } from "../receipts/ed25519-node.js";
+import { nodeBackend } from "./ed25519-node.js";
 import { base64UrlDecode, base64UrlEncode, bytesEqual, toHex } from "../receipts/encoding.js";
 
 export const KEY_FILE_FORMAT = "aitbc-receipt-key-v1";

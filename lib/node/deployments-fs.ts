@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { AitbcError } from "./errors.js";
-import { type Deployment, parseDeployment } from "./deployments.js";
+import { AitbcError } from "../errors.js";
+import { type Deployment, parseDeployment } from "../deployments.js";
 
 /** Default folder of deployment files, relative to the project root. */
 export const DEPLOYMENTS_DIR = "deployments";

@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 
-import type { Ed25519Backend } from "./ed25519.js";
+import type { Ed25519Backend } from "../receipts/ed25519.js";
 
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
