@@ -13,10 +13,10 @@ import {
   validatePublicKey,
   verifyEd25519,
   type Ed25519Backend,
-} from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/node/ed25519-node.js";
-import { base64UrlDecode, base64UrlEncode } from "../../lib/receipts/encoding.js";
-import { b64u, receiptVectors } from "./vectors.js";
+} from "../../../lib/receipts/ed25519.js";
+import { nodeBackend } from "../../../lib/node/ed25519-node.js";
+import { base64UrlDecode, base64UrlEncode } from "../../../lib/receipts/encoding.js";
+import { b64u, receiptVectors } from "../../fixtures/vectors.js";
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const backends: Ed25519Backend[] = [nodeBackend, nobleBackend];
@@ -213,11 +213,11 @@ describe("receipts/ed25519", () => {
   describe("browser safety", () => {
     it("keeps the portable modules free of node: imports", () => {
       for (const file of ["ed25519.ts", "canonical.ts", "encoding.ts", "receipt.ts"]) {
-        const source = readFileSync(new URL(`../../lib/receipts/${file}`, import.meta.url), "utf8");
+        const source = readFileSync(new URL(`../../../lib/receipts/${file}`, import.meta.url), "utf8");
         expect(source, file).not.to.match(/from\s+["']node:/);
         expect(source, file).not.to.match(/from\s+["'][^"']*ed25519-node/);
       }
-      const merkle = readFileSync(new URL("../../lib/merkle.ts", import.meta.url), "utf8");
+      const merkle = readFileSync(new URL("../../../lib/merkle.ts", import.meta.url), "utf8");
       expect(merkle).not.to.match(/from\s+["']node:/);
     });
   });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
 
-import { isAitbcError } from "../../lib/errors.js";
+import { isAitbcError } from "../../../lib/errors.js";
 import {
   canonicalize,
   canonicalizeToBytes,
@@ -11,8 +11,8 @@ import {
   parseJson,
   pyFloatRepr,
   pyJsonString,
-} from "../../lib/receipts/canonical.js";
-import { canonicalVectors, floatFromBits } from "./vectors.js";
+} from "../../../lib/receipts/canonical.js";
+import { canonicalVectors, floatFromBits } from "../../fixtures/vectors.js";
 
 function parseErrorCode(text: string): string | undefined {
   try {

@@ -2,12 +2,12 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { expect } from "chai";
 import { createHash } from "node:crypto";
 
-import { isAitbcError } from "../../lib/errors.js";
-import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
-import { parseJson } from "../../lib/receipts/canonical.js";
-import { getPublicKey, nobleBackend, type Ed25519Backend } from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/node/ed25519-node.js";
-import { toHex } from "../../lib/receipts/encoding.js";
+import { isAitbcError } from "../../../lib/errors.js";
+import { ReceiptMerkleTree } from "../../../lib/receipts/proof-bundle.js";
+import { parseJson } from "../../../lib/receipts/canonical.js";
+import { getPublicKey, nobleBackend, type Ed25519Backend } from "../../../lib/receipts/ed25519.js";
+import { nodeBackend } from "../../../lib/node/ed25519-node.js";
+import { toHex } from "../../../lib/receipts/encoding.js";
 import {
   buildReceipt,
   canonicalBytes,
@@ -22,8 +22,8 @@ import {
   verifyReceipt,
   type BuildReceiptInput,
   type ReceiptVerification,
-} from "../../lib/receipts/receipt.js";
-import { receiptVectors } from "./vectors.js";
+} from "../../../lib/receipts/receipt.js";
+import { receiptVectors } from "../../fixtures/vectors.js";
 
 const backends: Ed25519Backend[] = [nodeBackend, nobleBackend];
 const ESCROW = "0x5fbdb2315678afecb367f032d93f642f64180aa3";

@@ -1,13 +1,13 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 
-import { verifyAitbcSignature, verifyAttestations, verifyReceiptLayers } from "../../lib/receipts/aitbc.js";
-import { canonicalize, parseJson, type JsonObject } from "../../lib/receipts/canonical.js";
-import { nobleBackend, type Ed25519Backend } from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/node/ed25519-node.js";
-import { buildReceipt, canonicalBytes, checkSettlementProfile, keyIdOf, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
-import { getPublicKey } from "../../lib/receipts/ed25519.js";
-import { receiptVectors } from "./vectors.js";
+import { verifyAitbcSignature, verifyAttestations, verifyReceiptLayers } from "../../../lib/receipts/aitbc.js";
+import { canonicalize, parseJson, type JsonObject } from "../../../lib/receipts/canonical.js";
+import { nobleBackend, type Ed25519Backend } from "../../../lib/receipts/ed25519.js";
+import { nodeBackend } from "../../../lib/node/ed25519-node.js";
+import { buildReceipt, canonicalBytes, checkSettlementProfile, keyIdOf, serializeReceipt, signReceipt } from "../../../lib/receipts/receipt.js";
+import { getPublicKey } from "../../../lib/receipts/ed25519.js";
+import { receiptVectors } from "../../fixtures/vectors.js";
 
 interface ReferenceVectors {
   keys: { miner: string; coordinator: string; other: string };
@@ -15,7 +15,7 @@ interface ReferenceVectors {
   invalid: { name: string; document: string; trusted_key: string; attestation_key: string | null; code: string }[];
 }
 
-const reference = JSON.parse(readFileSync(new URL("../vectors/reference.json", import.meta.url), "utf8")) as ReferenceVectors;
+const reference = JSON.parse(readFileSync(new URL("../../vectors/reference.json", import.meta.url), "utf8")) as ReferenceVectors;
 const backends: [string, Ed25519Backend][] = [
   ["node:crypto", nodeBackend],
   ["noble", nobleBackend],

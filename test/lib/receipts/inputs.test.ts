@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 
-import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
-import { canonicalize } from "../../lib/receipts/canonical.js";
-import { proofPathFor, readReceiptEntries } from "../../lib/receipts/inputs.js";
-import { buildReceipt, receiptLeafValue, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
+import { ReceiptMerkleTree } from "../../../lib/receipts/proof-bundle.js";
+import { canonicalize } from "../../../lib/receipts/canonical.js";
+import { proofPathFor, readReceiptEntries } from "../../../lib/receipts/inputs.js";
+import { buildReceipt, receiptLeafValue, serializeReceipt, signReceipt } from "../../../lib/receipts/receipt.js";
 
-const reference = JSON.parse(readFileSync(new URL("../vectors/reference.json", import.meta.url), "utf8")) as {
+const reference = JSON.parse(readFileSync(new URL("../../vectors/reference.json", import.meta.url), "utf8")) as {
   valid: { name: string; document: string }[];
 };
 const guide = reference.valid.find((v) => v.name === "payments guide example")!.document.trim();

@@ -10,14 +10,14 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-import { JsonNumber } from "../../lib/receipts/canonical.js";
-import { getPublicKey } from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/node/ed25519-node.js";
-import { buildReceipt, keyIdOf, receiptHash, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
+import { JsonNumber } from "../../../lib/receipts/canonical.js";
+import { getPublicKey } from "../../../lib/receipts/ed25519.js";
+import { nodeBackend } from "../../../lib/node/ed25519-node.js";
+import { buildReceipt, keyIdOf, receiptHash, serializeReceipt, signReceipt } from "../../../lib/receipts/receipt.js";
 
 const PYTHON = "/usr/bin/python3";
-const GENERATOR = fileURLToPath(new URL("../vectors/generate_reference.py", import.meta.url));
-const COMMITTED = fileURLToPath(new URL("../vectors/reference.json", import.meta.url));
+const GENERATOR = fileURLToPath(new URL("../../vectors/generate_reference.py", import.meta.url));
+const COMMITTED = fileURLToPath(new URL("../../vectors/reference.json", import.meta.url));
 
 function python(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(PYTHON, args, { input, encoding: "utf8", timeout: 60_000 });

@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { isAitbcError } from "../../lib/errors.js";
-import { MAX_RATE, MAX_UNITS_MILLI } from "../../lib/protocol.js";
-import { escrowFor, feeFor, priceFor, settle } from "../../lib/money/prices.js";
-import { milliToUnits, parseTokenAmount, unitsToMilli } from "../../lib/money/amounts.js";
-import { encodeSettlementRecords, sortForSettlement } from "../../lib/receipts/settlement.js";
-import { deployMarketFixture, receiptHashFor } from "./helpers.js";
+import { isAitbcError } from "../../../lib/errors.js";
+import { MAX_RATE, MAX_UNITS_MILLI } from "../../../lib/protocol.js";
+import { escrowFor, feeFor, priceFor, settle } from "../../../lib/money/prices.js";
+import { milliToUnits, parseTokenAmount, unitsToMilli } from "../../../lib/money/amounts.js";
+import { encodeSettlementRecords, sortForSettlement } from "../../../lib/receipts/settlement.js";
+import { deployMarketFixture, receiptHashFor } from "../../fixtures/market.js";
 
 const { ethers, networkHelpers } = await network.create();
 
