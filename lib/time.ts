@@ -41,3 +41,25 @@ export function formatDuration(seconds: bigint | number): string {
 export function formatTimestamp(seconds: bigint | number): string {
   return `${new Date(Number(seconds) * 1000).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "")} UTC`;
 }
+
+/** `01:58` under an hour, `1:02:03` under a day, `2 d 03:04:05` beyond: for countdowns that tick every second. */
+export function formatCountdown(seconds: bigint | number): string {
+  const s = Math.max(0, Math.floor(Number(seconds)));
+  const pad = (n: number) => n.toString().padStart(2, "0");
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3_600);
+  const m = Math.floor((s % 3_600) / 60);
+  const rest = s % 60;
+  if (d > 0) return `${d} d ${pad(h)}:${pad(m)}:${pad(rest)}`;
+  if (h > 0) return `${h}:${pad(m)}:${pad(rest)}`;
+  return `${pad(m)}:${pad(rest)}`;
+}
+
+/** `42 s`, `3 min 5 s`, `2 h 4 min`, `3 d 2 h`: for "opens in …". */
+export function formatIn(seconds: bigint | number): string {
+  const s = Math.max(0, Math.ceil(Number(seconds)));
+  if (s < 60) return `${s} s`;
+  if (s < 3_600) return `${Math.floor(s / 60)} min${s % 60 === 0 ? "" : ` ${s % 60} s`}`;
+  if (s < 86_400) return `${Math.floor(s / 3_600)} h${Math.floor((s % 3_600) / 60) === 0 ? "" : ` ${Math.floor((s % 3_600) / 60)} min`}`;
+  return `${Math.floor(s / 86_400)} d${Math.floor((s % 86_400) / 3_600) === 0 ? "" : ` ${Math.floor((s % 86_400) / 3_600)} h`}`;
+}

@@ -1,11 +1,12 @@
 import { formatTokenAmount } from "../../../lib/money/amounts.js";
-import { formatTimestamp } from "../../../lib/time.js";
+import type { ProposalStateName } from "../../../lib/governance/proposals.js";
+import { formatCountdown, formatTimestamp } from "../../../lib/time.js";
 import { useChain, useChainQuery, type Chain } from "../chain.js";
-import { formatCountdown, loadProposals, ProposalState, STATE_NAMES } from "../governance.js";
+import { loadProposals } from "../governance.js";
 import { ErrorPanel, Loading, StateBadge } from "../ui.js";
 import { title } from "./Proposals.js";
 
-const LIVE_STATES = new Set([ProposalState.Pending, ProposalState.Active, ProposalState.Succeeded, ProposalState.Queued]);
+const LIVE_STATES = new Set<ProposalStateName>(["Pending", "Active", "Succeeded", "Queued"]);
 
 async function loadRateCard(chain: Chain) {
   const registry = chain.contracts.models;
@@ -31,7 +32,7 @@ export function RateCardPage() {
   }
   if (q.data === undefined) return q.error !== undefined ? <ErrorPanel title="Could not load the rate card" error={q.error} /> : <Loading what="the rate card" />;
   const { models, pending } = q.data;
-  const now = chain.now();
+  const now = BigInt(chain.now());
   return (
     <section>
       <h2>Rate card</h2>
@@ -73,7 +74,7 @@ export function RateCardPage() {
                 <a href={`#/proposals/${p.id}`}>
                   #{p.id.toString()} {title(p)}
                 </a>
-                <StateBadge state={STATE_NAMES[p.state]} />
+                <StateBadge state={p.state} />
               </div>
               <ul className="kinds">
                 {p.actions
@@ -83,11 +84,11 @@ export function RateCardPage() {
                   ))}
               </ul>
               <div className="muted small">
-                {p.state === ProposalState.Queued
+                {p.state === "Queued"
                   ? now >= p.eta
                     ? `executable now (ETA ${formatTimestamp(p.eta)})`
                     : `takes effect after execution, earliest ${formatTimestamp(p.eta)} (in ${formatCountdown(p.eta - now)})`
-                  : `not queued yet (${STATE_NAMES[p.state].toLowerCase()})`}
+                  : `not queued yet (${p.state.toLowerCase()})`}
               </div>
             </li>
           ))}

@@ -5,7 +5,7 @@ import type { Deployment } from "../../../lib/deployments.js";
 import { isAitbcError } from "../../../lib/errors.js";
 import { buildProposal, decodeAction, getProposalKind, listProposalKinds, registerProposalKind, type KindInput } from "../../../lib/governance/kinds.js";
 import "../../../lib/governance/market-kinds.js";
-import { describeNextStep, nextActionableTime, parseProposalId, parseProposalState, requireState, withProposerSuffix } from "../../../lib/governance/proposals.js";
+import { describeNextStep, nextActionableTime, parseProposalId, parseProposalState, requireGate, voteGate, withProposerSuffix } from "../../../lib/governance/proposals.js";
 
 const E18 = 10n ** 18n;
 const contracts: Deployment["contracts"] = {
@@ -153,8 +153,10 @@ describe("lib/governance: proposal states and next steps", function () {
   });
 
   it("refuses an action in the wrong state with WRONG_STATE", function () {
-    expect(codeOf(() => requireState({ ...base, state: "Pending" }, ["Active"], "vote on", opts))).to.equal("WRONG_STATE");
-    expect(() => requireState({ ...base, state: "Active" }, ["Active"], "vote on", opts)).to.not.throw();
+    const voter = { account: ALICE, power: 1n, currentVotes: 1n, hasVoted: false };
+    const view = { ...base, proposer: ALICE };
+    expect(codeOf(() => requireGate(voteGate({ ...view, state: "Pending" }, 955n, voter), { ...view, state: "Pending" }, "vote on", ALICE, opts))).to.equal("WRONG_STATE");
+    expect(() => requireGate(voteGate({ ...view, state: "Active" }, 1_100n, voter), { ...view, state: "Active" }, "vote on", ALICE, opts)).to.not.throw();
   });
 
   it("appends the proposer suffix once and refuses someone else's", function () {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { buildProposal, decodeAction } from "../../../lib/governance/kinds.js";
-import { readProposal } from "../../../lib/governance/proposals.js";
+import { readProposal } from "../../../lib/sdk/governance.js";
 import { deployGovernanceSystem, E18, ProposalDriver, selfDelegate, State, Vote, type GovernanceSystem } from "../../fixtures/governance.js";
 
 const { ethers, networkHelpers } = await network.create();
