@@ -108,7 +108,7 @@ describe("lib/governance: proposal gates", function () {
   });
 
   describe("requireGate", function () {
-    const view = { id: 3n, state: "Active" as const, snapshot: 1_000n, deadline: 1_600n, eta: 0n, now: 1_100n, votes: { for: 0n, against: 0n, abstain: 0n }, quorumReached: false };
+    const view = { id: 3n, state: "Active" as const, proposer: PROPOSER, snapshot: 1_000n, deadline: 1_600n, eta: 0n, now: 1_100n, votes: { for: 0n, against: 0n, abstain: 0n }, quorumReached: false };
     const hints = { network: "localhost", local: true };
 
     it("throws the gate's code with the state and the reason, and the next step as the hint", function () {
