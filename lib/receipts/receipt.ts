@@ -178,7 +178,7 @@ export interface BuildReceiptInput {
   unitType?: string;
   /** Measured units in milli-units (2.5 GPU-seconds = 2500). */
   unitsMilli: number | bigint;
-  /** `price = floor(unitsMilli × rate / 1000)` in token base units, computed with `lib/money.ts`. */
+  /** `price = floor(unitsMilli × rate / 1000)` in token base units, computed with `lib/money/prices.ts`. */
   priceBase: bigint | string;
   /** Unix seconds. */
   startedAt: number;

@@ -27,7 +27,7 @@ export { sendTransaction, type ProgressFn, type SendOptions, type SentTx } from 
 
 // ── money and rates ─────────────────────────────────────────────────────────────────────────────────────────────
 export { escrowFor, feeFor, priceFor, settle, type Settlement } from "../money/prices.js";
-export { milliToUnits, parseTokenAmount, unitsToMilli } from "../money/amounts.js";
+export { formatTokenAmount, milliToUnits, parseTokenAmount, unitsToMilli } from "../money/amounts.js";
 export { findModel, readRateCard, type RateCardRow } from "../market/rates.js";
 export { jobStatusName, type JobStatusName } from "../market/jobs.js";
 export { JOB_STATUSES, MAX_PROMPT_BYTES } from "../protocol.js";
@@ -74,6 +74,17 @@ export { importProofBundle, type ReceiptProofBundle } from "../receipts/proof-bu
 export { receiptLeafHash, type ReceiptLeafValue, verifyReceiptLeafProof } from "../receipts/leaf.js";
 export { receiptProofBundle, verifyInclusion, verifyReceiptOnChain, type InclusionCheck, type InclusionProof, type OnChainVerification } from "./verify.js";
 export { checkSettledReceipt, SETTLEMENT_CHECKS, type SettledReceiptVerdict, type SettlementCheck, type SettlementCheckId, type SettlementFailureCode, type SettlementReader } from "./settled-receipt.js";
+
+// ── governance ──────────────────────────────────────────────────────────────────────────────────────────────────
+export {
+  readGovernanceSettings,
+  readProposal,
+  readProposals,
+  readVoter,
+  type GovernanceContracts,
+  type ReadProposalOptions,
+} from "./governance.js";
+export { cancelGate, executeGate, queueGate, voteGate, type Gate, type ProposalView, type VoterStatus } from "../governance/proposals.js";
 
 // ── watchers ────────────────────────────────────────────────────────────────────────────────────────────────────
 export { followAnchoredBatches, readAnchoredBatches, type AnchoredBatch, type BatchFollower, type FollowOptions } from "./watcher.js";

@@ -1,6 +1,6 @@
 /**
  * Checklist 15: roots built on-chain by settleBatch == `@openzeppelin/merkle-tree` StandardMerkleTree roots == the
- * project's fast builder (lib/merkle.ts), for every size 1..40 and a spread up to 1,000 (odd and power-of-two edges).
+ * project's fast builder (lib/merkle.ts, lib/receipts/proof-bundle.ts), for every size 1..40 and a spread up to 1,000 (odd and power-of-two edges).
  * Roots come from eth_call on one set of 1,000 accepted jobs, so every size costs one call, not a new deployment.
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
