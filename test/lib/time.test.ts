@@ -1,17 +1,7 @@
 import { expect } from "chai";
 
-import { isAitbcError } from "../../lib/errors.js";
 import { formatDuration, formatTimestamp, parseDuration } from "../../lib/time.js";
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (isAitbcError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected an AitbcError, nothing was thrown");
-}
+import { codeOf } from "../fixtures/errors.js";
 
 describe("lib/governance: amounts", function () {
   it("parses durations with units and refuses fractions", function () {

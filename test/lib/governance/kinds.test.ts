@@ -2,28 +2,14 @@ import { expect } from "chai";
 import { Interface, ZeroAddress } from "ethers";
 
 import type { Deployment } from "../../../lib/deployments.js";
-import { isAitbcError } from "../../../lib/errors.js";
 import { buildProposal, decodeAction, getProposalKind, listProposalKinds, registerProposalKind, type KindInput } from "../../../lib/governance/kinds.js";
 import "../../../lib/governance/market-kinds.js";
 import { describeNextStep, nextActionableTime, parseProposalId, parseProposalState, requireGate, voteGate, withProposerSuffix } from "../../../lib/governance/proposals.js";
+import { codeOf } from "../../fixtures/errors.js";
+import { LOCAL_CONTRACTS as contracts } from "../../fixtures/governance.js";
 
 const E18 = 10n ** 18n;
-const contracts: Deployment["contracts"] = {
-  AITBCToken: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-  AITBCTimelock: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
-  AITBCGovernor: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
-};
 const ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (isAitbcError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected an AitbcError, nothing was thrown");
-}
 
 function decodeOne(kind: string, input: KindInput, current?: Parameters<typeof decodeAction>[1]["current"]) {
   const built = buildProposal(kind, input, contracts, "test");

@@ -1,20 +1,10 @@
 import { expect } from "chai";
 import { solidityPacked } from "ethers";
 
-import { isAitbcError } from "../../../lib/errors.js";
 import { receiptLeafHash } from "../../../lib/receipts/leaf.js";
 import { decodeSettlementRecords, encodeSettlementRecords, encodeSettlementRecordsHex, settlementLeafValue, type SettlementRecord, sortForSettlement } from "../../../lib/receipts/settlement.js";
 import { SETTLEMENT_RECORD_BYTES } from "../../../lib/protocol.js";
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (isAitbcError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected an AitbcError");
-}
+import { codeOf } from "../../fixtures/errors.js";
 
 const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
 
