@@ -14,7 +14,6 @@ import { MAX_JOB_ID, SETTLEMENT_RECORD_BYTES } from "../protocol.js";
 import { fromHex, toHex } from "./encoding.js";
 import { receiptLeafHash, type ReceiptLeafValue } from "./leaf.js";
 
-
 const UINT64_MAX = (1n << 64n) - 1n;
 
 export interface SettlementRecord {

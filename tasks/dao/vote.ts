@@ -16,7 +16,6 @@ interface VoteArgs {
   json: boolean;
 }
 
-
 export default async function voteAction(args: VoteArgs, hre: HardhatRuntimeEnvironment) {
   return runTask(hre, args, async (ctx) => {
     const id = parseProposalId(args.id);
