@@ -65,5 +65,9 @@ export const MAX_EXPOSURE_MULTIPLE = 10_000n;
 export const PROPOSAL_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"] as const;
 /** `GovernorVotesQuorumFraction.quorumDenominator()`: the quorum is a whole percentage. */
 export const QUORUM_DENOMINATOR = 100n;
+/** `GovernorSettings.setVotingDelay(uint48)`, `setVotingPeriod(uint32)`, `setLateQuorumVoteExtension(uint48)`: seconds. */
+export const MAX_VOTING_DELAY = (1n << 48n) - 1n;
+export const MAX_VOTING_PERIOD = (1n << 32n) - 1n;
+export const MAX_LATE_QUORUM_EXTENSION = (1n << 48n) - 1n;
 /** `GovernorCountingSimple` support values, in order (`0` against, `1` for, `2` abstain). */
 export const VOTE_SUPPORT = ["Against", "For", "Abstain"] as const;

@@ -128,6 +128,12 @@ describe("lib/protocol: the contract constants TypeScript mirrors", function () 
     expect(6 + 8 + 32).to.equal(P.SETTLEMENT_RECORD_BYTES);
   });
 
+  it("matches the widths of the Governor's settings (from the ABI)", async function () {
+    expect(maxOfUint(await abiInputType("AITBCGovernor", "setVotingDelay", 0))).to.equal(P.MAX_VOTING_DELAY);
+    expect(maxOfUint(await abiInputType("AITBCGovernor", "setVotingPeriod", 0))).to.equal(P.MAX_VOTING_PERIOD);
+    expect(maxOfUint(await abiInputType("AITBCGovernor", "setLateQuorumVoteExtension", 0))).to.equal(P.MAX_LATE_QUORUM_EXTENSION);
+  });
+
   it("matches GovernorCountingSimple's ballots", async function () {
     const sys = await networkHelpers.loadFixture(async function protocolBallots() {
       return deployGovernanceSystem(ethers, networkHelpers);
