@@ -10,6 +10,8 @@ import { AitbcError } from "../errors.js";
 import { PROPOSAL_STATES } from "../protocol.js";
 import { formatCountdown, formatDuration, formatIn, formatTimestamp } from "../time.js";
 import type { DecodedAction } from "./kinds.js";
+// Registers the marketplace kinds and decoders, so every user of proposals understands marketplace calls.
+import "./market-kinds.js";
 
 export type ProposalStateName = (typeof PROPOSAL_STATES)[number];
 
