@@ -1,36 +1,23 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {IProviderRegistry} from "../../contracts/interfaces/IProviderRegistry.sol";
-import {Test} from "./utils/Test.sol";
-import {Market} from "./utils/MarketSetup.sol";
+import {IProviderRegistry} from "../../../contracts/interfaces/IProviderRegistry.sol";
+import {Market, MarketTest} from "../../fixtures/contracts/MarketTest.sol";
 
-/// @notice Receipt-key rotation: the registry keeps every past key with the time range it signed in.
-contract KeyRotationTest is Test {
-    Market.System internal s;
-    address internal constant PROVIDER = address(0x9001);
-    address internal constant STRANGER = address(0xBAD);
+/// @notice Receipt keys: the registry refuses weak keys and keeps every past key with the time range it signed in.
+contract ProviderRegistryKeysTest is MarketTest {
     bytes32 internal constant KEY_A = Market.VALID_KEY;
     // Another canonical encoding outside the small-order subgroup.
     bytes32 internal constant KEY_B = 0xd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a;
+    /// @dev The identity point: a small-order key that accepts forged signatures.
+    bytes32 internal constant IDENTITY_KEY = 0x0100000000000000000000000000000000000000000000000000000000000000;
     uint256 internal constant OPEN = type(uint64).max;
 
-    function setUp() public {
-        address[] memory funded = new address[](2);
-        funded[0] = PROVIDER;
-        funded[1] = STRANGER;
-        s = Market.deploy(address(this), address(0x7EA5), funded);
-        vm.prank(PROVIDER);
-        s.token.approve(address(s.providers), type(uint256).max);
+    /// @dev PROVIDER registered with KEY_A for model 1 at t = 1,000,000.
+    function setUp() public override {
+        _marketBeforeRegistration();
         vm.warp(1_000_000);
-        _register(KEY_A);
-    }
-
-    function _register(bytes32 key) internal {
-        uint16[] memory served = new uint16[](1);
-        served[0] = 1;
-        vm.prank(PROVIDER);
-        s.providers.register(key, served, Market.MIN_BOND);
+        _register(KEY_A, Market.MIN_BOND);
     }
 
     function _rotate(bytes32 key) internal {
@@ -121,7 +108,7 @@ contract KeyRotationTest is Test {
         s.providers.withdrawBond();
         uint256 rejoined = block.timestamp + 10;
         vm.warp(rejoined);
-        _register(KEY_B);
+        _register(KEY_B, Market.MIN_BOND);
         assertFalse(s.providers.wasReceiptKeyAt(PROVIDER, KEY_A, rejoined), "old key closed at re-registration");
         assertTrue(s.providers.wasReceiptKeyAt(PROVIDER, KEY_A, rejoined - 1), "old receipts still verify");
         assertTrue(s.providers.wasReceiptKeyAt(PROVIDER, KEY_B, rejoined), "new key open");
@@ -134,5 +121,27 @@ contract KeyRotationTest is Test {
         uint256 t = 1_000_000 + uint256(probe);
         assertTrue(s.providers.wasReceiptKeyAt(PROVIDER, KEY_A, t) == (t < rotatedAt), "old key iff before");
         assertTrue(s.providers.wasReceiptKeyAt(PROVIDER, KEY_B, t) == (t >= rotatedAt), "new key iff from");
+    }
+
+    function test_setReceiptKey_rotatesTheKey() public {
+        bytes32 next = bytes32(uint256(Market.VALID_KEY) + 2);
+        vm.prank(PROVIDER);
+        s.providers.setReceiptKey(next);
+        assertEq(s.providers.provider(PROVIDER).receiptKey, next, "rotated");
+    }
+
+    function test_setReceiptKey_smallOrderKey_reverts() public {
+        vm.prank(PROVIDER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProviderRegistry.ProviderRegistryInvalidReceiptKey.selector, IDENTITY_KEY)
+        );
+        s.providers.setReceiptKey(IDENTITY_KEY);
+        assertEq(s.providers.provider(PROVIDER).receiptKey, Market.VALID_KEY, "unchanged");
+    }
+
+    function test_setReceiptKey_unregistered_reverts() public {
+        vm.prank(STRANGER);
+        vm.expectRevert(abi.encodeWithSelector(IProviderRegistry.ProviderRegistryNotRegistered.selector, STRANGER));
+        s.providers.setReceiptKey(Market.VALID_KEY);
     }
 }

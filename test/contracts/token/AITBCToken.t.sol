@@ -5,7 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {Votes} from "@openzeppelin/contracts/governance/utils/Votes.sol";
 import {AITBCToken} from "../../../contracts/token/AITBCToken.sol";
-import {Test} from "../utils/Test.sol";
+import {Test} from "../../fixtures/contracts/Test.sol";
 
 /// @notice Unit and fuzz tests of the AITBC token: timestamp-clock vote checkpoints, delegation, permit and the cap.
 /// The test contract itself stands in for the timelock (the token's owner and only minter).
