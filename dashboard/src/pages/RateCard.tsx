@@ -1,5 +1,6 @@
 import { formatTokenAmount } from "../../../lib/money/amounts.js";
 import type { ProposalStateName } from "../../../lib/governance/proposals.js";
+import { readRateCard } from "../../../lib/market/rates.js";
 import { formatCountdown, formatTimestamp } from "../../../lib/time.js";
 import { useChain, useChainQuery, type Chain } from "../chain.js";
 import { loadProposals } from "../governance.js";
@@ -11,13 +12,7 @@ const LIVE_STATES = new Set<ProposalStateName>(["Pending", "Active", "Succeeded"
 async function loadRateCard(chain: Chain) {
   const registry = chain.contracts.models;
   if (registry === undefined) return undefined;
-  const count = Number(await registry.modelCount());
-  const models = await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const m = await registry.model(i + 1);
-      return { id: i + 1, name: m.name, unitType: m.unitType, rate: m.rate, enabled: m.enabled };
-    }),
-  );
+  const models = await readRateCard(registry);
   const registryAddress = chain.config.deployment.contracts.ModelRegistry!.toLowerCase();
   const { proposals } = await loadProposals(chain);
   const pending = proposals.filter((p) => LIVE_STATES.has(p.state) && p.actions.some((a) => a.target.toLowerCase() === registryAddress));
