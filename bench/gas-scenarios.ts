@@ -1,5 +1,5 @@
 /**
- * Gas scenarios of the marketplace, shared by `bench/gas.ts` (table + JSON) and `test/market/gas.ts` (ceilings).
+ * Gas scenarios of the marketplace, shared by `bench/gas.ts` (table + JSON) and `test/bench/gas.test.ts` (ceilings).
  *
  * Every figure is gas from transaction receipts on the in-process
  * chain, so runs are reproducible. Definitions:
@@ -16,9 +16,9 @@
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 
-import { encodeSettlementRecords, sortForSettlement, type SettlementRecord } from "../lib/settlement.js";
+import { encodeSettlementRecords, type SettlementRecord, sortForSettlement } from "../lib/receipts/settlement.js";
 import { NaiveEscrow__factory } from "../typechain-types/index.js";
-import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../test/market/helpers.js";
+import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../test/fixtures/market.js";
 
 const RATE = 2n * 10n ** 18n;
 

@@ -5,7 +5,7 @@
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 
 import { nobleBackend, signEd25519, verifyEd25519, type Ed25519Backend } from "../lib/receipts/ed25519.js";
-import { nodeBackend } from "../lib/receipts/ed25519-node.js";
+import { nodeBackend } from "../lib/node/ed25519-node.js";
 import { buildReceipt, canonicalBytes, signReceipt, verifyReceipt, type ReceiptDocument } from "../lib/receipts/receipt.js";
 
 export type BackendName = "node" | "noble";

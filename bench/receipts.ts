@@ -19,9 +19,10 @@ import { Worker } from "node:worker_threads";
 
 import { readFileSync } from "node:fs";
 
-import { RECEIPT_LEAF_ENCODING, ReceiptMerkleTree, toOzLeafValue, type ReceiptLeafValue } from "../lib/merkle.js";
+import { RECEIPT_LEAF_ENCODING, type ReceiptLeafValue, toOzLeafValue } from "../lib/receipts/leaf.js";
+import { ReceiptMerkleTree } from "../lib/receipts/proof-bundle.js";
 import { verifyReceiptLayers } from "../lib/receipts/aitbc.js";
-import { nodeBackend } from "../lib/receipts/ed25519-node.js";
+import { nodeBackend } from "../lib/node/ed25519-node.js";
 import { signAndVerifyFor, type BackendName, type OperationKind } from "./receipts-worker.js";
 
 function envNumber(name: string, fallback: number): number {

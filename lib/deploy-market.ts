@@ -9,7 +9,7 @@ import {
   type ProviderRegistry,
 } from "../typechain-types/index.js";
 import { AitbcError } from "./errors.js";
-import { tokensToBase } from "./money.js";
+import { parseTokenAmount } from "./money/amounts.js";
 
 /** One entry of the rate card as deployed. `rate` is base units per ONE unit. */
 export interface RateCardEntry {
@@ -20,10 +20,10 @@ export interface RateCardEntry {
 
 /** The default rate card (AITBC per gpu_seconds). */
 export const DEFAULT_RATE_CARD: readonly RateCardEntry[] = [
-  { name: "llama3.2", unitType: "gpu_seconds", rate: tokensToBase("2.0") },
-  { name: "llama3.2:1b", unitType: "gpu_seconds", rate: tokensToBase("0.5") },
-  { name: "codellama", unitType: "gpu_seconds", rate: tokensToBase("2.5") },
-  { name: "stable-diffusion", unitType: "gpu_seconds", rate: tokensToBase("5.0") },
+  { name: "llama3.2", unitType: "gpu_seconds", rate: parseTokenAmount("2.0") },
+  { name: "llama3.2:1b", unitType: "gpu_seconds", rate: parseTokenAmount("0.5") },
+  { name: "codellama", unitType: "gpu_seconds", rate: parseTokenAmount("2.5") },
+  { name: "stable-diffusion", unitType: "gpu_seconds", rate: parseTokenAmount("5.0") },
 ];
 
 /** Marketplace parameters. Times in seconds, amounts in base units. */
@@ -54,10 +54,10 @@ export function defaultMarketParameters(local: boolean): MarketParameters {
         disputeWindow: 600,
         disputeTimeout: 3_600,
         maxDeadlineDelay: 86_400,
-        minBond: tokensToBase("100"),
+        minBond: parseTokenAmount("100"),
         unbondingPeriod: 2 * 3_600,
         exposureMultiple: 1_000,
-        disputeBond: tokensToBase("1"),
+        disputeBond: parseTokenAmount("1"),
         rateCard: DEFAULT_RATE_CARD,
       }
     : {
@@ -65,10 +65,10 @@ export function defaultMarketParameters(local: boolean): MarketParameters {
         disputeWindow: 3 * 86_400,
         disputeTimeout: 14 * 86_400,
         maxDeadlineDelay: 30 * 86_400,
-        minBond: tokensToBase("1000"),
+        minBond: parseTokenAmount("1000"),
         unbondingPeriod: 21 * 86_400,
         exposureMultiple: 10,
-        disputeBond: tokensToBase("10"),
+        disputeBond: parseTokenAmount("10"),
         rateCard: DEFAULT_RATE_CARD,
       };
 }

@@ -4,7 +4,11 @@
  * (seven ABI words), plus a path for any other length.
  *
  * Why not `@noble/hashes` directly: this permutation runs about 2.5 times as fast as its `keccakP`, and digests land
- * in caller-owned buffers at an offset with no allocation per message.
+ * in caller-owned buffers at an offset with no allocation per message. The benchmark that needs it is
+ * `npm run bench:receipts`, figure `merkle_1m_s` (a million-leaf receipt root, goal ≤ 15 s, baseline 5.74 s): on
+ * 2026-12-07, on a loaded 2-core machine, 1,048,576 leaves took 9.4–9.6 s here and 40–50 s for the same tree built
+ * over noble's `keccak_256` (same root), far over the goal. The relayer's 1,024-leaf batches alone would not justify
+ * it (about 17 µs per job).
  * - The permutation is unrolled over 100 locals, so V8 keeps the state in registers and stack slots instead of
  *   going through arrays every step.
  * - Lanes are stored bit-interleaved: each 64-bit lane as the 32-bit word of its even bits and the word of its odd

@@ -18,7 +18,7 @@ import { pino } from "pino";
 
 import { reportError, toContractError, toJson } from "../lib/error-contract.js";
 import { AitbcError } from "../lib/errors.js";
-import { silenceSqliteExperimentalWarning } from "../lib/node-warnings.js";
+import { silenceSqliteExperimentalWarning } from "../lib/node/warnings.js";
 import { fromParseArgs, MINER_HINTS } from "./app/command-errors.js";
 import { exitCodeFor, formatStatusLine } from "./app/status-line.js";
 

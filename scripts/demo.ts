@@ -23,13 +23,14 @@ import { pino } from "pino";
 
 import { deploySystem } from "../lib/deploy-system.js";
 import { AitbcError, isAitbcError } from "../lib/errors.js";
-import { formatTokenAmount } from "../lib/governance/amounts.js";
 import { buildProposal, decodeAction } from "../lib/governance/kinds.js";
 import { withProposerSuffix } from "../lib/governance/proposals.js";
-import { loadOrCreateKeyFile, type ReceiptKey } from "../lib/market/key-file.js";
+import { loadOrCreateKeyFile, type ReceiptKey } from "../lib/node/key-file.js";
 import { readRateCard, type RateCardRow } from "../lib/market/rates.js";
-import { leafValueToJson, RECEIPT_LEAF_ENCODING, RECEIPT_PROOFS_FORMAT, type ReceiptLeafValue } from "../lib/merkle.js";
-import { escrowFor, milliToUnits, priceFor, settle, tokensToBase, unitsToMilli } from "../lib/money.js";
+import { leafValueToJson, RECEIPT_PROOFS_FORMAT } from "../lib/receipts/proof-bundle.js";
+import { RECEIPT_LEAF_ENCODING, type ReceiptLeafValue } from "../lib/receipts/leaf.js";
+import { escrowFor, priceFor, settle } from "../lib/money/prices.js";
+import { formatTokenAmount, milliToUnits, parseTokenAmount, unitsToMilli } from "../lib/money/amounts.js";
 import { parseJson, type JsonObject } from "../lib/receipts/canonical.js";
 import { serializeReceipt, verifyReceipt } from "../lib/receipts/receipt.js";
 import { Eip1193Transport } from "../relayer/adapters/chain/rpc.js";
@@ -337,7 +338,7 @@ async function main(): Promise<void> {
 
     // ── 7. rate change and a job at the new rate ─────────────────────────────────────────────────────────────────
     const oldRate = model(REPRICED_MODEL).rate;
-    const newRate = tokensToBase(NEW_RATE);
+    const newRate = parseTokenAmount(NEW_RATE);
     steps.begin(`the DAO changes the ${REPRICED_MODEL} rate from ${formatTokenAmount(oldRate)} to ${NEW_RATE} AITBC per gpu_seconds`);
     await passProposal("set-rate", "set-rate", { model: model(REPRICED_MODEL).id.toString(), rate: NEW_RATE }, `Reprice ${REPRICED_MODEL} to ${NEW_RATE} AITBC per gpu_seconds`);
     check((await rateRegistry.model(model(REPRICED_MODEL).id)).rate === newRate, "the rate card does not show the new rate");

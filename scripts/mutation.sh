@@ -68,7 +68,7 @@ fuzz="$fuzz AITBC_INVARIANT_DEPTH=${AITBC_INVARIANT_DEPTH:-30}"
 limit="timeout -k 5 120"
 tests="$fuzz $limit hardhat test solidity"
 if [[ "${AITBC_MUTATION_MOCHA:-0}" == "1" ]]; then
-  tests="$tests && $limit hardhat test mocha test/market/checklist.ts test/market/money.ts"
+  tests="$tests && $limit hardhat test mocha test/lib/market/checklist.test.ts test/lib/money/prices.test.ts"
 fi
 node -e '
   const fs = require("node:fs");

@@ -1,7 +1,7 @@
 import { getAddress, isAddress } from "ethers";
 
 import { AitbcError } from "../../lib/errors.js";
-import { receiptLeafHash, type ReceiptLeafValue } from "../../lib/merkle.js";
+import { receiptLeafHash, type ReceiptLeafValue } from "../../lib/receipts/leaf.js";
 import { verifyReceiptLayers, type ReceiptLayers } from "../../lib/receipts/aitbc.js";
 import { checkSettledReceipt } from "../../lib/sdk/settled-receipt.js";
 import { JsonNumber, parseJson, type JsonObject, type JsonValue } from "../../lib/receipts/canonical.js";

@@ -2,8 +2,10 @@ import type { ContractTransactionResponse, Signer } from "ethers";
 import { Component, useState, type ErrorInfo, type ReactNode } from "react";
 
 import { describeError } from "./chain.js";
-import type { Gate } from "./governance.js";
 import { useWallet } from "./wallet.js";
+
+/** Whether a button may be pressed, and why not; the governance gates of `lib/governance/proposals.ts` are such. */
+export type Gate = { ok: true } | { ok: false; why: string };
 
 export function ErrorPanel(props: { title?: string; error: unknown; testId?: string }) {
   const e = props.error as { code?: string; message?: string; hint?: string };

@@ -14,7 +14,9 @@ import { AITBCToken__factory } from "../../typechain-types/factories/token/AITBC
 import type { ContractName, Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
 import type { RateCardRow } from "../market/rates.js";
-import { formatDuration, formatTokenAmount, parseDuration, parseTokenAmount } from "./amounts.js";
+import { formatDuration, parseDuration } from "../time.js";
+import { formatTokenAmount, parseTokenAmount } from "../money/amounts.js";
+import { MAX_LATE_QUORUM_EXTENSION, MAX_VOTING_DELAY, MAX_VOTING_PERIOD, QUORUM_DENOMINATOR } from "../protocol.js";
 
 export interface ProposalAction {
   target: string;
@@ -161,8 +163,6 @@ function checkRange(value: bigint, max: bigint, what: string, code = "BAD_VALUE"
   return value;
 }
 
-const UINT32_MAX = 2n ** 32n - 1n;
-const UINT48_MAX = 2n ** 48n - 1n;
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Decoding
@@ -333,7 +333,7 @@ export type GovernanceParam = (typeof GOVERNANCE_PARAMS)[number];
 function parseQuorumPercent(text: string): bigint {
   const match = /^(\d{1,3})\s*%?$/.exec(text.trim());
   const value = match === null ? -1n : BigInt(match[1]);
-  if (value < 1n || value > 100n) {
+  if (value < 1n || value > QUORUM_DENOMINATOR) {
     throw new AitbcError("BAD_VALUE", `quorum \`${text}\` is not a whole percentage from 1 to 100`, {
       hint: "Pass the quorum as a percentage of the supply at the snapshot, e.g. `--value 4`.",
     });
@@ -346,9 +346,9 @@ function encodeGovernanceChange(param: string, value: string, contracts: Deploye
   const on = (target: string, data: string): ProposalAction => ({ target, value: 0n, calldata: data });
   switch (param as GovernanceParam) {
     case "voting-delay":
-      return on(governor, governorInterface.encodeFunctionData("setVotingDelay", [checkRange(parseDuration(value, "voting delay"), UINT48_MAX, "voting delay")]));
+      return on(governor, governorInterface.encodeFunctionData("setVotingDelay", [checkRange(parseDuration(value, "voting delay"), MAX_VOTING_DELAY, "voting delay")]));
     case "voting-period": {
-      const period = checkRange(parseDuration(value, "voting period"), UINT32_MAX, "voting period");
+      const period = checkRange(parseDuration(value, "voting period"), MAX_VOTING_PERIOD, "voting period");
       if (period === 0n) throw new AitbcError("BAD_VALUE", "the voting period must be longer than zero", { hint: "Pass a duration such as `7d`." });
       return on(governor, governorInterface.encodeFunctionData("setVotingPeriod", [period]));
     }
@@ -357,7 +357,7 @@ function encodeGovernanceChange(param: string, value: string, contracts: Deploye
     case "quorum":
       return on(governor, governorInterface.encodeFunctionData("updateQuorumNumerator", [parseQuorumPercent(value)]));
     case "late-quorum-extension":
-      return on(governor, governorInterface.encodeFunctionData("setLateQuorumVoteExtension", [checkRange(parseDuration(value, "late-quorum extension"), UINT48_MAX, "late-quorum extension")]));
+      return on(governor, governorInterface.encodeFunctionData("setLateQuorumVoteExtension", [checkRange(parseDuration(value, "late-quorum extension"), MAX_LATE_QUORUM_EXTENSION, "late-quorum extension")]));
     case "timelock-delay":
       return on(requireContract(contracts, "AITBCTimelock"), timelockInterface.encodeFunctionData("updateDelay", [parseDuration(value, "timelock delay")]));
     case "guardian": {

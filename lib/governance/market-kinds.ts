@@ -9,7 +9,9 @@ import { JobEscrow__factory } from "../../typechain-types/factories/market/JobEs
 import { ModelRegistry__factory } from "../../typechain-types/factories/market/ModelRegistry__factory.js";
 import { ProviderRegistry__factory } from "../../typechain-types/factories/market/ProviderRegistry__factory.js";
 import type { ContractName } from "../deployments.js";
-import { formatDuration, formatTokenAmount, parseDuration, parseTokenAmount } from "./amounts.js";
+import { formatDuration, parseDuration } from "../time.js";
+import { formatTokenAmount, parseTokenAmount } from "../money/amounts.js";
+import { BPS, MAX_EXPOSURE_MULTIPLE, MAX_MODEL_ID } from "../protocol.js";
 import {
   registerContractDecoder,
   registerProposalKind,
@@ -37,7 +39,7 @@ function contractAt(contracts: DeployedContracts, name: ContractName): string {
  */
 export function parseModelId(text: string | undefined): bigint {
   const value = (text ?? "").trim();
-  if (!/^\d+$/.test(value) || BigInt(value) > 65_535n) {
+  if (!/^\d+$/.test(value) || BigInt(value) > MAX_MODEL_ID) {
     throw new AitbcError("BAD_MODEL", `--model \`${value}\` is not a model id`, { hint: "Pass the model's id or name as listed by the rate card." });
   }
   return BigInt(value);
@@ -50,8 +52,8 @@ export function parseBps(text: string | undefined, what: string): bigint {
   let bps: bigint | undefined;
   if (percent !== null) bps = BigInt(percent[1]) * 100n + BigInt((percent[2] ?? "").padEnd(2, "0"));
   else if (/^\d{1,5}$/.test(value)) bps = BigInt(value);
-  if (bps === undefined || bps > 10_000n) {
-    throw new AitbcError("BAD_VALUE", `${what} \`${value}\` is not a share between 0 and 10000 bps`, {
+  if (bps === undefined || bps > BPS) {
+    throw new AitbcError("BAD_VALUE", `${what} \`${value}\` is not a share between 0 and ${BPS} bps`, {
       hint: "Write basis points (`250`) or a percentage (`2.5%`).",
     });
   }
@@ -73,8 +75,8 @@ const MARKET_PARAMS: Record<string, { contract: ContractName; fn: string; parse:
 function parseMultiple(value: string): bigint {
   const match = /^(\d{1,5})x?$/.exec(value.trim());
   const multiple = match === null ? undefined : BigInt(match[1]);
-  if (multiple === undefined || multiple < 1n || multiple > 10_000n) {
-    throw new AitbcError("BAD_VALUE", `exposure multiple \`${value}\` is not a whole number between 1 and 10000`, {
+  if (multiple === undefined || multiple < 1n || multiple > MAX_EXPOSURE_MULTIPLE) {
+    throw new AitbcError("BAD_VALUE", `exposure multiple \`${value}\` is not a whole number between 1 and ${MAX_EXPOSURE_MULTIPLE}`, {
       hint: "Write how many times its bond a provider's exposure may reach, e.g. `10` (or `10x`).",
     });
   }

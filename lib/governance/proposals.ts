@@ -1,18 +1,18 @@
 /**
- * Reading proposals from the Governor: state, windows, tallies against quorum, timelock ETA and decoded actions, and the
- * sentence that tells a user what can happen next. Browser-safe (only ethers contracts), shared by CLI and dashboard.
+ * The rules of a proposal's life, as pure functions over a {@link ProposalView}: state names, what happens next and
+ * the sentence that says so, and the gates that say whether a user may vote, queue, execute or cancel now (and why
+ * not). The `dao:*` tasks and the dashboard both call them; `lib/sdk/governance.ts` reads the view from the chain.
+ * Pure and browser-safe.
  */
-import type { AITBCGovernor, AITBCTimelock, AITBCToken } from "../../typechain-types/index.js";
-import { AitbcError } from "../errors.js";
-import { readRateCard } from "../market/rates.js";
-import { ModelRegistry__factory } from "../../typechain-types/factories/market/ModelRegistry__factory.js";
-import { formatDuration, formatTimestamp } from "./amounts.js";
-// Registers the marketplace kinds and decoders, so every reader of proposals understands marketplace calls.
-import "./market-kinds.js";
-import { decodeAction, type DecodedAction, type DeployedContracts, type GovernanceSettings } from "./kinds.js";
+import { ZeroAddress } from "ethers";
 
-/** `IGovernor.ProposalState`, in enum order. */
-export const PROPOSAL_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"] as const;
+import { AitbcError } from "../errors.js";
+import { PROPOSAL_STATES } from "../protocol.js";
+import { formatCountdown, formatDuration, formatIn, formatTimestamp } from "../time.js";
+import type { DecodedAction } from "./kinds.js";
+// Registers the marketplace kinds and decoders, so every user of proposals understands marketplace calls.
+import "./market-kinds.js";
+
 export type ProposalStateName = (typeof PROPOSAL_STATES)[number];
 
 export function proposalStateName(value: bigint | number): ProposalStateName {
@@ -28,12 +28,6 @@ export function parseProposalState(text: string): ProposalStateName {
     throw new AitbcError("BAD_STATE", `\`${text}\` is not a proposal state`, { hint: `Use one of: ${PROPOSAL_STATES.join(", ")}.` });
   }
   return found;
-}
-
-export interface GovernanceContracts {
-  governor: AITBCGovernor;
-  token: AITBCToken;
-  timelock: AITBCTimelock;
 }
 
 export interface VoteTally {
@@ -56,7 +50,7 @@ export interface ProposalView {
   now: bigint;
   votes: VoteTally;
   quorum: bigint;
-  /** The snapshot is still in the future, so `quorum` is computed from the current supply. */
+  /** The snapshot is still in the future, so `quorum` is the Governor's quorum of one second ago (an estimate). */
   quorumIsEstimate: boolean;
   quorumReached: boolean;
   descriptionHash: string;
@@ -74,99 +68,6 @@ export function parseProposalId(text: string): bigint {
     });
   }
   return BigInt(trimmed);
-}
-
-/** Throws `UNKNOWN_PROPOSAL` unless the Governor knows `id`. */
-export async function requireProposal(governor: AITBCGovernor, id: bigint, network: string): Promise<void> {
-  if ((await governor.proposalSnapshot(id)) === 0n) {
-    const count = await governor.proposalCount();
-    throw new AitbcError("UNKNOWN_PROPOSAL", `there is no proposal ${id} on ${network} (${count} proposal${count === 1n ? "" : "s"} so far)`, {
-      hint: `Run \`npx hardhat dao:list --network ${network}\` to see them.`,
-      details: { id: id.toString(), count: count.toString() },
-    });
-  }
-}
-
-export async function readGovernanceSettings(c: GovernanceContracts): Promise<GovernanceSettings> {
-  const [votingDelay, votingPeriod, proposalThreshold, quorumPercent, lateQuorumExtension, timelockDelay, guardian] = await Promise.all([
-    c.governor.votingDelay(),
-    c.governor.votingPeriod(),
-    c.governor.proposalThreshold(),
-    c.governor["quorumNumerator()"](),
-    c.governor.lateQuorumVoteExtension(),
-    c.timelock.getMinDelay(),
-    c.governor.proposalGuardian(),
-  ]);
-  return { votingDelay, votingPeriod, proposalThreshold, quorumPercent, lateQuorumExtension, timelockDelay, guardian };
-}
-
-/** Descriptions of every proposal created since `fromBlock`, by id. */
-export async function readProposalDescriptions(governor: AITBCGovernor, fromBlock: number): Promise<Map<bigint, string>> {
-  const events = await governor.queryFilter(governor.filters.ProposalCreated(), fromBlock);
-  return new Map(events.map((e) => [e.args.proposalId, e.args.description]));
-}
-
-/** The block before the one that executed proposal `id`, or undefined when its execution is not in the logs. */
-async function blockBeforeExecution(governor: AITBCGovernor, id: bigint, fromBlock: number): Promise<number | undefined> {
-  const events = await governor.queryFilter(governor.filters.ProposalExecuted(), fromBlock).catch(() => []);
-  const executed = events.find((e) => e.args.proposalId === id);
-  return executed === undefined ? undefined : executed.blockNumber - 1;
-}
-
-function readRateCardAt(registry: ReturnType<typeof ModelRegistry__factory.connect>, blockTag: number | "latest") {
-  return readRateCard({ modelCount: () => registry.modelCount({ blockTag }), model: (modelId) => registry.model(modelId, { blockTag }) });
-}
-
-export async function readProposal(
-  c: GovernanceContracts,
-  id: bigint,
-  options: { contracts: DeployedContracts; network: string; fromBlock?: number; descriptions?: Map<bigint, string> },
-): Promise<ProposalView> {
-  await requireProposal(c.governor, id, options.network);
-  const [stateValue, proposer, snapshot, deadline, eta, now, tally, details] = await Promise.all([
-    c.governor.state(id),
-    c.governor.proposalProposer(id),
-    c.governor.proposalSnapshot(id),
-    c.governor.proposalDeadline(id),
-    c.governor.proposalEta(id),
-    c.governor.clock(),
-    c.governor.proposalVotes(id),
-    c.governor.proposalDetails(id),
-  ]);
-  const state = proposalStateName(stateValue);
-  // Past timepoints only: quorum(t) reverts for t >= now, so a pending proposal shows today's quorum as an estimate.
-  const quorumIsEstimate = snapshot >= now;
-  const quorum = await c.governor.quorum(quorumIsEstimate ? now - 1n : snapshot);
-  const votes: VoteTally = { against: tally[0], for: tally[1], abstain: tally[2] };
-  const descriptions = options.descriptions ?? (await readProposalDescriptions(c.governor, options.fromBlock ?? 0).catch(() => new Map<bigint, string>()));
-  // "from X to Y" only makes sense while X is still the live value.
-  const current = state === "Executed" ? undefined : await readGovernanceSettings(c);
-  const registry = options.contracts.ModelRegistry;
-  // An executed proposal is described with the rate card as it was just before its execution, so a rate change
-  // reads the same sentence ("set rate of llama3.2 from 2 to 2.5") before and after.
-  const cardBlock = state === "Executed" ? await blockBeforeExecution(c.governor, id, options.fromBlock ?? 0) : "latest";
-  const rateCard =
-    registry === undefined || cardBlock === undefined ? undefined : await readRateCardAt(ModelRegistry__factory.connect(registry, c.governor.runner), cardBlock);
-  const [targets, values, calldatas, descriptionHash] = details;
-  const actions = targets.map((target, i) =>
-    decodeAction({ target, value: values[i], calldata: calldatas[i] }, { contracts: options.contracts, current, rateCard }),
-  );
-  return {
-    id,
-    state,
-    proposer,
-    snapshot,
-    deadline,
-    eta,
-    now,
-    votes,
-    quorum,
-    quorumIsEstimate,
-    quorumReached: votes.for + votes.abstain >= quorum,
-    descriptionHash,
-    description: descriptions.get(id),
-    actions,
-  };
 }
 
 function when(timestamp: bigint, now: bigint): string {
@@ -217,23 +118,6 @@ export function describeNextStep(view: Pick<ProposalView, "id" | "state" | "snap
   }
 }
 
-/**
- * Throws `WRONG_STATE` (nothing sent) unless the proposal is in one of `expected`; the message names the current state
- * and the next step.
- */
-export function requireState(
-  view: Parameters<typeof describeNextStep>[0],
-  expected: readonly ProposalStateName[],
-  action: string,
-  options: { network: string; local: boolean },
-): void {
-  if (expected.includes(view.state)) return;
-  throw new AitbcError("WRONG_STATE", `cannot ${action} proposal ${view.id}: it is ${view.state}, not ${expected.join(" or ")}`, {
-    hint: describeNextStep(view, options),
-    details: { id: view.id.toString(), state: view.state, expected },
-  });
-}
-
 const PROPOSER_SUFFIX = /#proposer=(0x[0-9a-fA-F]{40})$/;
 
 /**
@@ -251,4 +135,153 @@ export function withProposerSuffix(description: string, proposer: string): strin
     return description;
   }
   return `${description}\n\n#proposer=${proposer}`;
+}
+
+/** The description as written: without the `#proposer=0x…` suffix that {@link withProposerSuffix} appends. */
+export function cleanDescription(description: string): string {
+  return description.replace(/\s*#proposer=0x[0-9a-fA-F]{40}\s*$/, "");
+}
+
+// ── what a user may do now, and why not ─────────────────────────────────────────────────────────────────────────
+
+/**
+ * Whether an action is open to the user now. `why` is a short reason a person reads (the dashboard shows it next to
+ * the disabled button); `code` is the stable error code the CLI raises with it.
+ */
+export type Gate = { ok: true } | { ok: false; code: GateCode; why: string };
+export type GateCode = "WRONG_STATE" | "NOT_READY" | "NO_ACCOUNT" | "ALREADY_VOTED" | "NO_VOTING_POWER" | "NOT_ALLOWED" | "ALREADY_DELEGATED" | "NO_TOKENS";
+
+/** The part of a {@link ProposalView} the gates read. */
+export type GateView = Pick<ProposalView, "state" | "proposer" | "snapshot" | "deadline" | "eta" | "quorumReached">;
+
+/** One account's standing on one proposal (see `readVoter` in `lib/sdk/governance.ts`). */
+export interface VoterStatus {
+  account?: string;
+  /** Votes the account had at the snapshot (or has now, before the snapshot). */
+  power: bigint;
+  /** Current delegated votes, to tell "delegate first" from "delegated too late". */
+  currentVotes: bigint;
+  hasVoted: boolean;
+}
+
+const OK: Gate = { ok: true };
+const no = (code: GateCode, why: string): Gate => ({ ok: false, code, why });
+const sameAddress = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
+
+function closedReason(p: GateView): string {
+  switch (p.state) {
+    case "Canceled":
+      return "the proposal was cancelled";
+    case "Defeated":
+      return p.quorumReached ? "defeated: more votes against than for" : "defeated: quorum not reached";
+    case "Expired":
+      return "the proposal expired";
+    case "Executed":
+      return "already executed";
+    default:
+      return `the proposal is ${p.state}`;
+  }
+}
+
+/** May `voter` vote now? Only while Active, once, with voting power at the snapshot. */
+export function voteGate(p: GateView, now: bigint, voter: VoterStatus): Gate {
+  if (p.state === "Pending") return no("WRONG_STATE", `voting opens in ${formatIn(p.snapshot + 1n - now)}`);
+  if (p.state !== "Active") {
+    const how = p.state === "Succeeded" || p.state === "Queued" ? `the proposal passed and is ${p.state.toLowerCase()}` : closedReason(p);
+    return no("WRONG_STATE", `voting has ended: ${how}`);
+  }
+  if (voter.account === undefined) return no("NO_ACCOUNT", "select an account to vote");
+  if (voter.hasVoted) return no("ALREADY_VOTED", "you have already voted on this proposal");
+  if (voter.power === 0n) {
+    return no("NO_VOTING_POWER", voter.currentVotes > 0n ? "no voting power at the snapshot — your delegation came after it" : "no voting power at the snapshot — delegate first");
+  }
+  return OK;
+}
+
+/** May `account` queue the proposal in the timelock now? Only once it Succeeded. */
+export function queueGate(p: GateView, now: bigint, account: string | undefined): Gate {
+  switch (p.state) {
+    case "Pending":
+      return no("WRONG_STATE", `voting has not started (opens in ${formatIn(p.snapshot + 1n - now)})`);
+    case "Active":
+      return no("WRONG_STATE", `voting is open: closes in ${formatIn(p.deadline + 1n - now)}`);
+    case "Succeeded":
+      return account === undefined ? no("NO_ACCOUNT", "select an account to send the transaction") : OK;
+    case "Queued":
+      return no("WRONG_STATE", "already queued");
+    default:
+      return no("WRONG_STATE", closedReason(p));
+  }
+}
+
+/** May `account` execute the proposal now? Only when Queued and the timelock's ETA has passed. */
+export function executeGate(p: GateView, now: bigint, account: string | undefined): Gate {
+  switch (p.state) {
+    case "Queued":
+      if (now < p.eta) return no("NOT_READY", `queued: executable in ${formatCountdown(p.eta - now)}`);
+      return account === undefined ? no("NO_ACCOUNT", "select an account to send the transaction") : OK;
+    case "Succeeded":
+      return no("WRONG_STATE", "passed: queue it in the timelock first");
+    case "Pending":
+    case "Active":
+      return no("WRONG_STATE", "the vote is not over");
+    default:
+      return no("WRONG_STATE", closedReason(p));
+  }
+}
+
+/**
+ * May `account` cancel the proposal now? `GovernorProposalGuardian`'s rule: the guardian may cancel any live
+ * proposal; the proposer only while it is Pending, or at any stage when no guardian is set. Canceled, Executed and
+ * Expired proposals cannot be cancelled.
+ */
+export function cancelGate(p: GateView, account: string | undefined, guardian: string): Gate {
+  if (p.state === "Canceled" || p.state === "Executed" || p.state === "Expired") return no("WRONG_STATE", closedReason(p));
+  const noGuardian = guardian === ZeroAddress;
+  const isGuardian = !noGuardian && sameAddress(account, guardian);
+  const isProposer = sameAddress(account, p.proposer);
+  if (isGuardian) return OK;
+  if (isProposer && (noGuardian || p.state === "Pending")) return OK;
+  if (noGuardian) return no("NOT_ALLOWED", "only the proposer can cancel");
+  if (isProposer) return no("NOT_ALLOWED", "the proposer can cancel only before voting opens; after that only the proposal guardian");
+  return no("NOT_ALLOWED", `only the proposal guardian (${guardian.slice(0, 6)}…${guardian.slice(-4)}) or, before voting opens, the proposer can cancel`);
+}
+
+/** An account's delegation as the token reports it. */
+export interface DelegationStatus {
+  account: string;
+  balance: bigint;
+  /** `delegates(account)`: the zero address until the account delegates. */
+  delegatee: string;
+}
+
+/**
+ * May the account delegate its votes to `to` (itself when omitted)? `ALREADY_DELEGATED` when that is already its
+ * delegate; `NO_TOKENS` when it holds no AITBC (the delegation would only apply to tokens it receives later, so the
+ * CLI warns and goes on, the dashboard keeps the button closed).
+ */
+export function delegateGate(status: DelegationStatus, to: string = status.account): Gate {
+  if (sameAddress(status.delegatee, to)) return no("ALREADY_DELEGATED", sameAddress(status.account, to) ? "already delegated to yourself" : "already delegated to this address");
+  if (status.balance === 0n) return no("NO_TOKENS", "you hold no AITBC");
+  return OK;
+}
+
+/** What the CLI tells the user to do when a gate is closed; the reason itself comes from the gate. */
+const GATE_HINTS: Partial<Record<GateCode, string>> = {
+  ALREADY_VOTED: "Each account votes once; vote from another account with --from.",
+  NO_VOTING_POWER: "Votes count from the snapshot, so delegating now only helps future proposals: `npx hardhat dao:delegate`. Vote from another account with --from.",
+  NOT_ALLOWED: "A proposer can cancel only while the proposal is Pending (or at any time when no guardian is set); after that only the proposal guardian can. Send from that account with --from.",
+};
+
+/**
+ * Throws the gate's code (nothing sent) unless `gate` is open, e.g. `WRONG_STATE` "cannot queue proposal 3 (Active)
+ * from 0x…: voting is open: closes in 2 min". The hint is the next step for state gates, the fix for the others.
+ */
+export function requireGate(gate: Gate, view: Parameters<typeof describeNextStep>[0], action: string, who: string, hints: { network: string; local: boolean }): void {
+  if (gate.ok) return;
+  const hint = GATE_HINTS[gate.code] ?? describeNextStep(view, hints);
+  throw new AitbcError(gate.code, `cannot ${action} proposal ${view.id} (${view.state}) from ${who}: ${gate.why}`, {
+    hint,
+    details: { id: view.id.toString(), state: view.state },
+  });
 }

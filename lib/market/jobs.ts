@@ -6,10 +6,9 @@
 import { getAddress, isAddress } from "ethers";
 
 import { AitbcError } from "../errors.js";
-import { MAX_UNITS_MILLI, milliToUnits, unitsToMilli } from "../money.js";
+import { milliToUnits, unitsToMilli } from "../money/amounts.js";
+import { JOB_STATUSES, MAX_UNITS_MILLI } from "../protocol.js";
 
-/** `IJobEscrow.JobStatus`, in enum order. `Finalized` is reported by `job()`, never stored. */
-export const JOB_STATUSES = ["None", "Open", "Accepted", "Settled", "Finalized", "Cancelled", "Expired", "Disputed", "Resolved"] as const;
 export type JobStatusName = (typeof JOB_STATUSES)[number];
 
 export function jobStatusName(value: bigint | number): JobStatusName {
@@ -17,9 +16,6 @@ export function jobStatusName(value: bigint | number): JobStatusName {
   if (name === undefined) throw new AitbcError("UNKNOWN_JOB_STATUS", `job status ${value} is not defined by IJobEscrow`, { hint: "Update the CLI to the deployed escrow's version." });
   return name;
 }
-
-/** Largest job id the settlement records can carry (`uint48`). */
-export const MAX_JOB_ID = (1n << 48n) - 1n;
 
 /** Parses `--id`: a positive decimal integer. */
 export function parseJobId(text: string, what = "--id"): bigint {
@@ -32,7 +28,7 @@ export function parseJobId(text: string, what = "--id"): bigint {
 }
 
 /**
- * Parses `--max-units` in gpu_seconds ("2.5") into milli-units through `lib/money.ts`; zero and sizes the escrow
+ * Parses `--max-units` in gpu_seconds ("2.5") into milli-units through `lib/money/amounts.ts`; zero and sizes the escrow
  * cannot hold are refused with `BAD_UNITS`.
  */
 export function parseMaxUnits(text: string): bigint {

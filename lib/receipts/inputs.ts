@@ -13,7 +13,7 @@
  * Pure and browser-safe.
  */
 import { AitbcError } from "../errors.js";
-import { importProofBundle, RECEIPT_PROOFS_FORMAT } from "../merkle.js";
+import { importProofBundle, RECEIPT_PROOFS_FORMAT } from "./proof-bundle.js";
 import { JsonNumber, JsonParseError, parseJson, type JsonObject, type JsonValue } from "./canonical.js";
 
 /** An inclusion proof that came with a receipt: one path, or the items of a proof bundle (pick by leaf). */

@@ -12,7 +12,8 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
 import { AitbcError } from "../errors.js";
-import { encodeReceiptLeaf, receiptLeafHash, verifyReceiptLeafProof, type Hex, type ReceiptLeafValue } from "../merkle.js";
+import { encodeReceiptLeaf, receiptLeafHash, type ReceiptLeafValue, verifyReceiptLeafProof } from "./leaf.js";
+import type { Hex } from "../merkle.js";
 import {
   canonicalize,
   canonicalizeToBytes,
@@ -177,7 +178,7 @@ export interface BuildReceiptInput {
   unitType?: string;
   /** Measured units in milli-units (2.5 GPU-seconds = 2500). */
   unitsMilli: number | bigint;
-  /** `price = floor(unitsMilli × rate / 1000)` in token base units, computed with `lib/money.ts`. */
+  /** `price = floor(unitsMilli × rate / 1000)` in token base units, computed with `lib/money/prices.ts`. */
   priceBase: bigint | string;
   /** Unix seconds. */
   startedAt: number;

@@ -6,16 +6,16 @@ import { Signature, ZeroAddress, type Signer } from "ethers";
 
 import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
-import { formatTimestamp, formatTokenAmount } from "../governance/amounts.js";
+import { formatTimestamp } from "../time.js";
+import { formatTokenAmount, milliToUnits } from "../money/amounts.js";
 import { parseAddressOption, parseDeadline, parseMaxUnits } from "../market/jobs.js";
 import { findModel, readRateCard } from "../market/rates.js";
-import { escrowFor, milliToUnits } from "../money.js";
+import { escrowFor } from "../money/prices.js";
+import { MAX_PROMPT_BYTES } from "../protocol.js";
 import type { AITBCToken } from "../../typechain-types/index.js";
 import { chainTime, connectMarket, providerBatches, providerEntry, providerOf, readJob, requireJobStatus, sameAddress } from "./market.js";
 import { sendTransaction, type ProgressFn, type SentTx } from "./tx.js";
 
-/** `JobEscrow.MAX_PROMPT_BYTES` */
-export const MAX_PROMPT_BYTES = 64 * 1024;
 /** Deadline of a job when the caller names none: an hour of chain time. */
 export const DEFAULT_JOB_TTL_SECONDS = 3_600n;
 
@@ -106,7 +106,7 @@ export interface SubmittedJob {
 /**
  * Escrows tokens for a job and creates it. Everything is checked before anything is sent: the model is on the rate
  * card and enabled, the addressed provider can serve it, the deadline fits the escrow's window, the balance covers
- * the escrow, and the escrow's own quote equals `lib/money.ts` arithmetic.
+ * the escrow, and the escrow's own quote equals `lib/money/prices.ts` arithmetic.
  *
  * @throws {AitbcError} `UNKNOWN_MODEL`, `MODEL_DISABLED`, `BAD_UNITS`, `BAD_DEADLINE`, `BAD_PROMPT`, `BAD_ADDRESS`,
  *   `PROVIDER_CANNOT_SERVE`, `INSUFFICIENT_BALANCE`, `QUOTE_MISMATCH`, `TX_WOULD_REVERT`, `TX_FAILED`.
@@ -132,7 +132,7 @@ export async function submitJob(signer: Signer, deployment: Deployment, request:
   const escrow = escrowFor(maxUnitsMilli, model.rate);
   const quoted = await m.escrow.quote(model.id, maxUnitsMilli);
   if (quoted !== escrow) {
-    throw new AitbcError("QUOTE_MISMATCH", `the escrow quotes ${quoted} base units, lib/money.ts computes ${escrow}`, { hint: "This library and the deployed escrow disagree on the arithmetic; update the library." });
+    throw new AitbcError("QUOTE_MISMATCH", `the escrow quotes ${quoted} base units, lib/money/prices.ts computes ${escrow}`, { hint: "This library and the deployed escrow disagree on the arithmetic; update the library." });
   }
   const token = m.token.connect(signer);
   const [balance, allowance] = await Promise.all([token.balanceOf(client), token.allowance(client, m.addresses.escrow)]);

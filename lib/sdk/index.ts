@@ -26,16 +26,17 @@ export { describeContractRevert, type ContractRevert } from "./reverts.js";
 export { sendTransaction, type ProgressFn, type SendOptions, type SentTx } from "./tx.js";
 
 // ── money and rates ─────────────────────────────────────────────────────────────────────────────────────────────
-export { escrowFor, feeFor, milliToUnits, priceFor, settle, tokensToBase, unitsToMilli, type Settlement } from "../money.js";
+export { escrowFor, feeFor, priceFor, settle, type Settlement } from "../money/prices.js";
+export { formatTokenAmount, milliToUnits, parseTokenAmount, unitsToMilli } from "../money/amounts.js";
 export { findModel, readRateCard, type RateCardRow } from "../market/rates.js";
-export { JOB_STATUSES, jobStatusName, type JobStatusName } from "../market/jobs.js";
+export { jobStatusName, type JobStatusName } from "../market/jobs.js";
+export { JOB_STATUSES, MAX_PROMPT_BYTES } from "../protocol.js";
 
 // ── clients ─────────────────────────────────────────────────────────────────────────────────────────────────────
 export {
   DEFAULT_JOB_TTL_SECONDS,
   disputeJob,
   encodePrompt,
-  MAX_PROMPT_BYTES,
   signPermit,
   submitJob,
   withdraw,
@@ -68,15 +69,27 @@ export {
   type ReceiptVerification,
   type VerifyReceiptOptions,
 } from "../receipts/receipt.js";
-export { nodeBackend } from "../receipts/ed25519-node.js";
-export { importProofBundle, receiptLeafHash, verifyReceiptLeafProof, type ReceiptLeafValue, type ReceiptProofBundle } from "../merkle.js";
+export { nodeBackend } from "../node/ed25519-node.js";
+export { importProofBundle, type ReceiptProofBundle } from "../receipts/proof-bundle.js";
+export { receiptLeafHash, type ReceiptLeafValue, verifyReceiptLeafProof } from "../receipts/leaf.js";
 export { receiptProofBundle, verifyInclusion, verifyReceiptOnChain, type InclusionCheck, type InclusionProof, type OnChainVerification } from "./verify.js";
 export { checkSettledReceipt, SETTLEMENT_CHECKS, type SettledReceiptVerdict, type SettlementCheck, type SettlementCheckId, type SettlementFailureCode, type SettlementReader } from "./settled-receipt.js";
+
+// ── governance ──────────────────────────────────────────────────────────────────────────────────────────────────
+export {
+  readGovernanceSettings,
+  readProposal,
+  readProposals,
+  readVoter,
+  type GovernanceContracts,
+  type ReadProposalOptions,
+} from "./governance.js";
+export { cancelGate, executeGate, queueGate, voteGate, type Gate, type ProposalView, type VoterStatus } from "../governance/proposals.js";
 
 // ── watchers ────────────────────────────────────────────────────────────────────────────────────────────────────
 export { followAnchoredBatches, readAnchoredBatches, type AnchoredBatch, type BatchFollower, type FollowOptions } from "./watcher.js";
 
 // ── miners ──────────────────────────────────────────────────────────────────────────────────────────────────────
-export { loadOrCreateKeyFile, readKeyFile, type ReceiptKey } from "../market/key-file.js";
+export { loadOrCreateKeyFile, readKeyFile, type ReceiptKey } from "../node/key-file.js";
 export { registerProvider, type ProviderRegistration, type RegistrationResult } from "./miner.js";
 // The relayer itself (startMiner) is the `aitbc-evm/miner` entry: relayer/index.ts.

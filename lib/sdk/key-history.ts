@@ -3,7 +3,7 @@
  * provider has had with the time range it was registered. A rotation therefore never invalidates the receipts the
  * old key signed before it.
  */
-import { nodeBackend } from "../receipts/ed25519-node.js";
+import { nodeBackend } from "../node/ed25519-node.js";
 import { verifyReceipt, type ReceiptFields } from "../receipts/receipt.js";
 import { base64UrlDecode, toHex } from "../receipts/encoding.js";
 import type { MarketContracts } from "./market.js";

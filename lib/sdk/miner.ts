@@ -6,8 +6,8 @@ import type { Signer } from "ethers";
 
 import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
-import { formatTokenAmount } from "../governance/amounts.js";
-import { receiptKeyMismatch } from "../market/key-file.js";
+import { formatTokenAmount } from "../money/amounts.js";
+import { receiptKeyMismatch } from "../node/key-file.js";
 import { findModel, readRateCard } from "../market/rates.js";
 import { connectMarket, providerEntry, providerOf } from "./market.js";
 import { sendTransaction, type ProgressFn, type SentTx } from "./tx.js";

@@ -10,7 +10,7 @@
  * contract's view — and stop at the first failure; the result lists each check that ran.
  */
 import type { IJobEscrow } from "../../typechain-types/index.js";
-import { verifyReceiptLeafProof, type ReceiptLeafValue } from "../merkle.js";
+import { type ReceiptLeafValue, verifyReceiptLeafProof } from "../receipts/leaf.js";
 
 /** The escrow reads the checks need (a `JobEscrow` or `IJobEscrow` contract handle). */
 export type SettlementReader = Pick<IJobEscrow, "batch" | "job" | "plainAnchor" | "verifyReceiptInclusion">;

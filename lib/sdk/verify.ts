@@ -8,8 +8,10 @@ import type { Provider } from "ethers";
 
 import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
-import { leafValueToJson, RECEIPT_LEAF_ENCODING, RECEIPT_PROOFS_FORMAT, verifyReceiptLeafProof, type Hex, type ReceiptLeafValue, type ReceiptProofBundle } from "../merkle.js";
-import { nodeBackend } from "../receipts/ed25519-node.js";
+import { leafValueToJson, RECEIPT_PROOFS_FORMAT, type ReceiptProofBundle } from "../receipts/proof-bundle.js";
+import { RECEIPT_LEAF_ENCODING, type ReceiptLeafValue, verifyReceiptLeafProof } from "../receipts/leaf.js";
+import type { Hex } from "../merkle.js";
+import { nodeBackend } from "../node/ed25519-node.js";
 import { verifyReceipt, type ReceiptErrorCode, type ReceiptFields } from "../receipts/receipt.js";
 import { receiptTrustedKey } from "./key-history.js";
 import { connectMarket, providerEntry } from "./market.js";

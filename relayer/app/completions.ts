@@ -1,7 +1,7 @@
 import { keccak256 } from "ethers";
 
-import { priceFor } from "../../lib/money.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { priceFor } from "../../lib/money/prices.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { buildReceipt, receiptHash, receiptLeaf, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 import type { Journal } from "../adapters/journal/journal.js";
 import type { PlannedReceipt } from "../core/batch-planner.js";

@@ -1,5 +1,6 @@
 import { getAddress, ZeroAddress, type LogDescription } from "ethers";
 
+import { JOB_STATUSES } from "../../lib/protocol.js";
 import { IJobEscrow__factory } from "../../typechain-types/factories/interfaces/IJobEscrow__factory.js";
 import { IModelRegistry__factory } from "../../typechain-types/factories/interfaces/IModelRegistry__factory.js";
 import { IProviderRegistry__factory } from "../../typechain-types/factories/interfaces/IProviderRegistry__factory.js";
@@ -13,8 +14,8 @@ export const escrowInterface = IJobEscrow__factory.createInterface();
 export const providerRegistryInterface = IProviderRegistry__factory.createInterface();
 export const modelRegistryInterface = IModelRegistry__factory.createInterface();
 
-/** `IJobEscrow.JobStatus`, by index. */
-export const JOB_STATUS = ["None", "Open", "Accepted", "Settled", "Finalized", "Cancelled", "Expired", "Disputed", "Resolved"] as const;
+/** `IJobEscrow.JobStatus`, by index (mirrored once, in `lib/protocol.ts`). */
+export const JOB_STATUS = JOB_STATUSES;
 export type OnChainJobStatus = (typeof JOB_STATUS)[number];
 
 /** The escrow events the relayer follows, by topic. */

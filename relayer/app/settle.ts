@@ -1,5 +1,6 @@
-import { ReceiptMerkleTree, type ReceiptLeafValue } from "../../lib/merkle.js";
-import { encodeSettlementRecords } from "../../lib/settlement.js";
+import type { ReceiptLeafValue } from "../../lib/receipts/leaf.js";
+import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
+import { encodeSettlementRecords } from "../../lib/receipts/settlement.js";
 import { BatchPlanner, type PlannedReceipt } from "../core/batch-planner.js";
 import { isRelayerError } from "../core/errors.js";
 import { releaseCalldata, settleCalldata, type OnChainJob } from "./contracts.js";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 
 import { contractAddress, parseDeployment, type Deployment } from "../../lib/deployments.js";
-import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
+import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/node/key-file.js";
 import { ChainError } from "../adapters/chain/errors.js";
 import { HttpTransport, RpcClient, RpcHealth, type RpcTransport } from "../adapters/chain/rpc.js";
 import { TxSender } from "../adapters/chain/sender.js";

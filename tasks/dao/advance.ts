@@ -1,8 +1,9 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatDuration, parseDuration } from "../../lib/governance/amounts.js";
-import { describeNextStep, nextActionableTime, parseProposalId, readProposal } from "../../lib/governance/proposals.js";
+import { formatDuration, parseDuration } from "../../lib/time.js";
+import { describeNextStep, nextActionableTime, parseProposalId } from "../../lib/governance/proposals.js";
+import { readProposal } from "../../lib/sdk/governance.js";
 import { runTask } from "../shared/cli.js";
 import { at, openDao } from "./shared.js";
 

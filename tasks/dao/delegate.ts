@@ -2,7 +2,8 @@ import { getAddress, isAddress, ZeroAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { delegateGate } from "../../lib/governance/proposals.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import { runTask } from "../shared/cli.js";
 import { openDao, pickSender, transact } from "./shared.js";
 
@@ -27,10 +28,11 @@ export default async function delegateAction(args: DelegateArgs, hre: HardhatRun
     }
     const token = dao.dao.token.connect(sender);
     const [balance, current] = await Promise.all([token.balanceOf(sender.address), token.delegates(sender.address)]);
-    if (balance === 0n) {
+    const gate = delegateGate({ account: sender.address, balance, delegatee: current }, delegatee);
+    if (!gate.ok && gate.code === "NO_TOKENS") {
       ctx.say(`! ${sender.address} holds no AITBC yet; the delegation applies to tokens it receives later.`);
     }
-    if (current.toLowerCase() === delegatee.toLowerCase()) {
+    if (!gate.ok && gate.code === "ALREADY_DELEGATED") {
       ctx.say(`${sender.address} already delegates to ${delegatee}; nothing to do.`);
       const votes = await token.getVotes(delegatee);
       return { account: sender.address, delegatee, balance, votes, changed: false };

@@ -1,10 +1,8 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { AitbcError } from "../../lib/errors.js";
-import { formatDuration } from "../../lib/governance/amounts.js";
-import { describeNextStep, parseProposalId, requireState } from "../../lib/governance/proposals.js";
+import { executeGate, parseProposalId, requireGate } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
-import { at, openProposal, transact } from "./shared.js";
+import { openProposal, transact } from "./shared.js";
 
 interface ExecuteArgs {
   id: string;
@@ -16,13 +14,7 @@ export default async function executeAction(args: ExecuteArgs, hre: HardhatRunti
   return runTask(hre, args, async (ctx) => {
     const id = parseProposalId(args.id);
     const { dao, sender, view, hints } = await openProposal(ctx, id, args.from);
-    requireState(view, ["Queued"], "execute", hints);
-    if (view.eta > view.now) {
-      throw new AitbcError("NOT_READY", `proposal ${id} is Queued until ${at(view.eta)} (in ${formatDuration(view.eta - view.now)}); the timelock refuses it before then`, {
-        hint: describeNextStep(view, hints),
-        details: { eta: view.eta.toString(), now: view.now.toString() },
-      });
-    }
+    requireGate(executeGate(view, view.now, sender.address), view, "execute", sender.address, hints);
 
     const governor = dao.dao.governor.connect(sender);
     ctx.say(`Executing proposal ${id}:`);

@@ -1,10 +1,11 @@
 import { task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
+import { PROPOSAL_STATES } from "../../lib/protocol.js";
 import { projectAction } from "../shared/action.js";
 
 // Definitions only: each action (and the contract bindings it needs) is imported lazily, so the config loads even
-// before the first build has generated the typechain bindings.
+// before the first build has generated the typechain bindings. `lib/protocol.ts` imports nothing.
 
 const FROM = "Account to act for: an index into the node's accounts (0, 1, …) or one of their addresses (default: the first)";
 const ID = "Required. Proposal id (1, 2, 3, …; see `dao:list`)";
@@ -77,7 +78,7 @@ export const daoTasks = [
     .build(),
 
   task("dao:list", "List proposals with their state, deadline and description")
-    .addOption({ name: "state", description: "Only proposals in this state (Pending, Active, Succeeded, Queued, Executed, Defeated, Canceled, Expired)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "state", description: `Only proposals in this state (${PROPOSAL_STATES.join(", ")})`, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
     .setAction(projectAction(() => import("./list.js")))
     .build(),

@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { parseProposalState, proposalStateName, readProposalDescriptions, type ProposalStateName } from "../../lib/governance/proposals.js";
+import { parseProposalState, proposalStateName, type ProposalStateName } from "../../lib/governance/proposals.js";
+import { readProposalDescriptions } from "../../lib/sdk/governance.js";
 import { runTask } from "../shared/cli.js";
 import { at, openDao } from "./shared.js";
 

@@ -5,8 +5,9 @@
 import { id as keccakText } from "ethers";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import type { ProposalAction } from "../../lib/governance/kinds.js";
+import { proposalStateName } from "../../lib/governance/proposals.js";
 import { connectMarket, readJob } from "../../lib/sdk/market.js";
 import { describeContractRevert } from "../../lib/sdk/reverts.js";
 import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory } from "../../typechain-types/index.js";
@@ -102,11 +103,10 @@ async function checkNotProposed(dao: DaoContext, proposal: { targets: string[]; 
     throw error;
   }
   if (existing === 0n) return;
-  const state = Number(await dao.dao.governor.state(existing));
-  const names = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"];
-  throw new AitbcError("DUPLICATE_PROPOSAL", `proposal ${existing} (${names[state] ?? state}) already has these actions and this description`, {
+  const state = proposalStateName(await dao.dao.governor.state(existing));
+  throw new AitbcError("DUPLICATE_PROPOSAL", `proposal ${existing} (${state}) already has these actions and this description`, {
     hint: `Follow that proposal (\`npx hardhat dao:show --id ${existing} --network ${dao.networkName}\`), or change --description to propose again.`,
-    details: { existing: existing.toString(), state: names[state] ?? String(state) },
+    details: { existing: existing.toString(), state },
   });
 }
 

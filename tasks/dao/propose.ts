@@ -1,10 +1,11 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import { buildProposal, decodeAction, type KindInput } from "../../lib/governance/kinds.js";
 import { readRateCard } from "../../lib/market/rates.js";
-import { describeNextStep, readGovernanceSettings, withProposerSuffix } from "../../lib/governance/proposals.js";
+import { describeNextStep, withProposerSuffix } from "../../lib/governance/proposals.js";
+import { readGovernanceSettings } from "../../lib/sdk/governance.js";
 import { AITBCToken__factory, ModelRegistry__factory } from "../../typechain-types/index.js";
 import { runTask } from "../shared/cli.js";
 import { preflightProposal } from "./preflight.js";

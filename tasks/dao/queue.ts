@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { describeNextStep, parseProposalId, requireState } from "../../lib/governance/proposals.js";
+import { describeNextStep, parseProposalId, queueGate, requireGate } from "../../lib/governance/proposals.js";
 import { runTask } from "../shared/cli.js";
 import { at, openProposal, transact } from "./shared.js";
 
@@ -14,7 +14,7 @@ export default async function queueAction(args: QueueArgs, hre: HardhatRuntimeEn
   return runTask(hre, args, async (ctx) => {
     const id = parseProposalId(args.id);
     const { dao, sender, view, reread, hints } = await openProposal(ctx, id, args.from);
-    requireState(view, ["Succeeded"], "queue", hints);
+    requireGate(queueGate(view, view.now, sender.address), view, "queue", sender.address, hints);
 
     const governor = dao.dao.governor.connect(sender);
     ctx.say(`Queueing proposal ${id} in the timelock`);

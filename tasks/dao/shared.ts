@@ -4,8 +4,9 @@ import { getAddress, isAddress, type ContractTransactionResponse } from "ethers"
 import { isLocalChain } from "../../lib/deploy.js";
 import { AitbcError } from "../../lib/errors.js";
 import { describeContractRevert } from "../../lib/sdk/reverts.js";
-import { formatTimestamp } from "../../lib/governance/amounts.js";
-import { readProposal, type GovernanceContracts, type ProposalView } from "../../lib/governance/proposals.js";
+import { formatTimestamp } from "../../lib/time.js";
+import type { ProposalView } from "../../lib/governance/proposals.js";
+import { type GovernanceContracts, readProposal } from "../../lib/sdk/governance.js";
 import { AITBCGovernor__factory, AITBCTimelock__factory, AITBCToken__factory } from "../../typechain-types/index.js";
 import { type DeployedContext, type TaskContext, withDeployment } from "../shared/cli.js";
 

@@ -1,7 +1,8 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
-import { describeNextStep, parseProposalId, readProposal } from "../../lib/governance/proposals.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
+import { describeNextStep, parseProposalId } from "../../lib/governance/proposals.js";
+import { readProposal, readVoter } from "../../lib/sdk/governance.js";
 import { runTask } from "../shared/cli.js";
 import { at, openDao, pickSender } from "./shared.js";
 
@@ -19,10 +20,7 @@ export default async function showAction(args: ShowArgs, hre: HardhatRuntimeEnvi
     const view = await readProposal(dao.dao, id, { contracts: dao.deployment.contracts, network: ctx.networkName, fromBlock: dao.deployment.block });
     // Before the snapshot the weight is not fixed yet: show what the account would have if the snapshot were now.
     const snapshotPassed = view.snapshot < view.now;
-    const [power, voted] = await Promise.all([
-      snapshotPassed ? dao.dao.governor.getVotes(account.address, view.snapshot) : dao.dao.token.getVotes(account.address),
-      dao.dao.governor.hasVoted(id, account.address),
-    ]);
+    const { power, hasVoted: voted } = await readVoter(dao.dao, view, account.address);
     const next = describeNextStep(view, { network: ctx.networkName, local: dao.local });
     const t = formatTokenAmount;
 

@@ -1,8 +1,10 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
-import { parseProposalId, requireState } from "../../lib/governance/proposals.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
+import { parseProposalId, requireGate, voteGate } from "../../lib/governance/proposals.js";
+import { VOTE_SUPPORT } from "../../lib/protocol.js";
+import { readVoter } from "../../lib/sdk/governance.js";
 import { runTask } from "../shared/cli.js";
 import { at, openProposal, transact } from "./shared.js";
 
@@ -14,38 +16,21 @@ interface VoteArgs {
   json: boolean;
 }
 
-/** GovernorCountingSimple's encoding of a ballot. */
-const SUPPORT = { against: 0, for: 1, abstain: 2 } as const;
-
 export default async function voteAction(args: VoteArgs, hre: HardhatRuntimeEnvironment) {
   return runTask(hre, args, async (ctx) => {
     const id = parseProposalId(args.id);
     const supportName = args.support.trim().toLowerCase();
-    if (!(supportName in SUPPORT)) {
+    // GovernorCountingSimple's encoding of a ballot: its index in VOTE_SUPPORT.
+    const support = VOTE_SUPPORT.findIndex((name) => name.toLowerCase() === supportName);
+    if (support < 0) {
       throw new AitbcError("BAD_SUPPORT", `--support \`${args.support}\` is not a ballot`, { hint: "Pass --support for, --support against or --support abstain." });
     }
-    const support = SUPPORT[supportName as keyof typeof SUPPORT];
     const { dao, sender, view, reread, hints } = await openProposal(ctx, id, args.from);
-    requireState(view, ["Active"], "vote on", hints);
+    const voter = await readVoter(dao.dao, view, sender.address);
+    requireGate(voteGate(view, view.now, voter), view, "vote on", sender.address, hints);
+    const weight = voter.power;
 
     const governor = dao.dao.governor.connect(sender);
-    if (await governor.hasVoted(id, sender.address)) {
-      throw new AitbcError("ALREADY_VOTED", `${sender.address} has already voted on proposal ${id}`, {
-        hint: "Each account votes once; vote from another account with --from.",
-      });
-    }
-    const weight = await governor.getVotes(sender.address, view.snapshot);
-    if (weight === 0n) {
-      const [balance, delegate] = await Promise.all([dao.dao.token.balanceOf(sender.address), dao.dao.token.delegates(sender.address)]);
-      const why =
-        balance > 0n && delegate.toLowerCase() !== sender.address.toLowerCase()
-          ? `it holds ${formatTokenAmount(balance)} AITBC but its votes were not delegated to itself at the snapshot`
-          : "it had no delegated AITBC at the snapshot";
-      throw new AitbcError("NO_VOTING_POWER", `${sender.address} has no voting power on proposal ${id}: ${why} (${at(view.snapshot)})`, {
-        hint: "Votes count from the snapshot, so delegating now only helps future proposals: `npx hardhat dao:delegate`. Vote from another account with --from.",
-        details: { snapshot: view.snapshot.toString() },
-      });
-    }
 
     ctx.say(`Voting ${supportName} on proposal ${id} with ${formatTokenAmount(weight)} AITBC from ${sender.address}`);
     const reason = args.reason.trim();

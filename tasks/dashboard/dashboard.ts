@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { isLocalChain } from "../../lib/deploy.js";
-import { readDeployment } from "../../lib/deployments-fs.js";
+import { readDeployment } from "../../lib/node/deployments-fs.js";
 import { AitbcError } from "../../lib/errors.js";
 import { runTask, withDeployment } from "../shared/cli.js";
 import { dashboardDist, ensureDashboardBuilt } from "./build.js";

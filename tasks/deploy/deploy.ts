@@ -4,9 +4,9 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import type { DistributionEntry } from "../../lib/deploy.js";
 import { deploySystem } from "../../lib/deploy-system.js";
-import { deploymentPath, readDeployment, writeDeployment } from "../../lib/deployments-fs.js";
+import { deploymentPath, readDeployment, writeDeployment } from "../../lib/node/deployments-fs.js";
 import { AitbcError, isAitbcError } from "../../lib/errors.js";
-import { tokensToBase } from "../../lib/money.js";
+import { parseTokenAmount } from "../../lib/money/amounts.js";
 import { runTask } from "../shared/cli.js";
 
 interface DeployArgs {
@@ -34,7 +34,7 @@ async function readDistribution(file: string): Promise<DistributionEntry[]> {
     const { address, amount } = (h ?? {}) as { address?: unknown; amount?: unknown };
     if (typeof address !== "string" || typeof amount !== "string") throw fail(`holder ${i} needs a string address and amount`);
     try {
-      return { address, amount: tokensToBase(amount) };
+      return { address, amount: parseTokenAmount(amount, { allowZero: true }) };
     } catch {
       throw fail(`holder ${i}: \`${amount}\` is not an AITBC amount`);
     }

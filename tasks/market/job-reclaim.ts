@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { formatTimestamp } from "../../lib/governance/amounts.js";
+import { formatTimestamp } from "../../lib/time.js";
 import { parseJobId } from "../../lib/market/jobs.js";
 import { runTask } from "../shared/cli.js";
 import { aitbc, chainNow, openMarket, pickSender, readJob, requireStatus, send, txJson } from "./shared.js";

@@ -1,9 +1,10 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { formatTimestamp } from "../../lib/governance/amounts.js";
+import { formatTimestamp } from "../../lib/time.js";
 import { parseJobId } from "../../lib/market/jobs.js";
 import { readRateCard } from "../../lib/market/rates.js";
-import { feeFor, milliToUnits } from "../../lib/money.js";
+import { feeFor } from "../../lib/money/prices.js";
+import { milliToUnits } from "../../lib/money/amounts.js";
 import { computeReceiptId } from "../../lib/receipts/receipt.js";
 import { runTask } from "../shared/cli.js";
 import { aitbc, chainNow, jobCreation, openMarket, readJob } from "./shared.js";

@@ -1,10 +1,10 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { defaultKeyFile, loadOrCreateKeyFile, receiptKeyMismatch } from "../../lib/market/key-file.js";
+import { defaultKeyFile, loadOrCreateKeyFile, receiptKeyMismatch } from "../../lib/node/key-file.js";
 import { parseModelList } from "../../lib/market/jobs.js";
 import { findModel, readRateCard } from "../../lib/market/rates.js";
-import { tokensToBase } from "../../lib/money.js";
+import { parseTokenAmount } from "../../lib/money/amounts.js";
 import { runTask } from "../shared/cli.js";
 import { aitbc, openMarket, pickSender, providerEntry, send, type MarketContext, type SentTx, type Signer, txJson } from "./shared.js";
 
@@ -17,18 +17,10 @@ interface RegisterArgs {
   json: boolean;
 }
 
-/** Parses `--bond` with the one amount parser of the project (`lib/money.ts`). */
+/** Parses `--bond` with the one amount grammar of the project (`lib/money/amounts.ts`); zero is refused. */
 export function parseBond(text: string): bigint {
-  let bond: bigint;
-  try {
-    bond = tokensToBase(text);
-  } catch (cause) {
-    throw new AitbcError("BAD_AMOUNT", `--bond \`${text}\` is not an amount of AITBC`, { hint: "Write whole AITBC in decimal notation, e.g. --bond 100 or --bond 250.5.", cause });
-  }
-  if (bond === 0n) throw new AitbcError("BAD_AMOUNT", "--bond must be greater than zero", { hint: "Pass at least the registry's minimum bond (see `provider:status`)." });
-  return bond;
+  return parseTokenAmount(text, { what: "--bond" });
 }
-
 
 async function ensureAllowance(m: MarketContext, sender: Signer, amount: bigint, sent: SentTx[]): Promise<void> {
   const token = m.market.token.connect(sender);

@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { formatTimestamp } from "../../lib/governance/amounts.js";
+import { formatTimestamp } from "../../lib/time.js";
 import { parseAddressOption } from "../../lib/market/jobs.js";
 import { readRateCard } from "../../lib/market/rates.js";
 import { base64UrlEncode, fromHex } from "../../lib/receipts/encoding.js";

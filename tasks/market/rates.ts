@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import { readRateCard } from "../../lib/market/rates.js";
 import { runTask } from "../shared/cli.js";
 import { openMarket } from "./shared.js";

@@ -1,7 +1,7 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { ContractTransactionResponse } from "ethers";
 
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import {
   chainTime,
   connectMarket,

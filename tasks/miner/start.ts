@@ -5,8 +5,8 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { pino } from "pino";
 
 import { AitbcError } from "../../lib/errors.js";
-import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
-import { formatTokenAmount } from "../../lib/governance/amounts.js";
+import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/node/key-file.js";
+import { formatTokenAmount } from "../../lib/money/amounts.js";
 import { registerProvider } from "../../lib/sdk/miner.js";
 import { defaultJournalPath, loadRelayerConfig } from "../../relayer/app/config.js";
 import { devAccount, resolveEvmWallet } from "../../relayer/app/keys.js";

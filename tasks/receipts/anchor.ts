@@ -5,11 +5,13 @@ import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
-import { ReceiptMerkleTree, settlementOrder, type ReceiptLeafValue } from "../../lib/merkle.js";
-import { priceFor } from "../../lib/money.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
+import { encodeSettlementRecords, settlementOrder } from "../../lib/receipts/settlement.js";
+import type { ReceiptLeafValue } from "../../lib/receipts/leaf.js";
+import { priceFor } from "../../lib/money/prices.js";
+import { MAX_BATCH_SIZE } from "../../lib/protocol.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { verifyReceipt, type ReceiptFields } from "../../lib/receipts/receipt.js";
-import { encodeSettlementRecords } from "../../lib/settlement.js";
 import { chainNow, describeContractRevert, type MarketContext, openMarket, pickSender, providerEntry, readJob, sameAddress, send, type Signer } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { isProofFile, proofPathOf, writeProofFile } from "./proof-files.js";
@@ -23,9 +25,6 @@ interface AnchorArgs {
   from: string;
   json: boolean;
 }
-
-/** `JobEscrow.MAX_BATCH_SIZE` */
-const MAX_BATCH_SIZE = 1_024;
 
 interface Candidate {
   /** Receipt file (written first for journal receipts). */

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 
 import { AitbcError } from "../../lib/errors.js";
-import { importProofBundle, type ReceiptProofBundle } from "../../lib/merkle.js";
+import { importProofBundle, type ReceiptProofBundle } from "../../lib/receipts/proof-bundle.js";
 
 /** The proof of `<receipt file>`: `<receipt file>.proof.json`, an `aitbc-receipt-proofs-v1` bundle plus the batch. */
 export function proofPathOf(receiptFile: string): string {

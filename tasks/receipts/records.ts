@@ -1,4 +1,4 @@
-import { milliToUnits } from "../../lib/money.js";
+import { milliToUnits } from "../../lib/money/amounts.js";
 import { computeReceiptId } from "../../lib/receipts/receipt.js";
 import type { JobInfo, MarketContext } from "../market/shared.js";
 

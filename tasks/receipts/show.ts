@@ -2,7 +2,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
 import { parseJobId } from "../../lib/market/jobs.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { computeReceiptId, verifyReceipt } from "../../lib/receipts/receipt.js";
 import { aitbc, openMarket, providerEntry, readJob } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";

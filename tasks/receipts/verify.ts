@@ -6,7 +6,7 @@ import { AitbcError, isAitbcError } from "../../lib/errors.js";
 import { verifyReceiptLayers, type ReceiptLayers } from "../../lib/receipts/aitbc.js";
 import { canonicalize } from "../../lib/receipts/canonical.js";
 import { validatePublicKey } from "../../lib/receipts/ed25519.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { proofPathFor, readReceiptEntries, type ReceiptEntry } from "../../lib/receipts/inputs.js";
 import { parsePublicKey } from "../../lib/receipts/receipt.js";
 import { verifyReceiptOnChain, type InclusionProof } from "../../lib/sdk/verify.js";

@@ -3,7 +3,7 @@ import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/types";
 
 import { AitbcError } from "../../lib/errors.js";
-import { readDeployment } from "../../lib/deployments-fs.js";
+import { readDeployment } from "../../lib/node/deployments-fs.js";
 import type { Deployment } from "../../lib/deployments.js";
 import { reportError, toContractError, toJson } from "./error-contract.js";
 

@@ -17,7 +17,7 @@ import type { Task } from "hardhat/types/tasks";
 
 import { AitbcError } from "../../lib/errors.js";
 import { reportError, toContractError } from "./error-contract.js";
-import { silenceSqliteExperimentalWarning } from "../../lib/node-warnings.js";
+import { silenceSqliteExperimentalWarning } from "../../lib/node/warnings.js";
 
 interface HardhatParser {
   parseRawArguments(raw: string[]): string[];

@@ -11,7 +11,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
-import { defaultKeyFile } from "../../lib/market/key-file.js";
+import { defaultKeyFile } from "../../lib/node/key-file.js";
 import { startAnvil } from "../helpers/anvil.js";
 import { freePort, parseJsonOutput, REPO_ROOT, type HardhatNode } from "../helpers/hardhat-node.js";
 import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";

@@ -11,7 +11,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { expect } from "chai";
 import { Contract, getAddress, JsonRpcProvider } from "ethers";
 
-import { deploymentPath } from "../../lib/deployments-fs.js";
+import { deploymentPath } from "../../lib/node/deployments-fs.js";
 import { parseJsonOutput, REPO_ROOT, runHardhat, startHardhatNode, type CliResult, type HardhatNode } from "../helpers/hardhat-node.js";
 
 const E18 = 10n ** 18n;

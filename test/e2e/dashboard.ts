@@ -16,8 +16,8 @@ import { getAddress, JsonRpcProvider, keccak256, toUtf8Bytes, type JsonRpcSigner
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 
 import type { Deployment } from "../../lib/deployments.js";
-import { ReceiptMerkleTree, settlementOrder } from "../../lib/merkle.js";
-import { encodeSettlementRecords } from "../../lib/settlement.js";
+import { ReceiptMerkleTree } from "../../lib/receipts/proof-bundle.js";
+import { encodeSettlementRecords, settlementOrder } from "../../lib/receipts/settlement.js";
 import { getPublicKey, randomSecretKey } from "../../lib/receipts/ed25519.js";
 import { toHex } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptLeafValue, serializeReceipt, signReceipt, type ReceiptDocument } from "../../lib/receipts/receipt.js";

@@ -9,7 +9,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { importProofBundle } from "../../lib/merkle.js";
+import { importProofBundle } from "../../lib/receipts/proof-bundle.js";
 import { verifyReceipt } from "../../lib/receipts/receipt.js";
 import { REPO_ROOT, runHardhat, type CliResult } from "../helpers/hardhat-node.js";
 

@@ -9,11 +9,11 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, type JsonRpcSigner } from "ethers";
 
-import { priceFor } from "../../lib/money.js";
+import { priceFor } from "../../lib/money/prices.js";
 import { base64UrlDecode } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptHash, signReceipt } from "../../lib/receipts/receipt.js";
-import { encodeSettlementRecords } from "../../lib/settlement.js";
-import { nodeBackend } from "../../lib/receipts/ed25519-node.js";
+import { encodeSettlementRecords } from "../../lib/receipts/settlement.js";
+import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { serializeReceipt, verifyReceipt } from "../../lib/receipts/receipt.js";
 import { providerEntry } from "../../lib/sdk/market.js";
 import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";

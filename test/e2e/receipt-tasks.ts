@@ -10,7 +10,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
-import { priceFor } from "../../lib/money.js";
+import { priceFor } from "../../lib/money/prices.js";
 import { base64UrlDecode } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptHash, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";

@@ -11,7 +11,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { priceFor } from "../../lib/money.js";
+import { priceFor } from "../../lib/money/prices.js";
 import { getPublicKey, randomSecretKey } from "../../lib/receipts/ed25519.js";
 import { buildReceipt, computeReceiptId, keyIdOf, receiptHash, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 import { buildRelease } from "../../scripts/release.js";

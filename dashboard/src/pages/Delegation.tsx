@@ -3,6 +3,7 @@ import { useState } from "react";
 
 import { AITBCToken__factory } from "../../../typechain-types/factories/token/AITBCToken__factory.js";
 import { useChain, useChainQuery } from "../chain.js";
+import { delegateGate } from "../../../lib/governance/proposals.js";
 import { tokens } from "../governance.js";
 import { Address, ErrorPanel, TxButton } from "../ui.js";
 import { useWallet } from "../wallet.js";
@@ -47,7 +48,7 @@ export function Delegation() {
       <TxButton
         label="Delegate to myself"
         testId="delegate-self"
-        gate={d === undefined ? { ok: false, why: "loading" } : selfDelegated ? { ok: false, why: "already delegated to yourself" } : d.balance === 0n ? { ok: false, why: "you hold no AITBC" } : { ok: true }}
+        gate={d === undefined ? { ok: false, why: "loading" } : delegateGate({ account, balance: d.balance, delegatee: d.delegatee })}
         send={(signer) => AITBCToken__factory.connect(contracts.token.target as string, signer).delegate(account)}
       />
       <div className="row">

@@ -1,7 +1,7 @@
 import { useState } from "react";
 
-import { formatTokenAmount } from "../../../lib/governance/amounts.js";
-import { JOB_STATUSES } from "../../../lib/market/jobs.js";
+import { formatTokenAmount } from "../../../lib/money/amounts.js";
+import { JOB_STATUSES } from "../../../lib/protocol.js";
 import { useChain, useChainQuery, type Chain } from "../chain.js";
 import { tokens } from "../governance.js";
 import { Address, ErrorPanel, Loading } from "../ui.js";

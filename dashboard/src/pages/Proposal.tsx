@@ -1,36 +1,17 @@
 import { useState } from "react";
 
-import { formatTimestamp } from "../../../lib/governance/amounts.js";
+import { cancelGate, cleanDescription, executeGate, queueGate, voteGate } from "../../../lib/governance/proposals.js";
+import { VOTE_SUPPORT } from "../../../lib/protocol.js";
+import { readVoter } from "../../../lib/sdk/governance.js";
+import { formatCountdown, formatTimestamp } from "../../../lib/time.js";
 import { AITBCGovernor__factory } from "../../../typechain-types/factories/governance/AITBCGovernor__factory.js";
-import { useChain, useChainQuery, type Chain } from "../chain.js";
-import {
-  cancelGate,
-  executeGate,
-  formatCountdown,
-  loadProposal,
-  loadVotes,
-  ProposalState,
-  queueGate,
-  STATE_NAMES,
-  SUPPORT_NAMES,
-  tokens,
-  voteGate,
-  type VoterStatus,
-} from "../governance.js";
+import { useChain, useChainQuery } from "../chain.js";
+import { loadProposal, loadVotes, tokens } from "../governance.js";
 import { Address, ErrorPanel, Loading, StateBadge, TxButton } from "../ui.js";
 import { useWallet } from "../wallet.js";
 import { Delegation } from "./Delegation.js";
 import { Tally } from "./Tally.js";
 import { timeLeft, title } from "./Proposals.js";
-
-async function loadVoter(chain: Chain, id: bigint, snapshot: number, account: string | undefined): Promise<VoterStatus> {
-  if (account === undefined) return { power: 0n, currentVotes: 0n, hasVoted: false };
-  const { governor, token } = chain.contracts;
-  const [currentVotes, hasVoted] = await Promise.all([token.getVotes(account), governor.hasVoted(id, account)]);
-  // Past votes exist only for past timepoints; before the snapshot, today's votes are what will count if unchanged.
-  const power = snapshot < chain.block.timestamp ? await token.getPastVotes(account, snapshot) : currentVotes;
-  return { account, power, currentVotes, hasVoted };
-}
 
 export function ProposalPage(props: { id: string }) {
   const chain = useChain();
@@ -41,7 +22,7 @@ export function ProposalPage(props: { id: string }) {
   const q = useChainQuery(`proposal:${props.id}:${wallet.account ?? ""}`, async (c) => {
     const { settings, proposal } = await loadProposal(c, id);
     if (proposal === undefined) return { settings, proposal };
-    const [votes, voter] = await Promise.all([loadVotes(c, id), loadVoter(c, id, proposal.snapshot, wallet.account)]);
+    const [votes, voter] = await Promise.all([loadVotes(c, id), readVoter(c.contracts, proposal, wallet.account)]);
     return { settings, proposal, votes, voter };
   });
   if (!validId) return <ErrorPanel title="Unknown proposal" error={{ code: "BAD_PROPOSAL_ID", message: `\`${props.id}\` is not a proposal id (ids are 1, 2, 3, …)` }} />;
@@ -56,7 +37,8 @@ export function ProposalPage(props: { id: string }) {
       />
     );
   }
-  const now = chain.now();
+  const now = BigInt(chain.now());
+  const description = cleanDescription(p.description ?? "");
   const governor = (signer: Parameters<typeof AITBCGovernor__factory.connect>[1]) => AITBCGovernor__factory.connect(chain.config.deployment.contracts.AITBCGovernor, signer);
   const vg = voteGate(p, now, voter!);
   return (
@@ -69,13 +51,13 @@ export function ProposalPage(props: { id: string }) {
           <h2 data-testid="proposal-title">
             #{p.id.toString()} {title(p)}
           </h2>
-          <StateBadge state={STATE_NAMES[p.state]} />
+          <StateBadge state={p.state} />
         </div>
         {q.error !== undefined && <ErrorPanel title="Refresh failed (showing the last data)" error={q.error} />}
         <p className="muted small">
           Proposed by <Address value={p.proposer} /> · {timeLeft(p, now)}
         </p>
-        {p.state === ProposalState.Queued && (
+        {p.state === "Queued" && (
           <div className={`countdown ${now >= p.eta ? "ready" : ""}`} data-testid="countdown">
             {now >= p.eta ? "Timelock passed: executable now" : `Timelock: executable in ${formatCountdown(p.eta - now)}`}
             <span className="muted small"> (ETA {formatTimestamp(p.eta)})</span>
@@ -95,15 +77,15 @@ export function ProposalPage(props: { id: string }) {
             </li>
           ))}
         </ol>
-        {p.description.includes("\n") && <pre className="description">{p.description}</pre>}
+        {description.includes("\n") && <pre className="description">{description}</pre>}
         <h3>Votes</h3>
         <Tally proposal={p} />
         <dl className="facts">
           <dt>Voting opens</dt>
-          <dd>{formatTimestamp(p.snapshot + 1)}</dd>
+          <dd>{formatTimestamp(p.snapshot + 1n)}</dd>
           <dt>Voting closes</dt>
           <dd>{formatTimestamp(p.deadline)}</dd>
-          {p.eta > 0 && (
+          {p.eta > 0n && (
             <>
               <dt>Executable from</dt>
               <dd>{formatTimestamp(p.eta)}</dd>
@@ -122,9 +104,9 @@ export function ProposalPage(props: { id: string }) {
             {([1, 0, 2] as const).map((support) => (
               <TxButton
                 key={support}
-                label={`Vote ${SUPPORT_NAMES[support]}`}
-                className={`vote-${SUPPORT_NAMES[support].toLowerCase()}`}
-                testId={`vote-${SUPPORT_NAMES[support].toLowerCase()}`}
+                label={`Vote ${VOTE_SUPPORT[support]}`}
+                className={`vote-${VOTE_SUPPORT[support].toLowerCase()}`}
+                testId={`vote-${VOTE_SUPPORT[support].toLowerCase()}`}
                 gate={vg}
                 send={(signer) => (reason.trim() === "" ? governor(signer).castVote(p.id, support) : governor(signer).castVoteWithReason(p.id, support, reason.trim()))}
               />
@@ -154,7 +136,7 @@ export function ProposalPage(props: { id: string }) {
                     <td>
                       <Address value={v.voter} />
                     </td>
-                    <td className={`support-${SUPPORT_NAMES[v.support]?.toLowerCase() ?? "unknown"}`}>{SUPPORT_NAMES[v.support] ?? v.support}</td>
+                    <td className={`support-${VOTE_SUPPORT[v.support]?.toLowerCase() ?? "unknown"}`}>{VOTE_SUPPORT[v.support] ?? v.support}</td>
                     <td>{tokens(v.weight)}</td>
                     <td>{v.reason}</td>
                   </tr>

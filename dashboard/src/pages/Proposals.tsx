@@ -1,33 +1,35 @@
+import { cleanDescription, type ProposalView } from "../../../lib/governance/proposals.js";
+import { formatCountdown, formatIn } from "../../../lib/time.js";
 import { useChain, useChainQuery } from "../chain.js";
-import { formatCountdown, formatIn, loadProposals, ProposalState, STATE_NAMES, type Proposal } from "../governance.js";
+import { loadProposals } from "../governance.js";
 import { ErrorPanel, Loading, StateBadge } from "../ui.js";
 import { Delegation } from "./Delegation.js";
 import { Tally } from "./Tally.js";
 
-export function timeLeft(p: Proposal, now: number): string {
+export function timeLeft(p: ProposalView, now: bigint): string {
   switch (p.state) {
-    case ProposalState.Pending:
-      return `voting opens in ${formatIn(p.snapshot + 1 - now)}`;
-    case ProposalState.Active:
-      return `voting closes in ${formatIn(p.deadline + 1 - now)}`;
-    case ProposalState.Succeeded:
+    case "Pending":
+      return `voting opens in ${formatIn(p.snapshot + 1n - now)}`;
+    case "Active":
+      return `voting closes in ${formatIn(p.deadline + 1n - now)}`;
+    case "Succeeded":
       return "passed — ready to queue";
-    case ProposalState.Queued:
+    case "Queued":
       return p.eta > now ? `executable in ${formatCountdown(p.eta - now)}` : "executable now";
     default:
-      return STATE_NAMES[p.state].toLowerCase();
+      return p.state.toLowerCase();
   }
 }
 
-export function title(p: Proposal): string {
-  const first = p.description.split("\n")[0].replace(/^#+\s*/, "").trim();
+export function title(p: ProposalView): string {
+  const first = cleanDescription(p.description ?? "").split("\n")[0].replace(/^#+\s*/, "").trim();
   return first === "" ? `Proposal ${p.id}` : first;
 }
 
 export function ProposalsPage() {
   const chain = useChain();
   const q = useChainQuery("proposals", loadProposals);
-  const now = chain.now();
+  const now = BigInt(chain.now());
   return (
     <div className="columns">
       <section className="main">
@@ -46,7 +48,7 @@ export function ProposalsPage() {
                 <a href={`#/proposals/${p.id}`}>
                   #{p.id.toString()} {title(p)}
                 </a>
-                <StateBadge state={STATE_NAMES[p.state]} />
+                <StateBadge state={p.state} />
               </div>
               <ul className="kinds">
                 {p.actions.map((a, i) => (

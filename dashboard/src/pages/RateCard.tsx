@@ -1,21 +1,18 @@
-import { formatTokenAmount, formatTimestamp } from "../../../lib/governance/amounts.js";
+import { formatTokenAmount } from "../../../lib/money/amounts.js";
+import type { ProposalStateName } from "../../../lib/governance/proposals.js";
+import { readRateCard } from "../../../lib/market/rates.js";
+import { formatCountdown, formatTimestamp } from "../../../lib/time.js";
 import { useChain, useChainQuery, type Chain } from "../chain.js";
-import { formatCountdown, loadProposals, ProposalState, STATE_NAMES } from "../governance.js";
+import { loadProposals } from "../governance.js";
 import { ErrorPanel, Loading, StateBadge } from "../ui.js";
 import { title } from "./Proposals.js";
 
-const LIVE_STATES = new Set([ProposalState.Pending, ProposalState.Active, ProposalState.Succeeded, ProposalState.Queued]);
+const LIVE_STATES = new Set<ProposalStateName>(["Pending", "Active", "Succeeded", "Queued"]);
 
 async function loadRateCard(chain: Chain) {
   const registry = chain.contracts.models;
   if (registry === undefined) return undefined;
-  const count = Number(await registry.modelCount());
-  const models = await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const m = await registry.model(i + 1);
-      return { id: i + 1, name: m.name, unitType: m.unitType, rate: m.rate, enabled: m.enabled };
-    }),
-  );
+  const models = await readRateCard(registry);
   const registryAddress = chain.config.deployment.contracts.ModelRegistry!.toLowerCase();
   const { proposals } = await loadProposals(chain);
   const pending = proposals.filter((p) => LIVE_STATES.has(p.state) && p.actions.some((a) => a.target.toLowerCase() === registryAddress));
@@ -30,7 +27,7 @@ export function RateCardPage() {
   }
   if (q.data === undefined) return q.error !== undefined ? <ErrorPanel title="Could not load the rate card" error={q.error} /> : <Loading what="the rate card" />;
   const { models, pending } = q.data;
-  const now = chain.now();
+  const now = BigInt(chain.now());
   return (
     <section>
       <h2>Rate card</h2>
@@ -72,7 +69,7 @@ export function RateCardPage() {
                 <a href={`#/proposals/${p.id}`}>
                   #{p.id.toString()} {title(p)}
                 </a>
-                <StateBadge state={STATE_NAMES[p.state]} />
+                <StateBadge state={p.state} />
               </div>
               <ul className="kinds">
                 {p.actions
@@ -82,11 +79,11 @@ export function RateCardPage() {
                   ))}
               </ul>
               <div className="muted small">
-                {p.state === ProposalState.Queued
+                {p.state === "Queued"
                   ? now >= p.eta
                     ? `executable now (ETA ${formatTimestamp(p.eta)})`
                     : `takes effect after execution, earliest ${formatTimestamp(p.eta)} (in ${formatCountdown(p.eta - now)})`
-                  : `not queued yet (${STATE_NAMES[p.state].toLowerCase()})`}
+                  : `not queued yet (${p.state.toLowerCase()})`}
               </div>
             </li>
           ))}

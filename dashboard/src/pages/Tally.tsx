@@ -1,18 +1,20 @@
-import { compactTokens, quorumReached, tokens, type Proposal } from "../governance.js";
+import type { ProposalView } from "../../../lib/governance/proposals.js";
+import { compactTokens, tokens } from "../governance.js";
 import { Bar } from "../ui.js";
 
 /** For / Against / Abstain against the quorum. Bars share one scale: the larger of the quorum and the biggest tally. */
-export function Tally(props: { proposal: Proposal; compact?: boolean }) {
+export function Tally(props: { proposal: ProposalView; compact?: boolean }) {
   const p = props.proposal;
-  const scale = [p.quorum, p.forVotes, p.againstVotes, p.abstainVotes].reduce((a, b) => (b > a ? b : a), 1n);
+  const scale = [p.quorum, p.votes.for, p.votes.against, p.votes.abstain].reduce((a, b) => (b > a ? b : a), 1n);
   const frac = (v: bigint) => Number((v * 10_000n) / scale) / 10_000;
   const quorumAt = frac(p.quorum);
   const rows = [
-    { name: "For", kind: "for" as const, value: p.forVotes },
-    { name: "Against", kind: "against" as const, value: p.againstVotes },
-    { name: "Abstain", kind: "abstain" as const, value: p.abstainVotes },
+    { name: "For", kind: "for" as const, value: p.votes.for },
+    { name: "Against", kind: "against" as const, value: p.votes.against },
+    { name: "Abstain", kind: "abstain" as const, value: p.votes.abstain },
   ];
-  const counted = p.forVotes + p.abstainVotes;
+  // GovernorCountingSimple counts For and Abstain towards quorum.
+  const counted = p.votes.for + p.votes.abstain;
   return (
     <div className={props.compact === true ? "tally compact" : "tally"}>
       {rows.map((r) => (
@@ -24,8 +26,8 @@ export function Tally(props: { proposal: Proposal; compact?: boolean }) {
           </span>
         </div>
       ))}
-      <div className={quorumReached(p) ? "quorum ok" : "quorum"} data-testid="quorum">
-        Quorum {quorumReached(p) ? "reached" : "not reached"}: {compactTokens(counted)} of {compactTokens(p.quorum)} (For + Abstain)
+      <div className={p.quorumReached ? "quorum ok" : "quorum"} data-testid="quorum">
+        Quorum {p.quorumReached ? "reached" : "not reached"}: {compactTokens(counted)} of {compactTokens(p.quorum)} (For + Abstain)
       </div>
     </div>
   );

@@ -16,7 +16,7 @@ import { HDNodeWallet, JsonRpcProvider, NonceManager } from "ethers";
 import { toContractError } from "../../../lib/error-contract.js";
 import { deploySystem } from "../../../lib/deploy-system.js";
 import type { Deployment } from "../../../lib/deployments.js";
-import { defaultKeyFile, loadOrCreateKeyFile } from "../../../lib/market/key-file.js";
+import { defaultKeyFile, loadOrCreateKeyFile } from "../../../lib/node/key-file.js";
 import { registerProvider } from "../../../lib/sdk/miner.js";
 import { MINER_HINTS } from "../../../relayer/app/command-errors.js";
 import { exitCodeFor } from "../../../relayer/app/status-line.js";
