@@ -3,7 +3,7 @@ import { network } from "hardhat";
 
 import { buildProposal, decodeAction } from "../../lib/governance/kinds.js";
 import { readProposal } from "../../lib/governance/proposals.js";
-import { deployGovernanceSystem, E18, ProposalDriver, selfDelegate, State, Vote, type GovernanceSystem } from "../helpers/governance.js";
+import { deployGovernanceSystem, E18, ProposalDriver, selfDelegate, State, Vote, type GovernanceSystem } from "../fixtures/governance.js";
 
 const { ethers, networkHelpers } = await network.create();
 

@@ -3,7 +3,7 @@ import { network } from "hardhat";
 import { id as keccakText, ZeroAddress } from "ethers";
 
 import { buildProposal } from "../../lib/governance/kinds.js";
-import { deployGovernanceSystem, E18, ProposalDriver, selfDelegate, State, Vote, type GovernanceSystem } from "../helpers/governance.js";
+import { deployGovernanceSystem, E18, ProposalDriver, selfDelegate, State, Vote, type GovernanceSystem } from "../fixtures/governance.js";
 
 const { ethers, networkHelpers } = await network.create();
 

@@ -9,7 +9,7 @@ import { network } from "hardhat";
 
 import { ReceiptMerkleTree, RECEIPT_LEAF_ENCODING, type ReceiptLeafValue } from "../../lib/merkle.js";
 import { encodeSettlementRecords, type SettlementRecord } from "../../lib/settlement.js";
-import { createJobs, deployMarketFixture, receiptHashFor } from "./helpers.js";
+import { createJobs, deployMarketFixture, receiptHashFor } from "../../tools/market-fixture.js";
 
 const { ethers } = await network.create();
 const RATE = 2n * 10n ** 18n;

@@ -4,7 +4,7 @@ import { network } from "hardhat";
 import { isAitbcError } from "../../lib/errors.js";
 import { MAX_RATE, MAX_UNITS_MILLI, escrowFor, feeFor, milliToUnits, priceFor, settle, tokensToBase, unitsToMilli } from "../../lib/money.js";
 import { encodeSettlementRecords, sortForSettlement } from "../../lib/settlement.js";
-import { deployMarketFixture, receiptHashFor } from "./helpers.js";
+import { deployMarketFixture, receiptHashFor } from "../../tools/market-fixture.js";
 
 const { ethers, networkHelpers } = await network.create();
 

@@ -6,7 +6,8 @@ import { Eip1193Transport } from "../../../relayer/adapters/chain/rpc.js";
 import { parseRelayerConfig } from "../../../relayer/app/config.js";
 import { startRelayerApp, type RelayerApp } from "../../../relayer/app/start.js";
 import { JobEscrow__factory } from "../../../typechain-types/index.js";
-import { createJobs, deployForRelayer, ScriptedRuntime, verifyServedReceipt, type SystemFixture } from "./helpers.js";
+import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
+import { ScriptedRuntime, verifyServedReceipt } from "./helpers.js";
 
 const STATUS_SETTLED = 3n;
 

@@ -4,12 +4,12 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { isAitbcError } from "../../lib/errors.js";
-import { createKeyFile, loadOrCreateKeyFile, readKeyFile } from "../../lib/market/key-file.js";
-import { jobStatusName, parseAddressOption, parseDeadline, parseJobId, parseMaxUnits, parseModelList } from "../../lib/market/jobs.js";
-import { findModel, type RateCardRow } from "../../lib/market/rates.js";
-import { validatePublicKey } from "../../lib/receipts/ed25519.js";
-import { parseRelayerReceipt } from "../../tasks/receipts/shared.js";
+import { isAitbcError } from "../../../lib/errors.js";
+import { createKeyFile, loadOrCreateKeyFile, readKeyFile } from "../../../lib/market/key-file.js";
+import { jobStatusName, parseAddressOption, parseDeadline, parseJobId, parseMaxUnits, parseModelList } from "../../../lib/market/jobs.js";
+import { findModel, type RateCardRow } from "../../../lib/market/rates.js";
+import { validatePublicKey } from "../../../lib/receipts/ed25519.js";
+import { parseRelayerReceipt } from "../../../tasks/receipts/shared.js";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -13,10 +13,11 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { startAnvil } from "../helpers/anvil.js";
-import { FaultProxy } from "../helpers/fault-proxy.js";
-import { freePort, REPO_ROOT, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createJobs, deployForRelayer, settlementRootOfJobs, verifyServedReceipt, type SystemFixture } from "../relayer/app/helpers.js";
+import { startAnvil } from "../fixtures/anvil.js";
+import { FaultProxy } from "../fixtures/fault-proxy.js";
+import { freePort, REPO_ROOT, type HardhatNode } from "../../tools/hardhat-node.js";
+import { settlementRootOfJobs, verifyServedReceipt } from "../relayer/app/helpers.js";
+import { createJobs, deployForRelayer, type SystemFixture } from "../../tools/relayer-fixture.js";
 
 const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;

@@ -7,9 +7,9 @@ import { generateKeyPairSync } from "node:crypto";
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { keccak256, toBeHex } from "ethers";
 
-import { AITBCToken__factory, type AITBCToken } from "../../typechain-types/index.js";
-import { deployMarket, defaultMarketParameters, type DeployedMarket, type MarketParameters } from "../../lib/deploy-market.js";
-import { settle } from "../../lib/money.js";
+import { AITBCToken__factory, type AITBCToken } from "../typechain-types/index.js";
+import { deployMarket, defaultMarketParameters, type DeployedMarket, type MarketParameters } from "../lib/deploy-market.js";
+import { settle } from "../lib/money.js";
 
 export const E18 = 10n ** 18n;
 
