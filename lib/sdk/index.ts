@@ -9,11 +9,11 @@
 // ── deployments and contracts ───────────────────────────────────────────────────────────────────────────────────
 export { contractAddress, parseDeployment, type ContractName, type Deployment } from "../deployments.js";
 export { AitbcError, isAitbcError } from "../errors.js";
+export { loadDeployment } from "../deployments-fs.js";
+export { assertDeployment, deploymentState, isLocalChain, type DeploymentState } from "./deployment.js";
 export {
-  assertChain,
   chainTime,
   connectMarket,
-  loadDeployment,
   providerBatches,
   providerEntry,
   readJob,

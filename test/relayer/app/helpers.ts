@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import type { Provider } from "ethers";
 
-import { parseJson, type JsonObject } from "../../../lib/receipts/canonical.js";
+import { parseRelayerReceipt } from "../../../lib/sdk/relayer-api.js";
 import { decodeSettlementRecords } from "../../../lib/settlement.js";
 import { escrowInterface } from "../../../relayer/app/contracts.js";
 import { verifyReceipt } from "../../../lib/receipts/receipt.js";
@@ -63,7 +63,7 @@ export async function settlementRootOfJobs(fixture: SystemFixture, provider: Pro
 }
 
 /**
- * Verifies a receipt as `GET /api/v1/receipts/:id` serves it: the document (parsed with its number lexemes kept) against
+ * Verifies a receipt as `GET /api/v1/receipts/:id` serves it (read by the SDK's relayer parser): the signed text against
  * the provider's registered key and this deployment, and its inclusion proof against the batch root the API names.
  * The caller checks separately that the root is anchored on-chain.
  */
@@ -71,13 +71,10 @@ export function verifyServedReceipt(
   responseText: string,
   options: { registeredKey: string; chainId: bigint; escrow: string },
 ): { verification: ReturnType<typeof verifyReceipt>; root: string | null } {
-  const body = parseJson(responseText) as JsonObject;
-  const receipt = body.get("receipt") as JsonObject;
-  const batch = body.get("batch");
-  const proof = body.get("proof");
-  const root = batch instanceof Map ? (batch.get("root") as string) : null;
-  const proofList = Array.isArray(proof) ? (proof as string[]) : null;
-  const verification = verifyReceipt(receipt, {
+  const served = parseRelayerReceipt(responseText);
+  const root = served.batch?.root ?? null;
+  const proofList = served.proof;
+  const verification = verifyReceipt(served.receiptText, {
     trustedKey: options.registeredKey,
     expectedChainId: options.chainId,
     expectedEscrow: options.escrow,
