@@ -46,11 +46,14 @@ export {
 } from "./client.js";
 export {
   parseRelayerReceipt,
+  parseRelayerReceiptList,
   parseRelayerUrl,
   relayerGet,
   waitForReceipt,
   type RelayerBatch,
   type RelayerReceipt,
+  type RelayerReceiptItem,
+  type RelayerReceiptList,
   type ServedReceipt,
   type WaitForReceiptOptions,
 } from "./relayer-api.js";
@@ -70,7 +73,19 @@ export {
 } from "../receipts/receipt.js";
 export { nodeBackend } from "../receipts/ed25519-node.js";
 export { importProofBundle, receiptLeafHash, verifyReceiptLeafProof, type ReceiptLeafValue, type ReceiptProofBundle } from "../merkle.js";
-export { receiptProofBundle, verifyInclusion, verifyReceiptOnChain, type InclusionCheck, type InclusionProof, type OnChainVerification } from "./verify.js";
+export {
+  receiptProofBundle,
+  VERIFICATION_STEPS,
+  verifyInclusion,
+  verifyReceiptOnChain,
+  type InclusionCheck,
+  type InclusionProof,
+  type OnChainVerification,
+  type VerificationStep,
+  type VerificationStepId,
+  type VerifyOnChainOptions,
+} from "./verify.js";
+export { isProofFile, proofPathOf, readProofFile, writeProofFile, type ProofFile } from "./proof-files.js";
 export { checkSettledReceipt, SETTLEMENT_CHECKS, type SettledReceiptVerdict, type SettlementCheck, type SettlementCheckId, type SettlementFailureCode, type SettlementReader } from "./settled-receipt.js";
 
 // ── watchers ────────────────────────────────────────────────────────────────────────────────────────────────────
