@@ -1,13 +1,12 @@
 import { getAddress, isAddress } from "ethers";
 
 import { AitbcError } from "../../lib/errors.js";
-import { receiptLeafHash, type ReceiptLeafValue } from "../../lib/merkle.js";
 import { verifyReceiptLayers, type ReceiptLayers } from "../../lib/receipts/aitbc.js";
 import { parseRelayerReceipt, parseRelayerReceiptList } from "../../lib/sdk/relayer-api.js";
 import { verifyReceiptOnChain, type VerificationStepId } from "../../lib/sdk/verify.js";
 import { JsonNumber, type JsonObject, type JsonValue } from "../../lib/receipts/canonical.js";
-import { proofPathFor, readReceiptEntries, type ReceiptEntry } from "../../lib/receipts/inputs.js";
-import { parsePublicKey, receiptHash } from "../../lib/receipts/receipt.js";
+import { readReceiptEntries, type ReceiptEntry } from "../../lib/receipts/inputs.js";
+import { parsePublicKey } from "../../lib/receipts/receipt.js";
 import type { Chain } from "./chain.js";
 
 /** A receipt with what is needed to check its inclusion. The document keeps its number lexemes (signatures need them). */
@@ -151,19 +150,6 @@ export function onchainLayer(checks: Check[] | undefined, settlement: Layer): La
   return failed === undefined ? { id: "onchain", title, status: "pass", detail: "every chain check below passed" } : { id: "onchain", title, status: "fail", detail: `${failed.title}: ${failed.detail}` };
 }
 
-/** The proof for this bundle's leaf when it came as a proof bundle's items. */
-export function withPickedProof(bundle: ReceiptBundle): ReceiptBundle {
-  if (bundle.proof !== undefined || bundle.proofItems === undefined) return bundle;
-  let leaf: string;
-  try {
-    leaf = receiptLeafHash(leafValue(bundle.doc));
-  } catch {
-    return bundle;
-  }
-  const path = proofPathFor({ root: bundle.root ?? "", items: bundle.proofItems }, leaf);
-  return path === undefined ? bundle : { ...bundle, proof: path };
-}
-
 export function summarize(doc: JsonObject): ReceiptSummary {
   return {
     receiptId: text(doc.get("receipt_id")),
@@ -249,19 +235,6 @@ export interface Check {
   title: string;
   status: CheckStatus;
   detail: string;
-}
-
-function leafValue(doc: JsonObject): ReceiptLeafValue {
-  const big = (key: string) => BigInt(text(doc.get(key)));
-  return {
-    chainId: big("chain_id"),
-    escrow: text(doc.get("escrow")),
-    jobId: big("job_id"),
-    provider: text(doc.get("provider")),
-    unitsMilli: big("units_milli"),
-    price: big("price_base"),
-    receiptHash: receiptHash(doc),
-  };
 }
 
 /**
