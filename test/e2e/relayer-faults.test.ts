@@ -207,7 +207,6 @@ describe("relayer behind a fault proxy (separate process, anvil with 1 s blocks)
     }
     const batchOf = await settlementRootOfJobs(fixture, provider);
     expect(batchOf.size).to.equal(ids.length);
-    const chainId = BigInt(fixture.deployment.chainId);
     for (const id of ids) {
       const deadline = Date.now() + 30_000;
       let job: { state: string; receipt_id: string };
@@ -218,11 +217,7 @@ describe("relayer behind a fault proxy (separate process, anvil with 1 s blocks)
       }
       expect(job.state).to.equal("settled");
       const res = await fetch(`${api}/api/v1/receipts/${job.receipt_id}`);
-      const { verification, root } = verifyServedReceipt(await res.text(), {
-        registeredKey: fixture.providerKey.publicKeyHex,
-        chainId,
-        escrow: fixture.deployment.contracts.JobEscrow as string,
-      });
+      const { verification, root } = await verifyServedReceipt(await res.text(), { provider: provider, deployment: fixture.deployment });
       expect(verification.valid).to.equal(true);
       expect(root).to.equal(batchOf.get(id.toString()));
     }

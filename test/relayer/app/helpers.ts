@@ -8,7 +8,9 @@ import type { Provider } from "ethers";
 import { parseRelayerReceipt } from "../../../lib/sdk/relayer-api.js";
 import { decodeSettlementRecords } from "../../../lib/settlement.js";
 import { escrowInterface } from "../../../relayer/app/contracts.js";
-import { verifyReceipt } from "../../../lib/receipts/receipt.js";
+import type { Deployment } from "../../../lib/deployments.js";
+import { nodeBackend } from "../../../lib/receipts/ed25519-node.js";
+import { verifyReceiptOnChain, type OnChainVerification } from "../../../lib/sdk/verify.js";
 import { JobEscrow__factory } from "../../../typechain-types/index.js";
 import type { RunRequest, RunResult, Runtime, RuntimeInfo } from "../../../relayer/adapters/runtimes/types.js";
 import { RuntimeError } from "../../../relayer/adapters/runtimes/types.js";
@@ -63,22 +65,16 @@ export async function settlementRootOfJobs(fixture: SystemFixture, provider: Pro
 }
 
 /**
- * Verifies a receipt as `GET /api/v1/receipts/:id` serves it (read by the SDK's relayer parser): the signed text against
- * the provider's registered key and this deployment, and its inclusion proof against the batch root the API names.
- * The caller checks separately that the root is anchored on-chain.
+ * Verifies a receipt as `GET /api/v1/receipts/:id` serves it, the way any client does: read by the SDK's relayer
+ * parser and checked by the SDK's on-chain verification against this deployment (the provider's registered key, the
+ * settlement batch of the root the API names, `JobEscrow.verifyReceiptInclusion`).
  */
-export function verifyServedReceipt(
+export async function verifyServedReceipt(
   responseText: string,
-  options: { registeredKey: string; chainId: bigint; escrow: string },
-): { verification: ReturnType<typeof verifyReceipt>; root: string | null } {
+  options: { provider: Provider; deployment: Deployment },
+): Promise<{ verification: OnChainVerification; root: string | null }> {
   const served = parseRelayerReceipt(responseText);
   const root = served.batch?.root ?? null;
-  const proofList = served.proof;
-  const verification = verifyReceipt(served.receiptText, {
-    trustedKey: options.registeredKey,
-    expectedChainId: options.chainId,
-    expectedEscrow: options.escrow,
-    proof: root === null || proofList === null ? undefined : { root, proof: proofList },
-  });
-  return { verification, root };
+  const proof = root === null || served.proof === null ? undefined : { root, proof: served.proof };
+  return { verification: await verifyReceiptOnChain(options.provider, options.deployment, served.receiptText, proof, { backend: nodeBackend }), root };
 }
