@@ -133,9 +133,9 @@ async function overhead(runtime: EmbeddedRuntime, dir: string): Promise<{ overhe
         createdBlock: 1,
         createdTxHash: `0x${"ab".repeat(32)}`,
       };
-      journal.recordJobSeen({ origin, prompt: new TextEncoder().encode(`prompt ${i}`) }, 1);
-      journal.applyJobEvent(jobId, { type: "accept", txHash: `0x${"cd".repeat(32)}` }, 1);
-      journal.applyJobEvent(jobId, { type: "start" }, 1);
+      journal.jobs.recordSeen({ origin, prompt: new TextEncoder().encode(`prompt ${i}`) }, 1);
+      journal.jobs.applyEvent(jobId, { type: "accept", txHash: `0x${"cd".repeat(32)}` }, 1);
+      journal.jobs.applyEvent(jobId, { type: "start" }, 1);
       const t0 = performance.now();
       const result = await runtime.run({ jobId, model: TINY_MODEL_NAME, prompt: `Tell me about receipts, number ${i}.`, maxTokens: 128, timeoutMs: 60_000 });
       const t1 = performance.now();

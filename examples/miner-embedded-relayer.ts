@@ -16,7 +16,8 @@ import { pathToFileURL } from "node:url";
 
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 
-import { loadDeployment, loadOrCreateKeyFile, registerProvider, startMiner, type RelayerApp } from "aitbc-evm";
+import { loadDeployment } from "aitbc-evm";
+import { loadOrCreateKeyFile, registerProvider, startMiner, type RelayerApp } from "aitbc-evm/miner";
 
 export interface MinerExampleOptions {
   rpcUrl: string;

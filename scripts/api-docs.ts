@@ -1,6 +1,6 @@
 /**
- * Generates docs/sdk/API.md from the SDK's types: every export of lib/sdk/index.ts with its signature and the summary
- * of its doc comment, grouped by the module that defines it.
+ * Generates docs/sdk/API.md from the SDK's types: every export of lib/sdk/index.ts and of the miner entry
+ * (relayer/index.ts) with its signature and the summary of its doc comment, grouped by the module that defines it.
  *
  *   npm run docs:api            # write docs/sdk/API.md
  *   npm run docs:api -- --check # exit 1 when the committed file is out of date
@@ -16,6 +16,8 @@ import ts from "typescript";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const ENTRY = "lib/sdk/index.ts";
+/** The miner's entry (`aitbc-evm/miner`): documented after the SDK, without what it re-exports from it. */
+export const MINER_ENTRY = "relayer/index.ts";
 export const OUTPUT = "docs/sdk/API.md";
 
 interface Entry {
@@ -84,18 +86,23 @@ function describe(symbol: ts.Symbol, name: string, checker: ts.TypeChecker, root
   return [{ name, kind: ts.SyntaxKind[first.kind], signature: name, summary, module }];
 }
 
-/** Every export of the SDK entry, in the order the entry lists them. */
+/** Every export of the SDK entry, in the order the entry lists them, then the miner entry's own. */
 export function collectApi(root: string = ROOT): Entry[] {
-  const entry = path.join(root, ENTRY);
-  const program = ts.createProgram([entry], compilerOptions(root));
+  const files = [ENTRY, MINER_ENTRY];
+  const program = ts.createProgram(files.map((f) => path.join(root, f)), compilerOptions(root));
   const checker = program.getTypeChecker();
-  const source = program.getSourceFile(entry);
-  if (source === undefined) throw new Error(`${ENTRY} is not part of the program`);
-  const moduleSymbol = checker.getSymbolAtLocation(source);
-  if (moduleSymbol === undefined) throw new Error(`${ENTRY} has no exports`);
-  return checker.getExportsOfModule(moduleSymbol).flatMap((exported) => {
-    const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-    return describe(target, exported.getName(), checker, root);
+  const seen = new Set<string>();
+  return files.flatMap((file) => {
+    const source = program.getSourceFile(path.join(root, file));
+    if (source === undefined) throw new Error(`${file} is not part of the program`);
+    const moduleSymbol = checker.getSymbolAtLocation(source);
+    if (moduleSymbol === undefined) throw new Error(`${file} has no exports`);
+    return checker.getExportsOfModule(moduleSymbol).flatMap((exported) => {
+      if (seen.has(exported.getName())) return [];
+      seen.add(exported.getName());
+      const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      return describe(target, exported.getName(), checker, root);
+    });
   });
 }
 
@@ -106,8 +113,9 @@ export function renderApiDocs(root: string = ROOT): string {
   const out: string[] = [
     "# SDK API reference",
     "",
-    `Generated from \`${ENTRY}\` by \`scripts/api-docs.ts\` (\`npm run docs:api\`); do not edit by hand. Everything below is`,
-    'exported by the package entry point: `import { … } from "aitbc-evm"`. The guides per role are in this folder\'s',
+    `Generated from \`${ENTRY}\` and \`${MINER_ENTRY}\` by \`scripts/api-docs.ts\` (\`npm run docs:api\`); do not edit by hand. Everything below is`,
+    'exported by the package entry point, `import { … } from "aitbc-evm"`, except the miner\'s own exports (defined in',
+    `\`${MINER_ENTRY}\`), which come from \`import { … } from "aitbc-evm/miner"\`. The guides per role are in this folder's`,
     "[README](README.md).",
     "",
     "## Contents",

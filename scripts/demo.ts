@@ -360,7 +360,7 @@ async function main(): Promise<void> {
       const p = providerByAddress.get(view.provider.toLowerCase());
       check(p !== undefined, `job ${id} was accepted by an unknown provider ${view.provider}`);
       const owner = p as RunningProvider;
-      const stored = owner.app.journal.getReceiptForJob(id);
+      const stored = owner.app.journal.receipts.forJob(id);
       check(stored !== null, `${owner.plan.label} has no receipt for job ${id}`);
       // Fetched the way any client gets it: from the provider's API, with the batch root and the Merkle proof.
       const body = await relayerGet(owner.app.relayer.apiUrl ?? "", `/api/v1/receipts/${stored?.receiptId}`);

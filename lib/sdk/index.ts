@@ -93,13 +93,5 @@ export { followAnchoredBatches, readAnchoredBatches, type AnchoredBatch, type Ba
 
 // ── miners ──────────────────────────────────────────────────────────────────────────────────────────────────────
 export { loadOrCreateKeyFile, readKeyFile, type ReceiptKey } from "../market/key-file.js";
-export {
-  registerProvider,
-  startMiner,
-  type ProviderRegistration,
-  type RegistrationResult,
-  type RelayerApp,
-  type RelayerConfig,
-  type RelayerConfigInput,
-  type StartOptions,
-} from "./miner.js";
+export { registerProvider, type ProviderRegistration, type RegistrationResult } from "./miner.js";
+// The relayer itself (startMiner) is the `aitbc-evm/miner` entry: relayer/index.ts.

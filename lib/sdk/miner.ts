@@ -1,9 +1,6 @@
 /**
- * What a miner needs from the SDK: a registration in `ProviderRegistry` that matches its receipt key and models, and
- * the relayer itself, embedded in the caller's process.
- *
- * The relayer (SQLite journal, runtimes, HTTP API) is loaded on first use, so importing the SDK stays light for
- * clients and watchers.
+ * What a miner needs from the SDK: a registration in `ProviderRegistry` that matches its receipt key and models. The
+ * relayer itself (`startMiner`) is the package's `aitbc-evm/miner` entry (relayer/index.ts), which builds on this one.
  */
 import type { Signer } from "ethers";
 
@@ -12,27 +9,8 @@ import { AitbcError } from "../errors.js";
 import { formatTokenAmount } from "../governance/amounts.js";
 import { receiptKeyMismatch } from "../market/key-file.js";
 import { findModel, readRateCard } from "../market/rates.js";
-import type { RelayerConfigInput } from "../../relayer/app/config.js";
-import type { RelayerApp, StartOptions } from "../../relayer/app/start.js";
 import { connectMarket, providerEntry, providerOf } from "./market.js";
 import { sendTransaction, type ProgressFn, type SentTx } from "./tx.js";
-
-export type { RelayerApp, StartOptions } from "../../relayer/app/start.js";
-export type { RelayerConfig, RelayerConfigInput } from "../../relayer/app/config.js";
-
-/**
- * Validates `config` (the relayer's configuration document, see docs/MINER.md) and starts the relayer: it watches
- * the deployment's escrow, accepts and runs jobs, signs receipts and settles them in anchored batches, and serves its
- * read API on `config.http`. The provider must already be registered with the receipt key in
- * `config.providerKeyFile` ({@link registerProvider}). Call `close()` on the result to stop it.
- *
- * @throws `RELAYER_INVALID_CONFIG` (a `RelayerError`, an {@link AitbcError}) naming every bad field, an unreachable
- *   node, a chain/deployment mismatch or a missing registration.
- */
-export async function startMiner(config: RelayerConfigInput, options: StartOptions = {}): Promise<RelayerApp> {
-  const [{ parseRelayerConfig }, { startRelayerApp }] = await Promise.all([import("../../relayer/app/config.js"), import("../../relayer/app/start.js")]);
-  return startRelayerApp(parseRelayerConfig(config), options);
-}
 
 export interface ProviderRegistration {
   /** 0x hex of the 32-byte Ed25519 receipt key (a key file's `publicKeyHex`). */

@@ -60,7 +60,7 @@ export function signJobReceipt(journal: Journal, signer: ReceiptSigner, job: Job
     signer.secretKey,
     nodeBackend,
   );
-  const { inserted, receipt } = journal.recordSignedReceipt(
+  const { inserted, receipt } = journal.receipts.record(
     {
       receiptId: signed.receipt_id,
       receiptHash: receiptHash(signed).slice(2),
@@ -100,7 +100,7 @@ export function commitCompletions(
       try {
         const item = journal.transaction(() => {
           const body = encoder.encode(c.output);
-          const done = journal.recordJobDone(
+          const done = journal.jobs.recordDone(
             c.jobId,
             { unitsMilli: c.unitsMilli, resultHash: keccak256(body), startedAt: sec(c.startedAtMs), completedAt: sec(c.completedAtMs) },
             { body, contentType: RESULT_CONTENT_TYPE },

@@ -48,7 +48,7 @@ export const relayerConfigSchema = z.strictObject({
     .strictObject({
       devAccountIndex: nonNegativeInt.max(1000).optional(),
     })
-    .default({}),
+    .prefault({}),
   /**
    * File holding the provider's Ed25519 receipt key; created (mode 0600) when missing. Defaults to the file of this
    * network and account, `.aitbc/keys/<network>/<address>.ed25519.json` (the one `provider:register` and `miner:start` use).
@@ -58,7 +58,7 @@ export const relayerConfigSchema = z.strictObject({
   journalPath: z.string().min(1).optional(),
   runtime: runtimeConfigSchema.default({ kind: "embedded" }),
   /** Models served, by their on-chain name, with what this machine is willing to run for each. */
-  models: z.record(z.string().min(1), modelPolicySchema).default({ "llama3.2": { minRate: "0", maxUnitsMilli: "600000" } }),
+  models: z.record(z.string().min(1), modelPolicySchema).prefault({ "llama3.2": {} }),
   policy: z
     .strictObject({
       maxConcurrentJobs: positiveInt.default(32),
@@ -69,7 +69,7 @@ export const relayerConfigSchema = z.strictObject({
       /** Jobs accepted together in one `acceptJobs` transaction. */
       maxAcceptBatch: positiveInt.max(500).default(50),
     })
-    .default({ maxConcurrentJobs: 32, deadlineMarginSeconds: 30, maxPromptBytes: 64 * 1024, maxAcceptBatch: 50 }),
+    .prefault({}),
   run: z
     .strictObject({
       maxTokens: positiveInt.max(1 << 20).default(64),
@@ -82,7 +82,7 @@ export const relayerConfigSchema = z.strictObject({
        */
       contextTokens: positiveInt.optional(),
     })
-    .default({ maxTokens: 64, timeoutMs: 120_000, concurrency: 1 }),
+    .prefault({}),
   batching: z
     .strictObject({
       maxItems: positiveInt.max(1000).default(200),
@@ -93,15 +93,7 @@ export const relayerConfigSchema = z.strictObject({
       baseGas: decimal.default("80000"),
       perItemGas: decimal.default("30000"),
     })
-    .default({
-      maxItems: 200,
-      maxAgeSeconds: 10,
-      deadlineMarginSeconds: 60,
-      maxInFlight: 2,
-      gasBudget: "12000000",
-      baseGas: "80000",
-      perItemGas: "30000",
-    }),
+    .prefault({}),
   chain: z
     .strictObject({
       /** Blocks on top of the including block before an event is acted on (0 for a local automining node). */
@@ -116,7 +108,7 @@ export const relayerConfigSchema = z.strictObject({
       /** How long start-up keeps retrying an RPC endpoint that does not answer before reporting an outage. */
       startupRetrySeconds: nonNegativeInt.max(3600).default(30),
     })
-    .default({ pollIntervalMs: 1000, maxFeePerGasGwei: 500, stuckAfterSeconds: 60, rpcMaxAttempts: 6, rpcTimeoutMs: 10_000, startupRetrySeconds: 30 }),
+    .prefault({}),
   http: z
     .strictObject({
       /** 0 picks a free port; -1 disables the API. */
@@ -124,7 +116,7 @@ export const relayerConfigSchema = z.strictObject({
       host: z.string().min(1).default("127.0.0.1"),
       corsOrigin: z.string().min(1).default("*"),
     })
-    .default({ port: DEFAULT_RELAYER_PORT, host: "127.0.0.1", corsOrigin: "*" }),
+    .prefault({}),
   health: z
     .strictObject({
       maxRecentRpcErrors: positiveInt.default(3),
@@ -139,7 +131,7 @@ export const relayerConfigSchema = z.strictObject({
       /** How often the runtime, pending transactions and the chain's identity are probed. */
       probeIntervalMs: positiveInt.max(60_000).default(1000),
     })
-    .default({ maxRecentRpcErrors: 3, maxJournalLagBlocks: 20, maxPollSilenceSeconds: 4, maxTxPendingSeconds: 60, probeIntervalMs: 1000 }),
+    .prefault({}),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

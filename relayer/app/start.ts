@@ -8,18 +8,19 @@ import { contractAddress, parseDeployment, type Deployment } from "../../lib/dep
 import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/market/key-file.js";
 import { ChainError } from "../adapters/chain/errors.js";
 import { HttpTransport, RpcClient, RpcHealth, type RpcTransport } from "../adapters/chain/rpc.js";
+import { TxSender } from "../adapters/chain/sender.js";
+import { LogWatcher, type LogBatch } from "../adapters/chain/watcher.js";
 import { Journal, type JournalIdentity } from "../adapters/journal/journal.js";
 import { createRuntime, type RuntimeConfig } from "../adapters/runtimes/index.js";
 import type { Runtime } from "../adapters/runtimes/types.js";
 import { RelayerError } from "../core/errors.js";
 import { defaultConfirmations, defaultJournalPath, type RelayerConfig } from "./config.js";
-import { MarketReader } from "./contracts.js";
+import { MarketReader, WATCHED_TOPICS } from "./contracts.js";
 import { resolveEvmWallet } from "./keys.js";
 import { PACKAGE_HINTS, type RelayerHints } from "./hints.js";
 import { Relayer, type RelayerSettings } from "./relayer.js";
 import { hasAllCode, identityMismatch, readLiveIdentity, type HistoryMarks, type LiveIdentity } from "./identity.js";
 import { acquireLock, defaultLockDir, identityLockFile, type HeldLock } from "./locks.js";
-import { adoptLegacyCursorFile, JournalCursorStore } from "./stores.js";
 
 export interface StartOptions {
   /** The provider's EVM private key (from Hardhat's keystore or the environment); never part of the config file. */
@@ -125,7 +126,7 @@ async function checkPortFree(port: number, host: string): Promise<void> {
 
 /** The blocks the journal's watcher cursor remembers, oldest first (what a chain reset makes non-canonical). */
 function journalMarks(journal: Journal): HistoryMarks {
-  const text = journal.getWatcherCursor();
+  const text = journal.blocks.cursorText();
   if (text === null) return [];
   const { cursor } = JSON.parse(text) as { cursor: { blockNumber: number; blockHash: string; history?: { number: number; hash: string }[] } };
   const marks = (cursor.history ?? []).map((m) => ({ number: m.number, hash: m.hash }));
@@ -152,9 +153,9 @@ function identityOf(live: LiveIdentity, provider: string, contracts: JournalIden
  * were recorded is adopted only if its last processed block is still on this chain.
  */
 async function verifyJournalIdentity(journal: Journal, live: LiveIdentity, rpc: RpcClient, provider: string, contracts: JournalIdentity["contracts"], journalPath: string): Promise<JournalIdentity> {
-  const recorded = journal.identity();
+  const recorded = journal.meta.identity();
   if (recorded === null) {
-    const cursor = journal.getCursor();
+    const cursor = journal.blocks.position();
     const m = journal.metrics();
     const used = cursor !== null || Object.values(m.jobsByState).some((n) => n > 0) || Object.values(m.txsByStatus).some((n) => n > 0);
     if (used) {
@@ -166,7 +167,7 @@ async function verifyJournalIdentity(journal: Journal, live: LiveIdentity, rpc: 
       }
     }
     const identity = identityOf(live, provider, contracts);
-    journal.recordIdentity(identity);
+    journal.meta.recordIdentity(identity);
     return identity;
   }
   if (recorded.provider !== provider) {
@@ -251,8 +252,8 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
     // Nothing to serve and no journal yet: refuse before creating one.
     if (!hasAllCode(live) && !existsSync(journalPath)) throw noContracts();
     journal = Journal.open(journalPath);
-    adoptLegacyCursorFile(journal, `${journalPath}.cursor.json`);
-    if (journal.identity() !== null || hasAllCode(live)) {
+    journal.blocks.adoptLegacyFile(`${journalPath}.cursor.json`);
+    if (journal.meta.identity() !== null || hasAllCode(live)) {
       const withHistory = { ...live, historyCanonical: (await readLiveIdentity(rpc, contracts, deployment.block, journalMarks(journal))).historyCanonical };
       await verifyJournalIdentity(journal, withHistory, rpc, provider, contracts, journalPath);
     }
@@ -312,20 +313,43 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
         probeIntervalMs: config.health.probeIntervalMs,
       },
     };
-    const cursorStore = new JournalCursorStore(journal);
     const j0 = journal;
+    const sender = new TxSender({
+      rpc,
+      signer: wallet,
+      store: journal.transactions,
+      maxFeePerGasCap: settings.maxFeePerGas,
+      chainId,
+      // The sender's count includes the including block; the relayer's setting counts blocks on top of it.
+      confirmations: confirmations + 1,
+      pollIntervalMs: Math.min(settings.pollIntervalMs, 1000),
+      stuckAfterMs: settings.stuckAfterMs,
+    });
+    const watch = (onLogs: (batch: LogBatch) => Promise<void>) =>
+      new LogWatcher({
+        rpc,
+        address: contracts.escrow.toLowerCase(),
+        topics: [WATCHED_TOPICS],
+        startBlock: deployment.block,
+        confirmations,
+        cursorStore: j0.blocks,
+        onLogs,
+        historyBlocks: Math.max(64, confirmations + 1),
+        pollIntervalMs: settings.pollIntervalMs,
+      });
     const relayer = new Relayer({
       rpc,
       rpcHealth,
-      signer: wallet,
+      provider,
+      sender,
+      market,
+      watch,
       receiptSecretKey: providerKey.secretKey,
       runtime,
       journal,
-      cursorStore,
       logger,
       chainId,
       contracts,
-      startBlock: deployment.block,
       settings,
       identity: { check: () => readLiveIdentity(rpc, contracts, deployment.block, journalMarks(j0)), journalPath },
     });

@@ -2,7 +2,7 @@ import { RelayerError } from "./errors.js";
 
 /**
  * The life of one job as the relayer sees it. Each record carries everything needed to resume after a crash, so the
- * journal can store it as is and the app can decide the next step from it alone ({@link nextAction}).
+ * journal can store it as is and the app can resume the job from it alone.
  *
  *   seen ─► accepted ─► running ─► done ─► signed ─► batched ─► settled ─► finalized
  *     │         │          │  ▲      │        ▲  │        ▲         │
@@ -263,34 +263,4 @@ export function transition(job: JobRecord, event: JobEvent, now: number): JobRec
       break;
   }
   return next;
-}
-
-/** What the app must do next for a job, derived from its journaled state only (used on every start-up). */
-export type NextAction =
-  | "decide" // seen: run the policy, then send (or reconcile) the accept transaction
-  | "run" // accepted, or running when the process died: (re)start the job on the runtime
-  | "sign" // done: build and sign the receipt (idempotent by receipt id)
-  | "plan" // signed: hand the receipt to the batch planner
-  | "await-settlement" // batched: the batch's transaction is pending; the tx sender reconciles it
-  | "await-finality" // settled: wait for confirmations and the dispute window
-  | "none";
-
-export function nextAction(state: JobState): NextAction {
-  switch (state) {
-    case "seen":
-      return "decide";
-    case "accepted":
-    case "running":
-      return "run";
-    case "done":
-      return "sign";
-    case "signed":
-      return "plan";
-    case "batched":
-      return "await-settlement";
-    case "settled":
-      return "await-finality";
-    default:
-      return "none";
-  }
 }

@@ -18,7 +18,7 @@ import { network } from "hardhat";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
 import { startAnvil } from "../fixtures/anvil.js";
 import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
-import { settlementRootOfJobs, verifyServedReceipt } from "../relayer/app/helpers.js";
+import { settlementRootOfJobs, verifyServedReceipt } from "../fixtures/relayer/system.js";
 import { createJobs, deployForRelayer, type SystemFixture } from "../../tools/relayer-fixture.js";
 
 const TSX = import.meta.resolve("tsx/esm");

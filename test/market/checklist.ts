@@ -2,7 +2,7 @@
  * Adversarial checklist items that need more than one contract or off-chain tooling: permit front-running (11),
  * domain binding of leaves (4), 64-byte internal nodes (13), one receipt in two batches (14), timelock-only setters
  * with a real timelock (23) and invariant-breaking proposals (24). Items 1-3, 5-10 and 12 are covered by the Solidity
- * tests in test/solidity/ (unit, fuzz and invariant runs).
+ * tests in test/contracts/ (unit, fuzz and invariant runs).
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";

@@ -98,6 +98,13 @@ describe("release: npm pack, install and use", function () {
     expect(links.length).to.be.greaterThan(3);
     for (const link of links) expect(existsSync(path.join(installedRoot, link)), `README links ${link}, which the package lacks`).to.equal(true);
 
+    // The miner is its own entry; the benchmark contract's ABI is not shipped.
+    expect(existsSync(path.join(installedRoot, "dist", "abi", "NaiveEscrow.json")), "the benchmark ABI is packaged").to.equal(false);
+    expect(existsSync(path.join(installedRoot, "dist", "abi", "JobEscrow.json"))).to.equal(true);
+    const miner = await run(process.execPath, ["--input-type=module", "-e", 'const m = await import("aitbc-evm/miner"); console.log(typeof m.startMiner, typeof m.registerProvider);'], project);
+    expect(miner.code, miner.stderr).to.equal(0);
+    expect(miner.stdout.trim()).to.equal("function function");
+
     const help = await run(process.execPath, [path.join(project, "node_modules", ".bin", "aitbc-miner"), "--help"], project);
     expect(help.code, help.stderr).to.equal(0);
     expect(help.stdout).to.match(/^usage: /);

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 
 import { getAddress, keccak256, type TransactionRequest } from "ethers";
 
+import { quoteFees, replacementFees, withGasMargin, type FeePolicy, type FeeQuote } from "../../core/fees.js";
 import { ChainError, type ChainErrorCode, rootChainCode } from "./errors.js";
 import type { RpcClient } from "./rpc.js";
 import type { StoredTx, TxAttempt, TxStore } from "./tx-store.js";
@@ -51,10 +52,7 @@ export interface TxSenderOptions {
   now?: () => number;
 }
 
-export interface FeeQuote {
-  maxFeePerGas: bigint;
-  maxPriorityFeePerGas: bigint;
-}
+export type { FeeQuote } from "../../core/fees.js";
 
 export interface SentEvent extends FeeQuote {
   tx: StoredTx;
@@ -129,10 +127,6 @@ function hex(n: bigint | number): string {
   return `0x${n.toString(16)}`;
 }
 
-function ceilDiv(a: bigint, b: bigint): bigint {
-  return (a + b - 1n) / b;
-}
-
 function config(ok: boolean, what: string, hint: string): void {
   if (!ok) throw new ChainError("CHAIN_INVALID_CONFIG", what, { hint });
 }
@@ -152,6 +146,7 @@ export class TxSender extends EventEmitter<TxSenderEvents> {
   readonly #signer: TxSigner;
   readonly #store: TxStore;
   readonly #cap: bigint;
+  readonly #fees: FeePolicy;
   #chainId: bigint | undefined;
   readonly #confirmations: number;
   readonly #pollIntervalMs: number;
@@ -204,6 +199,7 @@ export class TxSender extends EventEmitter<TxSenderEvents> {
     this.#gasMarginPermille = BigInt(options.gasMarginPermille ?? 200);
     this.#graceMs = options.nonceConsumedGraceMs ?? 2 * this.#pollIntervalMs;
     this.#now = options.now ?? Date.now;
+    this.#fees = { cap: this.#cap, minTip: this.#minTip, baseFeeMultiplier: this.#baseFeeMultiplier, bumpPermille: this.#bumpPermille };
     const hint = "fix the transaction sender section of the relayer configuration";
     config(this.#cap > 0n, "maxFeePerGasCap must be positive", hint);
     config(Number.isSafeInteger(this.#confirmations) && this.#confirmations >= 1, "confirmations must be an integer ≥ 1", hint);
@@ -286,14 +282,9 @@ export class TxSender extends EventEmitter<TxSenderEvents> {
   /** Fees for a new transaction now: next base fee × multiplier + tip, capped. */
   async suggestFees(): Promise<FeeQuote> {
     const history = await this.#rpc.call<FeeHistory>("eth_feeHistory", ["0x5", "latest", [50]]);
-    const nextBase = BigInt(history.baseFeePerGas[history.baseFeePerGas.length - 1] ?? "0x0");
-    const rewards = (history.reward ?? []).map((r) => BigInt(r[0] ?? "0x0")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const median = rewards.length === 0 ? 0n : rewards[Math.floor(rewards.length / 2)];
-    let tip = median > this.#minTip ? median : this.#minTip;
-    let maxFee = nextBase * this.#baseFeeMultiplier + tip;
-    if (maxFee > this.#cap) maxFee = this.#cap;
-    if (tip > maxFee) tip = maxFee;
-    return { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip };
+    const nextBaseFee = BigInt(history.baseFeePerGas[history.baseFeePerGas.length - 1] ?? "0x0");
+    const tips = (history.reward ?? []).map((r) => BigInt(r[0] ?? "0x0"));
+    return quoteFees({ nextBaseFee, tips }, this.#fees);
   }
 
   // ── loop ────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -363,7 +354,7 @@ export class TxSender extends EventEmitter<TxSenderEvents> {
     if (gasLimit === null) {
       try {
         const estimate = BigInt(await this.#rpc.call<string>("eth_estimateGas", [{ from: this.address, to: tx.to, data: tx.data, value: hex(tx.value) }]));
-        gasLimit = estimate + (estimate * this.#gasMarginPermille) / 1000n;
+        gasLimit = withGasMargin(estimate, this.#gasMarginPermille);
       } catch (error) {
         if (rootChainCode(error) !== "RPC_EXECUTION_REVERTED") throw error;
         // Nothing was signed: the request fails without consuming a nonce.
@@ -429,32 +420,23 @@ export class TxSender extends EventEmitter<TxSenderEvents> {
     return true;
   }
 
-  #bump(value: bigint): bigint {
-    const raised = value + ceilDiv(value * this.#bumpPermille, 1000n);
-    return raised > value ? raised : value + 1n;
-  }
-
   async #replace(tx: StoredTx, reason: "stuck" | "underpriced"): Promise<void> {
     const last = tx.attempts[tx.attempts.length - 1];
     const suggested = await this.suggestFees();
-    const minMax = this.#bump(last.maxFeePerGas);
-    const minTip = this.#bump(last.maxPriorityFeePerGas);
-    let maxFee = suggested.maxFeePerGas > minMax ? suggested.maxFeePerGas : minMax;
-    let tip = suggested.maxPriorityFeePerGas > minTip ? suggested.maxPriorityFeePerGas : minTip;
-    if (maxFee > this.#cap) maxFee = this.#cap;
-    if (tip > maxFee) tip = maxFee;
-    if (maxFee < minMax || tip < minTip) {
+    const replacement = replacementFees(last, suggested, this.#fees);
+    if (!replacement.ok) {
       // At the cap: a replacement below the bump rule would only be refused. Wait for the base fee to fall.
       if (!this.#capWarned.has(tx.id)) {
         this.#capWarned.add(tx.id);
         this.#warn(tx, new ChainError("TX_FEE_CAP_TOO_LOW", `transaction ${tx.id} cannot be replaced: fees would exceed the cap`, {
-          details: { id: tx.id, nonce: tx.nonce, cap: this.#cap.toString(), needed: minMax.toString() },
+          details: { id: tx.id, nonce: tx.nonce, cap: this.#cap.toString(), needed: replacement.needed.toString() },
           hint: "raise maxFeePerGasCap, or wait for the base fee to fall",
         }));
       }
       return;
     }
-    const attempt = await this.#sign(tx, tx.nonce as number, last.gasLimit, { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip });
+    const { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip } = replacement.fees;
+    const attempt = await this.#sign(tx, tx.nonce as number, last.gasLimit, replacement.fees);
     this.#store.recordAttempt(tx.id, attempt, this.#now());
     this.#metrics.replacements++;
     if (await this.#broadcast(tx.id, attempt, "replacement")) {

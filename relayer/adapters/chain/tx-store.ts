@@ -1,21 +1,26 @@
-import { ChainError } from "./errors.js";
+import type { TxStatus } from "../../core/read-model.js";
 
-/**
- * Lifecycle of one outgoing transaction, the same states the SQLite journal's `transactions.status` column uses:
- * `intent` (journaled, no nonce yet) → `pending` (signed and broadcast, at least one attempt) → `mined` → `confirmed`;
- * `mined` → `pending` again when a reorg removes it; `reverted` (mined with status 0, final); `abandoned` (never
- * mined and given up before a nonce was consumed, final).
+export type { TxStatus } from "../../core/read-model.js";
+
+/*
+ * What the transaction sender needs from its durable memory; the relayer journal's `transactions` table
+ * (adapters/journal/transactions.ts) is that memory, so the sender's records commit with the jobs and batches they
+ * serve.
+ *
+ * Lifecycle of one outgoing transaction ({@link TxStatus}): `intent` (journaled, no nonce yet) → `pending` (signed and
+ * broadcast, at least one attempt) → `mined` → `confirmed`; `mined` → `pending` again when a reorg removes it;
+ * `reverted` (mined with status 0, final); `abandoned` (never mined and given up before a nonce was consumed, final).
  *
  * A record holds its (purpose, key) unless it is `abandoned` or `reverted`: both are final and nothing of theirs can
  * still land, so the key may be submitted again (the relayer re-accepts a job alone under the key of a group accept
- * that reverted). Every store follows this one rule.
+ * that reverted).
  */
-export type TxStatus = "intent" | "pending" | "mined" | "confirmed" | "reverted" | "abandoned";
 
-export const OPEN_TX_STATUSES: readonly TxStatus[] = ["intent", "pending", "mined"];
+export const TX_PURPOSES = ["accept", "settle", "other"] as const;
+export type TxPurpose = (typeof TX_PURPOSES)[number];
 
 export interface TxIntent {
-  /** What the transaction is for (the journal allows `accept`, `settle`, `other`). */
+  /** What the transaction is for: one of {@link TX_PURPOSES}. */
   purpose: string;
   /** Idempotency key, unique per purpose among records that hold it (see {@link TxStatus}): a job id, a batch id. */
   key: string;
@@ -60,10 +65,10 @@ export interface MinedRef {
 /**
  * Durable memory of the transaction sender. Every method is atomic; the sender calls `createIntent` before it
  * assigns a nonce and `recordAttempt` before each broadcast, so after a crash `listOpen` holds everything that may be
- * on the wire. State changes outside the transitions listed on {@link TxStatus} throw `TX_STORE_STATE`.
+ * on the wire. State changes outside the lifecycle above throw `TX_STORE_STATE`.
  */
 export interface TxStore {
-  /** @throws ChainError `TX_KEY_CONFLICT` when a record holds (purpose, key). */
+  /** @throws ChainError `TX_KEY_CONFLICT` when a record holds (purpose, key), `TX_INVALID_REQUEST` for another purpose. */
   createIntent(intent: TxIntent, now: number): StoredTx;
   /** The record that holds (purpose, key) — open or confirmed — or `null`. */
   findByKey(purpose: string, key: string): StoredTx | null;
@@ -80,120 +85,4 @@ export interface TxStore {
   listOpen(): StoredTx[];
   /** One past the highest nonce held by a record that is not abandoned, or `null`. */
   nextNonceHint(): number | null;
-}
-
-function stateError(tx: StoredTx, action: string): ChainError {
-  return new ChainError("TX_STORE_STATE", `transaction ${tx.id} is ${tx.status}; cannot ${action}`, { details: { id: tx.id, status: tx.status } });
-}
-
-function holdsKey(status: TxStatus): boolean {
-  return status !== "abandoned" && status !== "reverted";
-}
-
-function copy(tx: StoredTx): StoredTx {
-  return { ...tx, attempts: tx.attempts.map((a) => ({ ...a })) };
-}
-
-/** A {@link TxStore} in memory, for tests and for runs that accept losing their state on exit. */
-export class MemoryTxStore implements TxStore {
-  readonly #rows = new Map<number, StoredTx>();
-  #nextId = 1;
-
-  createIntent(intent: TxIntent, now: number): StoredTx {
-    const existing = this.findByKey(intent.purpose, intent.key);
-    if (existing !== null) {
-      throw new ChainError("TX_KEY_CONFLICT", `a transaction for ${intent.purpose}/${intent.key} already exists`, {
-        details: { id: existing.id, status: existing.status },
-        hint: "look the existing transaction up instead of creating another",
-      });
-    }
-    const row: StoredTx = {
-      ...intent,
-      to: intent.to.toLowerCase(),
-      id: this.#nextId++,
-      nonce: null,
-      status: "intent",
-      minedHash: null,
-      minedBlock: null,
-      error: null,
-      attempts: [],
-      createdAt: now,
-      updatedAt: now,
-    };
-    this.#rows.set(row.id, row);
-    return copy(row);
-  }
-
-  findByKey(purpose: string, key: string): StoredTx | null {
-    let found: StoredTx | null = null;
-    for (const row of this.#rows.values()) {
-      if (row.purpose === purpose && row.key === key && holdsKey(row.status) && (found === null || row.id > found.id)) found = row;
-    }
-    return found === null ? null : copy(found);
-  }
-
-  get(id: number): StoredTx | null {
-    const row = this.#rows.get(id);
-    return row === undefined ? null : copy(row);
-  }
-
-  #require(id: number): StoredTx {
-    const row = this.#rows.get(id);
-    if (row === undefined) throw new ChainError("TX_STORE_STATE", `transaction ${id} is not in the store`, { details: { id } });
-    return row;
-  }
-
-  recordAttempt(id: number, attempt: TxAttempt, now: number): void {
-    const row = this.#require(id);
-    if (row.status !== "intent" && row.status !== "pending") throw stateError(row, "record an attempt");
-    if (row.nonce !== null && row.nonce !== attempt.nonce) throw stateError(row, `change its nonce ${row.nonce} to ${attempt.nonce}`);
-    for (const other of this.#rows.values()) {
-      if (other.id !== id && other.nonce === attempt.nonce && other.status !== "abandoned") {
-        throw new ChainError("TX_STORE_STATE", `nonce ${attempt.nonce} is held by transaction ${other.id}`, { details: { id, other: other.id } });
-      }
-    }
-    row.nonce = attempt.nonce;
-    row.status = "pending";
-    if (!row.attempts.some((a) => a.hash === attempt.hash.toLowerCase())) row.attempts.push({ ...attempt, hash: attempt.hash.toLowerCase() });
-    row.updatedAt = now;
-  }
-
-  #move(id: number, from: readonly TxStatus[], to: TxStatus, now: number, fields: Partial<StoredTx> = {}): void {
-    const row = this.#require(id);
-    if (!from.includes(row.status)) throw stateError(row, `move to ${to}`);
-    Object.assign(row, fields, { status: to, updatedAt: now });
-  }
-
-  markMined(id: number, mined: MinedRef, now: number): void {
-    this.#move(id, ["pending", "mined"], "mined", now, { minedHash: mined.hash.toLowerCase(), minedBlock: mined.blockNumber });
-  }
-
-  markUnmined(id: number, now: number): void {
-    this.#move(id, ["mined"], "pending", now, { minedHash: null, minedBlock: null });
-  }
-
-  markConfirmed(id: number, now: number): void {
-    this.#move(id, ["mined"], "confirmed", now);
-  }
-
-  markReverted(id: number, mined: MinedRef, error: string, now: number): void {
-    this.#move(id, ["pending", "mined"], "reverted", now, { minedHash: mined.hash.toLowerCase(), minedBlock: mined.blockNumber, error });
-  }
-
-  markAbandoned(id: number, error: string, now: number): void {
-    this.#move(id, ["intent", "pending"], "abandoned", now, { error });
-  }
-
-  listOpen(): StoredTx[] {
-    return [...this.#rows.values()]
-      .filter((r) => r.status === "intent" || r.status === "pending" || r.status === "mined")
-      .sort((a, b) => (a.nonce ?? Infinity) - (b.nonce ?? Infinity) || a.id - b.id)
-      .map(copy);
-  }
-
-  nextNonceHint(): number | null {
-    let max: number | null = null;
-    for (const r of this.#rows.values()) if (r.nonce !== null && r.status !== "abandoned" && (max === null || r.nonce > max)) max = r.nonce;
-    return max === null ? null : max + 1;
-  }
 }

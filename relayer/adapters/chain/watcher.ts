@@ -67,6 +67,8 @@ export interface LogBatch {
   /** Blocks this batch covers (inclusive); for a removal-only batch, the fork point + 1 and the old cursor block. */
   fromBlock: number;
   toBlock: number;
+  /** Hash of `fromBlock`'s parent as the chain has it now: the block this delivery builds on. */
+  parentHash: string;
   cursor: WatcherCursor;
 }
 
@@ -339,7 +341,7 @@ export class LogWatcher extends EventEmitter<LogWatcherEvents> {
       (m, i, all) => m.number > to - this.#historyBlocks || i === all.length - 1,
     );
     const next: WatcherCursor = { blockNumber: to, blockHash: lastHash, history };
-    await this.#onLogs({ added, removed: [], fromBlock: from, toBlock: to, cursor: structuredClone(next) });
+    await this.#onLogs({ added, removed: [], fromBlock: from, toBlock: to, parentHash: first.parentHash.toLowerCase(), cursor: structuredClone(next) });
     this.#commit(next);
     if (this.#range < this.#maxRange) this.#range = Math.min(this.#maxRange, this.#range * 2);
     return added.length;
@@ -375,7 +377,7 @@ export class LogWatcher extends EventEmitter<LogWatcherEvents> {
       .reverse();
     const next: WatcherCursor = { blockNumber: fork.number, blockHash: fork.hash, history: history.slice(0, keep + 1) };
     if (removed.length > 0) {
-      await this.#onLogs({ added: [], removed, fromBlock: fork.number + 1, toBlock: cursor.blockNumber, cursor: structuredClone(next) });
+      await this.#onLogs({ added: [], removed, fromBlock: fork.number + 1, toBlock: cursor.blockNumber, parentHash: fork.hash, cursor: structuredClone(next) });
     }
     this.#commit(next);
     this.emit("reorg", { forkBlock: fork.number, oldCursor: cursor.blockNumber, removed: removed.length });

@@ -22,9 +22,9 @@ import { startRelayerApp, type RelayerApp } from "../../../relayer/app/start.js"
 import { isRelayerError, type RelayerErrorCode } from "../../../relayer/core/errors.js";
 import type { HealthReason } from "../../../relayer/core/health.js";
 import { JobEscrow__factory } from "../../../typechain-types/index.js";
-import { FaultyTransport } from "./faults.js";
+import { FaultyTransport } from "../../fixtures/relayer/faults.js";
+import { ScriptedRuntime } from "../../fixtures/relayer/system.js";
 import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
-import { ScriptedRuntime } from "./helpers.js";
 
 const STATUS_OPEN = 1n;
 const STATUS_ACCEPTED = 2n;
@@ -244,14 +244,14 @@ describe("relayer operator safety (in-process chain)", function () {
   describe("a journal that knows what it belongs to", function () {
     it("records chain id, genesis, deployment block, addresses and code hashes, and keeps the cursor inside the journal", async function () {
       const app = await start({ journalPath: path.join(fixture.dir, "identity.sqlite") });
-      const id = app.journal.identity();
+      const id = app.journal.meta.identity();
       expect(id?.chainId).to.equal("31337");
       expect(id?.genesisHash).to.match(/^0x[0-9a-f]{64}$/);
       expect(id?.anchorBlock).to.equal(fixture.deployment.block);
       expect(id?.contracts.escrow).to.equal((fixture.deployment.contracts.JobEscrow as string).toLowerCase());
       expect(Object.values(id?.codeHashes ?? {})).to.have.length(3);
-      await waitFor("a watcher cursor", () => app.journal.getWatcherCursor() !== null);
-      const cursor = JSON.parse(app.journal.getWatcherCursor() as string) as { cursor: { blockNumber: number } };
+      await waitFor("a watcher cursor", () => app.journal.blocks.cursorText() !== null);
+      const cursor = JSON.parse(app.journal.blocks.cursorText() as string) as { cursor: { blockNumber: number } };
       expect(cursor.cursor.blockNumber).to.be.at.least(fixture.deployment.block);
       expect(existsSync(`${app.journalPath}.cursor.json`), "no separate cursor file").to.equal(false);
     });
@@ -312,7 +312,7 @@ describe("relayer operator safety (in-process chain)", function () {
     it("refuses a journal whose write-ahead log was deleted after a crash (JOURNAL_ROLLED_BACK); with the log it resumes", async function () {
       const { spawn } = await import("node:child_process");
       const file = path.join(fixture.dir, "rolled.sqlite");
-      const holder = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "journal", "fixtures", "hold-open.ts");
+      const holder = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "..", "fixtures", "relayer", "journal", "hold-open.ts");
       const crash = async () => {
         const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", import.meta.resolve("tsx/esm"), holder, file], { stdio: ["ignore", "pipe", "inherit"] });
         await new Promise<void>((resolve) => child.stdout?.on("data", (c: Buffer) => c.toString().includes("ready") && resolve()));

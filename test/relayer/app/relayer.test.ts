@@ -6,8 +6,8 @@ import { Eip1193Transport } from "../../../relayer/adapters/chain/rpc.js";
 import { parseRelayerConfig } from "../../../relayer/app/config.js";
 import { startRelayerApp, type RelayerApp } from "../../../relayer/app/start.js";
 import { JobEscrow__factory } from "../../../typechain-types/index.js";
+import { ScriptedRuntime, verifyServedReceipt } from "../../fixtures/relayer/system.js";
 import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
-import { ScriptedRuntime, verifyServedReceipt } from "./helpers.js";
 
 const STATUS_SETTLED = 3n;
 
@@ -78,7 +78,7 @@ describe("relayer app (in-process chain)", function () {
     for (const id of ids) {
       const view = await escrow.job(id);
       expect(view.status).to.equal(STATUS_SETTLED);
-      const receipt = app.journal.getReceiptForJob(id);
+      const receipt = app.journal.receipts.forJob(id);
       expect(receipt).to.not.equal(null);
       const res = await fetch(`${app.relayer.apiUrl}/api/v1/receipts/${receipt?.receiptId}`);
       expect(res.status).to.equal(200);

@@ -5,7 +5,6 @@ import {
   canTransition,
   JOB_STATES,
   newJob,
-  nextAction,
   TERMINAL_STATES,
   transition,
   TRANSITIONS,
@@ -173,22 +172,5 @@ describe("relayer/core/job-state", () => {
       { createdTxHash: "x" },
     ];
     for (const b of bad) expectCode(() => newJob({ ...origin(), ...b }, 1), "RELAYER_INVALID_JOB_DATA");
-  });
-
-  it("nextAction tells the app how to resume each state", () => {
-    const expected: Record<JobState, string> = {
-      seen: "decide",
-      accepted: "run",
-      running: "run",
-      done: "sign",
-      signed: "plan",
-      batched: "await-settlement",
-      settled: "await-finality",
-      finalized: "none",
-      failed: "none",
-      expired: "none",
-      refused: "none",
-    };
-    for (const s of JOB_STATES) expect(nextAction(s), s).to.equal(expected[s]);
   });
 });

@@ -1,0 +1,118 @@
+import type { FailedEvent } from "../adapters/chain/sender.js";
+import { decide, type PolicyConfig } from "../core/policy.js";
+import { acceptCalldata } from "./contracts.js";
+import { sec, type Work } from "./work.js";
+
+/**
+ * Decide and accept: runs the job policy over every `seen` job and sends the accept transactions (several waiting
+ * jobs share one `acceptJobs`), and reconciles an accept that will not land job by job with the chain.
+ */
+export class Acceptor {
+  readonly #w: Work;
+  readonly #policy: PolicyConfig;
+  readonly #contextTokens: number | null;
+  readonly #countTokens: (prompt: Uint8Array) => number;
+  /** Jobs with an accept transaction in flight, or accepted on-chain and waiting for the confirmed event. */
+  readonly #pending = new Map<string, number>();
+  /** Jobs whose group accept failed while they were still open: they go alone next time. */
+  readonly #solo = new Set<string>();
+
+  constructor(work: Work, policy: PolicyConfig, tokens: { contextTokens: number | null; countTokens: (prompt: Uint8Array) => number }) {
+    this.#w = work;
+    this.#policy = policy;
+    this.#contextTokens = tokens.contextTokens;
+    this.#countTokens = tokens.countTokens;
+  }
+
+  /** Jobs counted as taken while their accept is on its way. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** The accept transaction `txId` carries these jobs (on start-up, and when the sender queued it again). */
+  track(jobIds: readonly string[], txId: number): void {
+    for (const id of jobIds) this.#pending.set(id, txId);
+  }
+
+  /** The job's accept landed on-chain (for this provider or another). */
+  landed(jobId: bigint): void {
+    this.#pending.delete(jobId.toString());
+  }
+
+  decide(): void {
+    const { journal, log } = this.#w;
+    const seen = journal.jobs.list(["seen"]);
+    if (seen.length === 0) return;
+    const nowSec = sec(this.#w.now());
+    let active = journal.jobs.list(["accepted", "running"]).length + this.#pending.size;
+    const group: bigint[] = [];
+    const solo: bigint[] = [];
+    for (const job of seen) {
+      const key = job.jobId.toString();
+      if (this.#pending.has(key)) continue;
+      const prompt = journal.jobs.prompt(job.jobId) ?? new Uint8Array();
+      const decision = decide(
+        this.#policy,
+        {
+          jobId: job.jobId,
+          model: job.model,
+          addressedProvider: job.addressedProvider,
+          maxUnitsMilli: job.maxUnitsMilli,
+          rate: job.rate,
+          deadline: job.deadline,
+          prompt,
+          promptTokens: this.#contextTokens === null || prompt.length === 0 ? undefined : this.#promptTokens(prompt),
+        },
+        { activeJobs: active, now: nowSec },
+      );
+      if (!decision.take) {
+        if (decision.retryable) continue;
+        journal.jobs.applyEvent(job.jobId, { type: "refuse", reason: `${decision.reason}: ${decision.detail}` }, nowSec);
+        log.info({ jobId: key, reason: decision.reason }, "job refused");
+        continue;
+      }
+      active++;
+      (this.#solo.has(key) ? solo : group).push(job.jobId);
+    }
+    const size = this.#w.settings.maxAcceptBatch;
+    for (let i = 0; i < group.length; i += size) this.#submit(group.slice(i, i + size));
+    for (const id of solo) this.#submit([id]);
+  }
+
+  #promptTokens(prompt: Uint8Array): number {
+    try {
+      return this.#countTokens(prompt);
+    } catch {
+      // Not decodable as the tokenizer wants it: the UTF-8 check of the policy refuses it anyway.
+      return prompt.length + 2;
+    }
+  }
+
+  #submit(ids: bigint[]): void {
+    const key = ids.join(",");
+    const { tx } = this.#w.sender.submit({ purpose: "accept", idempotencyKey: key, to: this.#w.contracts.escrow, data: acceptCalldata(ids) });
+    for (const id of ids) this.#pending.set(id.toString(), tx.id);
+    this.#w.log.debug({ jobs: key, txId: tx.id }, "accept submitted");
+  }
+
+  /** An accept transaction will not land: find out, job by job, what the chain says and act on it. */
+  async onFailed(ids: string[], event: FailedEvent): Promise<void> {
+    const { journal, market, log } = this.#w;
+    const views = await Promise.all(ids.map((id) => market.job(BigInt(id))));
+    const chainNow = await this.#w.chainNow();
+    const nowSec = sec(this.#w.now());
+    views.forEach((view, i) => {
+      const id = ids[i];
+      if (view.status === "Accepted" && view.provider === this.#w.provider) return; // the confirmed event will follow
+      this.#pending.delete(id);
+      const job = journal.jobs.get(BigInt(id));
+      if (job === null || job.state !== "seen") return;
+      if (view.status === "Open" && view.deadline > chainNow && ids.length > 1) {
+        this.#solo.add(id);
+        return;
+      }
+      journal.jobs.applyEvent(BigInt(id), { type: "refuse", reason: `ACCEPT_FAILED: ${event.code}; on-chain status ${view.status}` }, nowSec);
+      log.info({ jobId: id, status: view.status, code: event.code }, "accept failed; job refused");
+    });
+  }
+}

@@ -1,0 +1,222 @@
+import { isRuntimeError, type Runtime } from "../adapters/runtimes/types.js";
+import type { PlannedReceipt } from "../core/batch-planner.js";
+import type { JobRecord } from "../core/job-state.js";
+import { meterUnitsMilli } from "../core/metering.js";
+import { commitCompletions, signJobReceipt, type Completion, type ReceiptSigner } from "./completions.js";
+import { errorCode, errorMessage, sec, type Work } from "./work.js";
+
+interface PreparedRun {
+  job: JobRecord;
+  runtimeModel: string;
+  prompt: Uint8Array;
+  timeoutMs: number;
+}
+
+const RUNTIME_RETRY_MS = 2_000;
+
+/**
+ * Run and sign: checks each accepted job against the chain, runs it on the runtime, meters it, and journals the
+ * result with its signed receipt in one group commit; a receipt ready for a batch goes to `onReceipt`.
+ */
+export class Runner {
+  readonly #w: Work;
+  readonly #runtime: Runtime;
+  readonly #signer: ReceiptSigner;
+  readonly #onReceipt: (receipt: PlannedReceipt) => void;
+  readonly #signal: AbortSignal;
+  readonly #runs = new Map<string, Promise<void>>();
+  readonly #retryAt = new Map<string, number>();
+  /** Accepted jobs whose on-chain record was checked (accepted by this provider, open for settlement). */
+  readonly #verified = new Set<string>();
+  readonly #verifying = new Set<string>();
+  /** Finished runs waiting for the next group commit, each with the resolver of its run's promise. */
+  readonly #completed: { completion: Completion; committed: () => void }[] = [];
+  #commitScheduled = false;
+  #runtimeUp = true;
+
+  constructor(work: Work, runtime: Runtime, signer: ReceiptSigner, onReceipt: (receipt: PlannedReceipt) => void, signal: AbortSignal) {
+    this.#w = work;
+    this.#runtime = runtime;
+    this.#signer = signer;
+    this.#onReceipt = onReceipt;
+    this.#signal = signal;
+  }
+
+  /** Whether the runtime answered its last run or probe. */
+  get runtimeUp(): boolean {
+    return this.#runtimeUp;
+  }
+
+  /** A probe reached the runtime (`true`) or not; up again only once no run waits to retry. */
+  probed(up: boolean): void {
+    if (!up) this.#runtimeUp = false;
+    else if (!this.#runtimeUp && this.#retryAt.size === 0) this.#runtimeUp = true;
+  }
+
+  /** The runs in flight, for a stop to wait on. */
+  inFlight(): Promise<void>[] {
+    return [...this.#runs.values()];
+  }
+
+  /** Signs the receipts of jobs left `done` (a crash between the result and the receipt). */
+  signDone(): void {
+    for (const job of this.#w.journal.jobs.list(["done"])) {
+      const planned = signJobReceipt(this.#w.journal, this.#signer, job, sec(this.#w.now()));
+      if (planned !== null) this.#onReceipt(planned);
+    }
+  }
+
+  start(): void {
+    const { journal } = this.#w;
+    const limit = this.#w.settings.runConcurrency;
+    if (this.#runs.size >= limit) return;
+    const now = this.#w.now();
+    const picked: JobRecord[] = [];
+    for (const job of journal.jobs.list(["accepted", "running"])) {
+      if (this.#runs.size + picked.length >= limit) break;
+      const key = job.jobId.toString();
+      if (this.#runs.has(key) || (this.#retryAt.get(key) ?? 0) > now) continue;
+      if (!this.#verified.has(key)) {
+        if (!this.#verifying.has(key)) {
+          this.#verifying.add(key);
+          this.#w.background(() => this.#verifyOnChain(job).finally(() => this.#verifying.delete(key)), `job ${key}: checking its on-chain record`);
+        }
+        continue;
+      }
+      picked.push(job);
+    }
+    if (picked.length === 0) return;
+    // The starts of every job launched now commit together, before any of them reaches the runtime.
+    const ready = journal.transaction(() => picked.map((job) => this.#prepare(job)));
+    for (const prepared of ready) {
+      if (prepared === null) continue;
+      const key = prepared.job.jobId.toString();
+      const run = this.#run(prepared)
+        .catch((error: unknown) => this.#w.recordError(error, `job ${key}: run step failed`, "error"))
+        .finally(() => {
+          this.#runs.delete(key);
+          this.#w.kick();
+        });
+      this.#runs.set(key, run);
+    }
+  }
+
+  /**
+   * Before a job runs (and so before any receipt for it is signed), the chain must say it is accepted by this
+   * provider, through a transaction this journal sent, and still open for settlement. Anything else (settled,
+   * expired, cancelled, accepted by another relayer of this provider) ends the job here without running it.
+   */
+  async #verifyOnChain(job: JobRecord): Promise<void> {
+    const { journal, market, provider, log } = this.#w;
+    const id = job.jobId;
+    const [view, chainNow] = await Promise.all([market.job(id), this.#w.chainNow()]);
+    const ours = job.acceptTxHash === null || journal.transactions.hasAttempt(job.acceptTxHash);
+    const margin = this.#w.settings.batching.deadlineMarginSeconds;
+    if (view.status === "Accepted" && view.provider === provider && ours && view.deadline - margin > chainNow) {
+      this.#verified.add(id.toString());
+      return;
+    }
+    const current = journal.jobs.get(id);
+    if (current === null || (current.state !== "accepted" && current.state !== "running")) return;
+    const nowSec = sec(this.#w.now());
+    if (view.status === "Expired" || view.status === "Cancelled" || (view.status === "Accepted" && view.provider === provider && ours)) {
+      journal.jobs.applyEvent(id, { type: "expire" }, nowSec);
+    } else {
+      const why = !ours ? "accepted through a transaction this journal did not send" : `on-chain status ${view.status} (provider ${view.provider})`;
+      journal.jobs.applyEvent(id, { type: "fail", code: "NOT_RUNNABLE_ON_CHAIN", message: `job ${id} is not run: ${why}` }, nowSec);
+    }
+    log.warn({ jobId: id.toString(), status: view.status, ours }, "job not run: its on-chain record does not allow it");
+  }
+
+  /** Journals the start of a run, or ends the job when it cannot run at all. */
+  #prepare(job: JobRecord): PreparedRun | null {
+    const { journal, settings: s } = this.#w;
+    const nowSec = sec(this.#w.now());
+    const id = job.jobId;
+    // Past the deadline the contract refuses settlement: the client reclaims the escrow, nothing to run.
+    const left = job.deadline - nowSec - s.batching.deadlineMarginSeconds;
+    if (left <= 0) {
+      journal.jobs.apply(id, { type: "expire" }, nowSec);
+      this.#w.log.warn({ jobId: id.toString() }, "job expired before it could run");
+      return null;
+    }
+    const model = s.models.get(job.model);
+    const prompt = journal.jobs.prompt(id);
+    journal.jobs.apply(id, { type: "start" }, nowSec);
+    if (model === undefined || prompt === null) {
+      const code = model === undefined ? "MODEL_NOT_SERVED" : "PROMPT_MISSING";
+      journal.jobs.apply(id, { type: "fail", code, message: `cannot run job ${id}: ${code}` }, nowSec);
+      return null;
+    }
+    return { job, runtimeModel: model.runtimeModel, prompt, timeoutMs: Math.max(1, Math.min(s.runTimeoutMs, left * 1000)) };
+  }
+
+  async #run({ job, runtimeModel, prompt, timeoutMs }: PreparedRun): Promise<void> {
+    const { journal } = this.#w;
+    const id = job.jobId;
+    let result;
+    try {
+      result = await this.#runtime.run({ jobId: id, model: runtimeModel, prompt, maxTokens: this.#w.settings.maxTokens, timeoutMs, signal: this.#signal });
+      this.#runtimeUp = true;
+    } catch (error) {
+      if (isRuntimeError(error, "RUNTIME_ABORTED")) return; // shutdown: the job stays `running` and runs again on start
+      if (isRuntimeError(error, "RUNTIME_UNAVAILABLE")) {
+        this.#runtimeUp = false;
+        this.#retryAt.set(id.toString(), this.#w.now() + RUNTIME_RETRY_MS);
+        this.#w.recordError(error, `job ${id}: runtime unavailable, will retry`);
+        return;
+      }
+      journal.jobs.applyEvent(id, { type: "fail", code: errorCode(error), message: errorMessage(error) }, sec(this.#w.now()));
+      this.#w.log.warn({ jobId: id.toString(), code: errorCode(error) }, "job failed on the runtime");
+      return;
+    }
+    this.#retryAt.delete(id.toString());
+    let unitsMilli: bigint;
+    try {
+      unitsMilli = meterUnitsMilli(result.timings, job.maxUnitsMilli);
+    } catch (error) {
+      journal.jobs.applyEvent(id, { type: "fail", code: errorCode(error), message: errorMessage(error) }, sec(this.#w.now()));
+      return;
+    }
+    // The contract refuses zero units; a run too fast to measure is billed its smallest unit, one millisecond.
+    if (unitsMilli === 0n) unitsMilli = 1n;
+    // The run's promise (and with it the job's slot in #runs) settles only once the group commit holding its result
+    // and receipt is durable, so the job is never started again while its completion waits to be journaled.
+    await this.#commitLater({ jobId: id, unitsMilli, output: result.output, startedAtMs: result.timings.startedAt, completedAtMs: result.timings.completedAt });
+  }
+
+  /**
+   * Queues a finished run for the next group commit. Every run that finishes before the commit fires (the ones that
+   * completed in the same turn of the event loop) is journaled in the same transaction: one fsync for the group
+   * instead of one per job. Nothing of it reaches the API, the planner or a batch before that commit.
+   */
+  #commitLater(completion: Completion): Promise<void> {
+    return new Promise((resolve) => {
+      this.#completed.push({ completion, committed: resolve });
+      if (this.#commitScheduled) return;
+      this.#commitScheduled = true;
+      setImmediate(() => this.#commitGroup());
+    });
+  }
+
+  #commitGroup(): void {
+    this.#commitScheduled = false;
+    const group = this.#completed.splice(0);
+    try {
+      const planned = commitCompletions(
+        this.#w.journal,
+        this.#signer,
+        group.map((g) => g.completion),
+        sec(this.#w.now()),
+        (c, error) => this.#w.recordError(error, `job ${c.jobId}: journaling its result failed`, "error"),
+      );
+      for (const item of planned) this.#onReceipt(item);
+      if (group.length > 1) this.#w.log.debug({ jobs: group.length }, "group commit");
+    } catch (error) {
+      // Nothing of the group committed: its jobs are still `running` in the journal and run again.
+      this.#w.recordError(error, `group commit of ${group.length} job(s) failed`, "error");
+    } finally {
+      for (const g of group) g.committed();
+    }
+  }
+}
