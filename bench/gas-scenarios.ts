@@ -18,7 +18,7 @@ import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 
 import { encodeSettlementRecords, type SettlementRecord, sortForSettlement } from "../lib/receipts/settlement.js";
 import { NaiveEscrow__factory } from "../typechain-types/index.js";
-import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../test/fixtures/market.js";
+import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../tools/market-fixture.js";
 
 const RATE = 2n * 10n ** 18n;
 

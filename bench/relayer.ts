@@ -31,8 +31,8 @@ import { commitCompletions } from "../relayer/app/completions.js";
 import { parseRelayerConfig } from "../relayer/app/config.js";
 import { startRelayerApp } from "../relayer/app/start.js";
 import { meterUnitsMilli } from "../relayer/core/metering.js";
-import { startHardhatNode } from "../test/helpers/hardhat-node.js";
-import { createJobs, deployForRelayer } from "../test/fixtures/relayer/system.js";
+import { startHardhatNode } from "../tools/hardhat-node.js";
+import { createJobs, deployForRelayer } from "../tools/relayer-fixture.js";
 
 const JOBS = Number(process.env.AITBC_BENCH_JOBS ?? 600);
 /** A realistic run for comparison: 128 tokens of a 3B model at ~64 tokens/s. */

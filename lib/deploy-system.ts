@@ -1,6 +1,7 @@
 import type { Signer } from "ethers";
 
-import { defaultParameters, deployGovernance, describeDeployment, finalizeGovernance, isLocalChain, type DistributionEntry, type ProgressFn } from "./deploy.js";
+import { isLocalChain } from "./sdk/deployment.js";
+import { defaultParameters, deployGovernance, describeDeployment, finalizeGovernance, type DistributionEntry, type ProgressFn } from "./deploy.js";
 import { defaultMarketParameters, deployMarket, type MarketParameters } from "./deploy-market.js";
 import type { Deployment } from "./deployments.js";
 import { AitbcError } from "./errors.js";

@@ -37,11 +37,6 @@ export interface DistributionEntry {
 
 export type ProgressFn = (step: string) => void;
 
-/** Chains whose state is disposable: short governance windows and dev-account funding are allowed there. */
-export function isLocalChain(chainId: bigint | number): boolean {
-  return BigInt(chainId) === 31337n || BigInt(chainId) === 1337n;
-}
-
 /**
  * Default parameters.
  *

@@ -27,17 +27,17 @@ import { buildProposal, decodeAction } from "../lib/governance/kinds.js";
 import { withProposerSuffix } from "../lib/governance/proposals.js";
 import { loadOrCreateKeyFile, type ReceiptKey } from "../lib/node/key-file.js";
 import { readRateCard, type RateCardRow } from "../lib/market/rates.js";
-import { leafValueToJson, RECEIPT_PROOFS_FORMAT } from "../lib/receipts/proof-bundle.js";
-import { RECEIPT_LEAF_ENCODING, type ReceiptLeafValue } from "../lib/receipts/leaf.js";
 import { escrowFor, priceFor, settle } from "../lib/money/prices.js";
 import { formatTokenAmount, milliToUnits, parseTokenAmount, unitsToMilli } from "../lib/money/amounts.js";
-import { parseJson, type JsonObject } from "../lib/receipts/canonical.js";
-import { serializeReceipt, verifyReceipt } from "../lib/receipts/receipt.js";
+import { nodeBackend } from "../lib/node/ed25519-node.js";
+import { serializeReceipt } from "../lib/receipts/receipt.js";
 import { Eip1193Transport } from "../relayer/adapters/chain/rpc.js";
 import { EmbeddedRuntime } from "../relayer/adapters/runtimes/embedded.js";
 import { parseRelayerConfig } from "../relayer/app/config.js";
 import { startRelayerApp, type RelayerApp } from "../relayer/app/start.js";
-import { writeProofFile, type ProofFile } from "../tasks/receipts/proof-files.js";
+import { writeProofFile } from "../lib/sdk/proof-files.js";
+import { parseRelayerReceipt, relayerGet, type RelayerBatch } from "../lib/sdk/relayer-api.js";
+import { receiptProofBundle, verifyReceiptOnChain } from "../lib/sdk/verify.js";
 import {
   AITBCGovernor__factory,
   AITBCToken__factory,
@@ -363,36 +363,26 @@ async function main(): Promise<void> {
       const stored = owner.app.journal.receipts.forJob(id);
       check(stored !== null, `${owner.plan.label} has no receipt for job ${id}`);
       // Fetched the way any client gets it: from the provider's API, with the batch root and the Merkle proof.
-      const response = await fetch(`${owner.app.relayer.apiUrl}/api/v1/receipts/${stored?.receiptId}`);
-      check(response.status === 200, `GET receipt of job ${id}: HTTP ${response.status}`);
-      const body = parseJson(await response.text()) as JsonObject;
-      const receipt = body.get("receipt") as JsonObject;
-      const batch = body.get("batch") as JsonObject;
-      const proof = body.get("proof") as string[];
-      const root = batch.get("root") as string;
-      const registeredKey = (await registry.getFunction("provider")(view.provider)).receiptKey;
-      const verdict = verifyReceipt(receipt, { trustedKey: registeredKey, expectedChainId: chainId, expectedEscrow: escrowAddress, proof: { root, proof } });
+      const body = await relayerGet(owner.app.relayer.apiUrl ?? "", `/api/v1/receipts/${stored?.receiptId}`);
+      check(body !== undefined, `GET receipt of job ${id}: the relayer has no such receipt`);
+      const served = parseRelayerReceipt(body as string);
+      const { batch, proof } = served;
+      check(batch !== null && proof !== null, `the receipt of job ${id} is not anchored yet`);
+      const root = (batch as RelayerBatch).root;
+      // The SDK's one on-chain verification: the registered key, the settlement batch, JobEscrow.verifyReceiptInclusion.
+      const verdict = await verifyReceiptOnChain(ethers.provider, deployment, served.receiptText, { root, proof: proof as string[] }, { backend: nodeBackend });
       if (!verdict.valid) throw new AitbcError("DEMO_RECEIPT_INVALID", `receipt of job ${id}: ${verdict.code}: ${verdict.reason}`);
       const f = verdict.fields;
       check(f.jobId === id && f.unitsMilli === view.unitsMilli && f.priceBase === view.price, `receipt of job ${id} disagrees with the settlement on-chain`);
-      const anchored = await escrow.batch(root);
-      check(anchored.settlement && anchored.root === root, `root ${root} of job ${id} is not an anchored settlement batch`);
-      const leaf = { jobId: f.jobId, provider: f.provider, unitsMilli: f.unitsMilli, price: f.priceBase, receiptHash: verdict.receiptHash };
-      check(await escrow.verifyReceiptInclusion(root, leaf, proof), `JobEscrow.verifyReceiptInclusion refused job ${id}`);
-      const value: ReceiptLeafValue = { chainId, escrow: escrowAddress, ...leaf };
       const file = path.join(RECEIPTS_DIR, `job-${id.toString().padStart(3, "0")}.json`);
-      await writeFile(file, `${serializeReceipt(receipt)}\n`);
-      const proofFile: ProofFile = {
-        format: RECEIPT_PROOFS_FORMAT,
-        leafEncoding: [...RECEIPT_LEAF_ENCODING],
-        root: root as `0x${string}`,
-        items: [{ value: leafValueToJson(value), leaf: verdict.leaf, proof: proof as `0x${string}`[] }],
-        batchId: anchored.id.toString(),
+      await writeFile(file, `${serializeReceipt(served.document)}\n`);
+      await writeProofFile(file, {
+        ...receiptProofBundle(served.receiptText, root, proof as string[]),
+        batchId: verdict.anchored.batchId.toString(),
         chainId: chainId.toString(),
         escrow: escrowAddress.toLowerCase(),
-        tx: batch.get("tx_hash") as string,
-      };
-      await writeProofFile(file, proofFile);
+        tx: (batch as RelayerBatch).txHash ?? "",
+      });
       written.push({ jobId: id.toString(), file: path.relative(OUT, file), receiptHash: verdict.receiptHash, root, provider: f.provider });
       steps.progress(`${written.length}/${allJobs.length} valid`);
     }

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { Child, openLog } from "./lib/children.js";
 import { createNodeLogFilter } from "./lib/node-log.js";
 import { DEFAULT_RELAYER_PORT } from "../relayer/app/config.js";
+import { rpcAnswers } from "../tools/hardhat-node.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
@@ -73,20 +74,6 @@ function readOptions(): { port: number; relayerPort: number; dashboardPort: numb
   const ports = [options.port, options.relayerPort, ...(options.dashboard ? [options.dashboardPort] : [])];
   if (new Set(ports).size !== ports.length) throw new DevnetError("BAD_PORT", `the ports must differ (${ports.join(", ")})`);
   return options;
-}
-
-async function rpcAnswers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      signal: AbortSignal.timeout(1_000),
-    });
-    return typeof ((await response.json()) as { result?: unknown }).result === "string";
-  } catch {
-    return false;
-  }
 }
 
 async function main(): Promise<number> {

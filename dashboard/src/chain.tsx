@@ -3,6 +3,8 @@ import { createContext, useContext, useEffect, useRef, useState, type ReactNode 
 
 import type { Deployment } from "../../lib/deployments.js";
 import { AitbcError } from "../../lib/errors.js";
+import { assertDeployment } from "../../lib/sdk/deployment.js";
+import { describeContractRevert } from "../../lib/sdk/reverts.js";
 import { AITBCGovernor__factory } from "../../typechain-types/factories/governance/AITBCGovernor__factory.js";
 import { AITBCTimelock__factory } from "../../typechain-types/factories/governance/AITBCTimelock__factory.js";
 import { IJobEscrow__factory } from "../../typechain-types/factories/interfaces/IJobEscrow__factory.js";
@@ -69,17 +71,8 @@ export async function connectChain(config: AppConfig): Promise<{ provider: JsonR
       cause,
     });
   }
-  if (BigInt(chainIdHex) !== BigInt(config.chainId)) {
-    throw new AitbcError("WRONG_NETWORK", `The node answers with chain ${BigInt(chainIdHex)}, the deployment is for chain ${config.chainId}`, {
-      hint: `Point the dashboard at the chain it was deployed to, or redeploy: \`npx hardhat deploy --network ${config.network} --redeploy\`.`,
-    });
-  }
-  const code = await provider.getCode(config.deployment.contracts.AITBCGovernor);
-  if (code === "0x") {
-    throw new AitbcError("DEPLOYMENT_STALE", `deployments/${config.network}.json names contracts that do not exist on this chain (was the node restarted?)`, {
-      hint: `Redeploy: \`npx hardhat deploy --network ${config.network} --redeploy\`, then reload.`,
-    });
-  }
+  // The provider's network is static (it never asks the node), so the chain id the node answered is passed in.
+  await assertDeployment(provider, config.deployment, { chainId: BigInt(chainIdHex), target: "the dashboard" });
   const latest = await provider.getBlock("latest");
   if (latest === null) throw new AitbcError("RPC_UNREACHABLE", "The node returned no latest block", { hint: "Check the node." });
   return { provider, block: { number: latest.number, timestamp: latest.timestamp, seenAt: Date.now() } };
@@ -167,11 +160,10 @@ export function useChainQuery<T>(key: string, loader: (chain: Chain) => Promise<
 /** A short human message for anything thrown by ethers, the wallet, the RPC proxy or the library. */
 export function describeError(error: unknown): string {
   if (error instanceof AitbcError) return error.hint === undefined ? error.message : `${error.message} — ${error.hint}`;
-  const e = error as { code?: string; shortMessage?: string; message?: string; reason?: string; revert?: { name?: string; args?: unknown[] }; info?: { error?: { message?: string } } };
+  const e = error as { code?: string; shortMessage?: string; message?: string; reason?: string; info?: { error?: { message?: string } } };
   if (e?.code === "ACTION_REJECTED") return "Transaction rejected in the wallet";
-  if (e?.revert?.name !== undefined) {
-    return `Reverted: ${e.revert.name}(${(e.revert.args ?? []).map((a) => String(a)).join(", ")})`;
-  }
+  const revert = describeContractRevert(error);
+  if (revert !== undefined && revert.name !== "UnknownError") return `Reverted: ${revert.text}`;
   const inner = e?.info?.error?.message;
   if (inner !== undefined) return inner;
   return e?.shortMessage ?? e?.reason ?? e?.message ?? String(error);

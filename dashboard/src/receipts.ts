@@ -1,13 +1,12 @@
 import { getAddress, isAddress } from "ethers";
 
 import { AitbcError } from "../../lib/errors.js";
-import { receiptLeafHash, type ReceiptLeafValue } from "../../lib/receipts/leaf.js";
 import { verifyReceiptLayers, type ReceiptLayers } from "../../lib/receipts/aitbc.js";
-import { checkSettledReceipt } from "../../lib/sdk/settled-receipt.js";
-import { JsonNumber, parseJson, type JsonObject, type JsonValue } from "../../lib/receipts/canonical.js";
-import { base64UrlEncode, fromHex } from "../../lib/receipts/encoding.js";
-import { proofPathFor, readReceiptEntries, type ReceiptEntry } from "../../lib/receipts/inputs.js";
-import { parsePublicKey, receiptHash, verifyReceipt } from "../../lib/receipts/receipt.js";
+import { parseRelayerReceipt, parseRelayerReceiptList } from "../../lib/sdk/relayer-api.js";
+import { verifyReceiptOnChain, type VerificationStepId } from "../../lib/sdk/verify.js";
+import { JsonNumber, type JsonObject, type JsonValue } from "../../lib/receipts/canonical.js";
+import { readReceiptEntries, type ReceiptEntry } from "../../lib/receipts/inputs.js";
+import { parsePublicKey } from "../../lib/receipts/receipt.js";
 import type { Chain } from "./chain.js";
 
 /** A receipt with what is needed to check its inclusion. The document keeps its number lexemes (signatures need them). */
@@ -42,10 +41,6 @@ export function text(value: JsonValue | undefined): string {
   return JSON.stringify(value);
 }
 
-function asObject(value: JsonValue | undefined): JsonObject | undefined {
-  return value instanceof Map ? value : undefined;
-}
-
 function bundleOf(entry: ReceiptEntry): ReceiptBundle {
   if (entry.error !== undefined || entry.document === undefined) {
     if (entry.proofOnly !== undefined) {
@@ -77,13 +72,6 @@ export function parseBundles(input: string, source: string): ReceiptBundle[] {
   const entries = readReceiptEntries(input.trim(), source);
   const receipts = entries.filter((e) => e.proofOnly === undefined);
   return (receipts.length === 0 ? entries : receipts).map(bundleOf);
-}
-
-/** {@link parseBundles} for exactly one receipt (a relayer's answer). */
-export function parseBundle(input: string, source: string): ReceiptBundle {
-  const bundles = parseBundles(input, source);
-  if (bundles.length !== 1) throw new AitbcError("NOT_ONE_RECEIPT", `expected one receipt, found ${bundles.length}`, { hint: "Verify them on the Verify page." });
-  return bundles[0];
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -162,19 +150,6 @@ export function onchainLayer(checks: Check[] | undefined, settlement: Layer): La
   return failed === undefined ? { id: "onchain", title, status: "pass", detail: "every chain check below passed" } : { id: "onchain", title, status: "fail", detail: `${failed.title}: ${failed.detail}` };
 }
 
-/** The proof for this bundle's leaf when it came as a proof bundle's items. */
-export function withPickedProof(bundle: ReceiptBundle): ReceiptBundle {
-  if (bundle.proof !== undefined || bundle.proofItems === undefined) return bundle;
-  let leaf: string;
-  try {
-    leaf = receiptLeafHash(leafValue(bundle.doc));
-  } catch {
-    return bundle;
-  }
-  const path = proofPathFor({ root: bundle.root ?? "", items: bundle.proofItems }, leaf);
-  return path === undefined ? bundle : { ...bundle, proof: path };
-}
-
 export function summarize(doc: JsonObject): ReceiptSummary {
   return {
     receiptId: text(doc.get("receipt_id")),
@@ -232,19 +207,10 @@ export async function listReceipts(chain: Chain, query: { client?: string; provi
   }
   params.set("limit", String(query.limit ?? 50));
   if (query.cursor !== undefined) params.set("cursor", query.cursor);
-  const page = asObject(parseJson(await relayerGet(chain, `/api/v1/receipts?${params}`)));
-  const items = page?.get("items");
-  if (page === undefined || !Array.isArray(items)) throw new AitbcError("RELAYER_ERROR", "the relayer's receipt list is malformed");
-  const next = page.get("next_cursor");
+  const page = parseRelayerReceiptList(await relayerGet(chain, `/api/v1/receipts?${params}`));
   return {
-    items: items.flatMap((item) => {
-      const entry = asObject(item);
-      const doc = asObject(entry?.get("receipt"));
-      if (entry === undefined || doc === undefined) return [];
-      const batchId = entry.get("batch_id");
-      return [{ ...summarize(doc), batchId: batchId instanceof JsonNumber ? Number(batchId.lexeme) : null, bundle: { doc, source: "relayer" } }];
-    }),
-    nextCursor: typeof next === "string" ? next : null,
+    items: page.items.map((item) => ({ ...summarize(item.document), batchId: item.batchId, bundle: { doc: item.document, source: "relayer" } })),
+    nextCursor: page.nextCursor,
   };
 }
 
@@ -252,7 +218,11 @@ export async function fetchReceipt(chain: Chain, receiptId: string): Promise<Rec
   if (!/^0x[0-9a-fA-F]{64}$/.test(receiptId)) {
     throw new AitbcError("BAD_RECEIPT_ID", `\`${receiptId}\` is not a receipt id`, { hint: "A receipt id is 0x followed by 64 hex digits; pick one from the receipts list." });
   }
-  return parseBundle(await relayerGet(chain, `/api/v1/receipts/${receiptId}`), "relayer");
+  const served = parseRelayerReceipt(await relayerGet(chain, `/api/v1/receipts/${receiptId}`));
+  const bundle: ReceiptBundle = { doc: served.document, source: "relayer" };
+  if (served.batch !== null) bundle.batchStatus = served.batch.status;
+  if (served.batch !== null && served.proof !== null) Object.assign(bundle, { root: served.batch.root, proof: served.proof });
+  return bundle;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -261,133 +231,22 @@ export async function fetchReceipt(chain: Chain, receiptId: string): Promise<Rec
 export type CheckStatus = "pass" | "fail" | "skip";
 
 export interface Check {
-  id: "document" | "key" | "signature" | "anchor" | "inclusion";
+  id: VerificationStepId;
   title: string;
   status: CheckStatus;
   detail: string;
 }
 
-const DOCUMENT_CODES = new Set([
-  "INVALID_JSON",
-  "DUPLICATE_KEY",
-  "NUMBER_NOT_CANONICAL",
-  "NOT_AN_OBJECT",
-  "MISSING_FIELD",
-  "BAD_FIELD",
-  "UNSUPPORTED_VERSION",
-  "UNSUPPORTED_ALG",
-  "RECEIPT_ID_MISMATCH",
-  "UNITS_MISMATCH",
-  "PRICE_MISMATCH",
-  "TIME_ORDER",
-  "CHAIN_MISMATCH",
-  "ESCROW_MISMATCH",
-]);
-
-function leafValue(doc: JsonObject): ReceiptLeafValue {
-  const big = (key: string) => BigInt(text(doc.get(key)));
-  return {
-    chainId: big("chain_id"),
-    escrow: text(doc.get("escrow")),
-    jobId: big("job_id"),
-    provider: text(doc.get("provider")),
-    unitsMilli: big("units_milli"),
-    price: big("price_base"),
-    receiptHash: receiptHash(doc),
-  };
-}
-
 /**
- * Runs every check a client should run before trusting a receipt, in the browser: the document is well formed and
- * bound to this deployment; its key is the provider's key REGISTERED ON-CHAIN (never the key the receipt names); the
- * Ed25519 signature holds under that key; the root is a SETTLEMENT root on-chain (a plain anchor is reported as such
- * and proves nothing); the receipt is the record its provider settled for the job in that batch, with the receipt's
- * units and price, and the Merkle proof leads to the root — the SDK's `checkSettledReceipt`, which ends with
- * `JobEscrow.verifyReceiptInclusion`.
+ * Runs every check a client should run before trusting a receipt, in the browser: the SDK's one on-chain
+ * verification (`verifyReceiptOnChain`), whose steps the page shows as they come — the document bound to this
+ * deployment, the provider's key REGISTERED ON-CHAIN (never the key the receipt names), the Ed25519 signature under
+ * it, the root as this provider's SETTLEMENT root (a plain anchor proves nothing), and the receipt as the record
+ * settled for its job, which `JobEscrow.verifyReceiptInclusion` confirms.
  */
 export async function verifyBundle(chain: Chain, bundle: ReceiptBundle): Promise<Check[]> {
-  const { providers, escrow } = chain.contracts;
-  const deployment = chain.config.deployment;
-  const checks: Check[] = [];
-  const add = (id: Check["id"], title: string, status: CheckStatus, detail: string) => checks.push({ id, title, status, detail });
-
-  const providerText = text(bundle.doc.get("provider"));
-  const provider = isAddress(providerText) ? getAddress(providerText) : undefined;
-  let registeredKey: string | undefined;
-  let keyProblem: string | undefined;
-  if (providers === undefined || escrow === undefined) {
-    keyProblem = "the marketplace contracts are not part of this deployment";
-  } else if (provider === undefined) {
-    keyProblem = "the receipt names no valid provider address";
-  } else {
-    const entry = await providers.getFunction("provider")(provider);
-    if (!entry.registered) keyProblem = `provider ${provider} is not registered in ProviderRegistry`;
-    else registeredKey = entry.receiptKey;
-  }
-
-  const result = verifyReceipt(bundle.doc, {
-    trustedKey: registeredKey,
-    expectedChainId: chain.config.chainId,
-    expectedEscrow: deployment.contracts.JobEscrow,
-  });
-  const failedCode = result.valid ? undefined : result.code;
-  const documentOk = failedCode === undefined || !DOCUMENT_CODES.has(failedCode);
-  add(
-    "document",
-    "Receipt is well formed and bound to this deployment",
-    documentOk ? "pass" : "fail",
-    documentOk ? `chain ${chain.config.chainId}, escrow ${deployment.contracts.JobEscrow ?? "?"}, job ${text(bundle.doc.get("job_id"))}` : `${failedCode}: ${(result as { reason: string }).reason}`,
-  );
-
-  const keyIdInReceipt = text(asObject(bundle.doc.get("signature"))?.get("key_id"));
-  const registeredKeyId = registeredKey === undefined ? undefined : base64UrlEncode(fromHex(registeredKey) ?? new Uint8Array());
-  if (keyProblem !== undefined) add("key", "Signing key is the provider's key registered on-chain", "fail", keyProblem);
-  else if (keyIdInReceipt !== registeredKeyId) {
-    add("key", "Signing key is the provider's key registered on-chain", "fail", `KEY_NOT_TRUSTED: the receipt names key ${keyIdInReceipt || "(none)"}, ProviderRegistry holds ${registeredKeyId} for ${provider}`);
-  } else add("key", "Signing key is the provider's key registered on-chain", "pass", `${registeredKeyId} (ProviderRegistry, provider ${provider})`);
-
-  const keyOk = checks[1].status === "pass";
-  if (!documentOk || !keyOk) {
-    add("signature", "Ed25519 signature is valid under the registered key", "skip", documentOk ? "not checked: no trusted key" : "not checked: the document is invalid");
-  } else if (result.valid) {
-    add("signature", "Ed25519 signature is valid under the registered key", "pass", `receipt hash ${result.receiptHash}`);
-  } else {
-    add("signature", "Ed25519 signature is valid under the registered key", "fail", `${result.code}: ${result.reason}`);
-  }
-
-  if (escrow === undefined) {
-    add("anchor", "Merkle root is anchored on-chain", "fail", "the marketplace contracts are not part of this deployment");
-    add("inclusion", "Receipt is included under the anchored root", "skip", "not checked: no anchored root");
-    return checks;
-  }
-  if (bundle.root === undefined || bundle.proof === undefined) {
-    const why = bundle.batchStatus === undefined ? "no Merkle root and proof came with the receipt (paste { receipt, proof, root })" : `the relayer has not anchored it yet (batch ${bundle.batchStatus})`;
-    add("anchor", "Merkle root is anchored on-chain", "fail", why);
-    add("inclusion", "Receipt is included under the anchored root", "skip", "not checked: no anchored root");
-    return checks;
-  }
-  let leaf: ReceiptLeafValue;
-  try {
-    leaf = leafValue(bundle.doc);
-  } catch (error) {
-    add("anchor", "Merkle root is a settlement root on-chain", "skip", "not checked: the receipt's leaf cannot be computed");
-    add("inclusion", "Receipt was settled as signed under that root", "fail", `cannot compute the leaf: ${(error as Error).message}`);
-    return checks;
-  }
-  const leafHash = receiptLeafHash(leaf);
-  const verdict = await checkSettledReceipt(escrow, { chainId: BigInt(chain.config.chainId), escrowAddress: deployment.contracts.JobEscrow ?? "" }, { root: bundle.root, leaf, proof: bundle.proof });
-  // The shared checks, shown as two rows: the root (settlement-root, batch-provider) and the record (the rest).
-  const rootIds = new Set(["settlement-root", "batch-provider"]);
-  const rootChecks = verdict.checks.filter((c) => rootIds.has(c.id));
-  const recordChecks = verdict.checks.filter((c) => !rootIds.has(c.id));
-  const rootFailed = rootChecks.find((c) => !c.ok);
-  const recordFailed = recordChecks.find((c) => !c.ok);
-  const code = verdict.valid ? "" : `${verdict.code}: `;
-  if (rootChecks.length === 0) add("anchor", "Merkle root is a settlement root on-chain", "skip", "not checked: the leaf is bound to another chain or escrow");
-  else if (rootFailed !== undefined) add("anchor", "Merkle root is a settlement root on-chain", "fail", `${code}${rootFailed.detail}`);
-  else add("anchor", "Merkle root is a settlement root on-chain", "pass", rootChecks.map((c) => c.detail).join("; "));
-  if (recordFailed !== undefined) add("inclusion", "Receipt was settled as signed under that root", "fail", `${code}${recordFailed.detail}`);
-  else if (rootFailed !== undefined) add("inclusion", "Receipt was settled as signed under that root", "skip", "not checked: the root is not this provider's settlement");
-  else add("inclusion", "Receipt was settled as signed under that root", "pass", `leaf ${leafHash}: ${recordChecks.map((c) => c.detail).join("; ")}`);
-  return checks;
+  const proof = bundle.root === undefined ? undefined : bundle.proof !== undefined ? { root: bundle.root, proof: bundle.proof } : bundle.proofItems !== undefined ? { root: bundle.root, items: bundle.proofItems } : undefined;
+  const noProofReason = bundle.batchStatus === undefined ? "no Merkle root and proof came with the receipt (paste { receipt, proof, root })" : `the relayer has not anchored it yet (batch ${bundle.batchStatus})`;
+  const verdict = await verifyReceiptOnChain(chain.provider, chain.config.deployment, bundle.doc, proof, { noProofReason });
+  return verdict.steps.map((s) => ({ id: s.id, title: s.title, status: s.status, detail: s.code === undefined ? s.detail : `${s.code}: ${s.detail}` }));
 }

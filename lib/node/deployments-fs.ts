@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -12,23 +11,36 @@ export function deploymentPath(network: string, root: string = process.cwd()): s
   return path.join(root, DEPLOYMENTS_DIR, `${network}.json`);
 }
 
-/** Reads `deployments/<network>.json`, or throws `DEPLOYMENT_MISSING` naming the command that creates it. */
-export async function readDeployment(network: string, root: string = process.cwd()): Promise<Deployment> {
-  const file = deploymentPath(network, root);
-  if (!existsSync(file)) {
+/**
+ * Reads and validates a deployment file: the one loader, for the CLI, the SDK (`loadDeployment(file)`) and the tools.
+ * With `network`, the file is that network's `deployments/<network>.json` and the errors say how to create it.
+ *
+ * @throws {AitbcError} `DEPLOYMENT_MISSING` when the file cannot be read, `DEPLOYMENT_INVALID` when it is not one.
+ */
+export async function loadDeployment(file: string, network?: string): Promise<Deployment> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    if (network === undefined) {
+      throw new AitbcError("DEPLOYMENT_MISSING", `cannot read the deployment file ${file}`, { hint: "Deploy first (`npx hardhat deploy --network <network>`) or pass the right path.", cause });
+    }
     const hint = `Deploy first: \`npx hardhat deploy --network ${network}\` (for a local node: \`npx hardhat node\` in another terminal).`;
-    throw new AitbcError("DEPLOYMENT_MISSING", `No deployment found for network \`${network}\` (${file})`, { hint });
+    throw new AitbcError("DEPLOYMENT_MISSING", `No deployment found for network \`${network}\` (${file})`, { hint, cause });
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, "utf8"));
+    parsed = JSON.parse(text);
   } catch (cause) {
-    throw new AitbcError("DEPLOYMENT_INVALID", `${file} is not valid JSON`, {
-      hint: `Fix or delete the file, then run \`npx hardhat deploy --network ${network} --redeploy\`.`,
-      cause,
-    });
+    const hint = network === undefined ? "Restore the file from the deployment that wrote it." : `Fix or delete the file, then run \`npx hardhat deploy --network ${network} --redeploy\`.`;
+    throw new AitbcError("DEPLOYMENT_INVALID", `${file} is not valid JSON`, { hint, cause });
   }
   return parseDeployment(parsed, file);
+}
+
+/** Reads `deployments/<network>.json` ({@link loadDeployment}). */
+export function readDeployment(network: string, root: string = process.cwd()): Promise<Deployment> {
+  return loadDeployment(deploymentPath(network, root), network);
 }
 
 /** Writes the deployment atomically (temp file + rename), so a crash never leaves half a file. */

@@ -9,11 +9,11 @@
 // ── deployments and contracts ───────────────────────────────────────────────────────────────────────────────────
 export { contractAddress, parseDeployment, type ContractName, type Deployment } from "../deployments.js";
 export { AitbcError, isAitbcError } from "../errors.js";
+export { loadDeployment } from "../node/deployments-fs.js";
+export { assertDeployment, deploymentState, isLocalChain, type DeploymentState } from "./deployment.js";
 export {
-  assertChain,
   chainTime,
   connectMarket,
-  loadDeployment,
   providerBatches,
   providerEntry,
   readJob,
@@ -47,11 +47,14 @@ export {
 } from "./client.js";
 export {
   parseRelayerReceipt,
+  parseRelayerReceiptList,
   parseRelayerUrl,
   relayerGet,
   waitForReceipt,
   type RelayerBatch,
   type RelayerReceipt,
+  type RelayerReceiptItem,
+  type RelayerReceiptList,
   type ServedReceipt,
   type WaitForReceiptOptions,
 } from "./relayer-api.js";
@@ -71,8 +74,20 @@ export {
 } from "../receipts/receipt.js";
 export { nodeBackend } from "../node/ed25519-node.js";
 export { importProofBundle, type ReceiptProofBundle } from "../receipts/proof-bundle.js";
-export { receiptLeafHash, type ReceiptLeafValue, verifyReceiptLeafProof } from "../receipts/leaf.js";
-export { receiptProofBundle, verifyInclusion, verifyReceiptOnChain, type InclusionCheck, type InclusionProof, type OnChainVerification } from "./verify.js";
+export { receiptLeafHash, verifyReceiptLeafProof, type ReceiptLeafValue } from "../receipts/leaf.js";
+export {
+  receiptProofBundle,
+  VERIFICATION_STEPS,
+  verifyInclusion,
+  verifyReceiptOnChain,
+  type InclusionCheck,
+  type InclusionProof,
+  type OnChainVerification,
+  type VerificationStep,
+  type VerificationStepId,
+  type VerifyOnChainOptions,
+} from "./verify.js";
+export { isProofFile, proofPathOf, readProofFile, writeProofFile, type ProofFile } from "./proof-files.js";
 export { checkSettledReceipt, SETTLEMENT_CHECKS, type SettledReceiptVerdict, type SettlementCheck, type SettlementCheckId, type SettlementFailureCode, type SettlementReader } from "./settled-receipt.js";
 
 // ── governance ──────────────────────────────────────────────────────────────────────────────────────────────────

@@ -3,7 +3,7 @@
  * provider has had with the time range it was registered. A rotation therefore never invalidates the receipts the
  * old key signed before it.
  */
-import { nodeBackend } from "../node/ed25519-node.js";
+import type { Ed25519Backend } from "../receipts/ed25519.js";
 import { verifyReceipt, type ReceiptFields } from "../receipts/receipt.js";
 import { base64UrlDecode, toHex } from "../receipts/encoding.js";
 import type { MarketContracts } from "./market.js";
@@ -30,9 +30,10 @@ export async function receiptTrustedKey(registry: Registry, fields: Pick<Receipt
 
 /**
  * {@link receiptTrustedKey} for receipt text that has not been verified yet (its fields are read without trusting
- * them); text that cannot be read gets the current key, and the verification that follows reports why.
+ * them); text that cannot be read gets the current key, and the verification that follows reports why. Node callers
+ * pass `nodeBackend` (the portable back-end is the default, so browsers can use this too).
  */
-export async function receiptTrustedKeyForText(registry: Registry, text: string | Uint8Array, currentKey: string): Promise<string> {
-  const peek = verifyReceipt(text, { allowUntrustedKey: true, backend: nodeBackend });
+export async function receiptTrustedKeyForText(registry: Registry, text: string | Uint8Array, currentKey: string, backend?: Ed25519Backend): Promise<string> {
+  const peek = verifyReceipt(text, { allowUntrustedKey: true, backend });
   return peek.valid ? receiptTrustedKey(registry, peek.fields, currentKey) : currentKey;
 }

@@ -1,11 +1,9 @@
 /**
  * The marketplace contracts of one deployment, and the reads every role needs (jobs, provider entries, payouts).
  */
-import { readFile } from "node:fs/promises";
-
 import type { ContractRunner, Provider, Signer } from "ethers";
 
-import { contractAddress, parseDeployment, type Deployment } from "../deployments.js";
+import { contractAddress, type Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
 import { jobStatusName, type JobStatusName } from "../market/jobs.js";
 import {
@@ -34,27 +32,6 @@ export interface MarketContracts {
   providers: ProviderRegistry;
   escrow: JobEscrow;
   addresses: MarketAddresses;
-}
-
-/**
- * Reads and validates a deployment file (`deployments/<network>.json`).
- *
- * @throws {AitbcError} `DEPLOYMENT_MISSING` when the file cannot be read, `DEPLOYMENT_INVALID` when it is not one.
- */
-export async function loadDeployment(file: string): Promise<Deployment> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    throw new AitbcError("DEPLOYMENT_MISSING", `cannot read the deployment file ${file}`, { hint: "Deploy first (`npx hardhat deploy --network <network>`) or pass the right path.", cause });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new AitbcError("DEPLOYMENT_INVALID", `${file} is not valid JSON`, { hint: "Restore the file from the deployment that wrote it.", cause });
-  }
-  return parseDeployment(json, file);
 }
 
 /**
@@ -91,22 +68,6 @@ export async function chainTime(provider: Provider): Promise<bigint> {
   const block = await provider.getBlock("latest");
   if (block === null) throw new AitbcError("RPC_UNREACHABLE", "the node returned no latest block", { hint: "Check the node." });
   return BigInt(block.timestamp);
-}
-
-/**
- * `deployment.chainId` must be the chain `provider` is connected to: every receipt and leaf binds the chain id, and a
- * deployment file of another chain would point at unrelated contracts.
- *
- * @throws {AitbcError} `CHAIN_MISMATCH`.
- */
-export async function assertChain(provider: Provider, deployment: Deployment): Promise<void> {
-  const { chainId } = await provider.getNetwork();
-  if (chainId !== BigInt(deployment.chainId)) {
-    throw new AitbcError("CHAIN_MISMATCH", `the node is chain ${chainId}, the deployment is for chain ${deployment.chainId}`, {
-      hint: "Use the deployment file of the chain the RPC URL points at.",
-      details: { node: chainId.toString(), deployment: deployment.chainId },
-    });
-  }
 }
 
 /** One job as `JobEscrow.job(id)` reports it. */

@@ -3,6 +3,7 @@
  * text the relayer served: re-serialising a parsed receipt would change its number lexemes and break the signature.
  */
 import { AitbcError } from "../errors.js";
+import { JsonNumber, parseJson, type JsonObject, type JsonValue } from "../receipts/canonical.js";
 
 /**
  * Validates a relayer base URL and returns it without a trailing slash.
@@ -66,49 +67,149 @@ export interface RelayerBatch {
   id: number;
   root: string;
   status: string;
+  /** The transaction that settled (or will settle) the batch, once sent. */
+  txHash: string | null;
 }
 
 /** The relayer's `/api/v1/receipts/:id` answer, with the receipt kept as text. */
 export interface RelayerReceipt {
   /** The signed receipt exactly as served; verify this text. */
   receiptText: string;
+  /** The same receipt parsed with its number lexemes kept (re-serialising it keeps its signature). */
+  document: JsonObject;
   batch: RelayerBatch | null;
   /** Inclusion proof of the receipt's leaf in `batch.root`. */
   proof: string[] | null;
 }
 
+/** One item of the relayer's `/api/v1/receipts` list. */
+export interface RelayerReceiptItem {
+  receiptId: string;
+  /** As the relayer serves it (bare hex). */
+  receiptHash: string;
+  batchId: number | null;
+  document: JsonObject;
+}
+
+/** A page of the relayer's `/api/v1/receipts` list. */
+export interface RelayerReceiptList {
+  items: RelayerReceiptItem[];
+  nextCursor: string | null;
+}
+
+const NOT_A_RELAYER = "Check that the URL points at an AITBC relayer.";
+
+function asObject(value: JsonValue | undefined): JsonObject | undefined {
+  return value instanceof Map ? value : undefined;
+}
+
+function parseBody(body: string, what: string): JsonObject {
+  let value: JsonValue;
+  try {
+    value = parseJson(body);
+  } catch (cause) {
+    throw new AitbcError("RELAYER_ERROR", "the relayer's answer is not JSON", { hint: NOT_A_RELAYER, cause });
+  }
+  const top = asObject(value);
+  if (top === undefined) throw new AitbcError("RELAYER_ERROR", `the relayer's ${what} is not a JSON object`, { hint: NOT_A_RELAYER });
+  return top;
+}
+
+/** End (exclusive) of the JSON object or array that starts at `start` in `text`, which is valid JSON. */
+function compositeEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+    } else if (c === "{" || c === "[") depth++;
+    else if ((c === "}" || c === "]") && --depth === 0) return i + 1;
+  }
+  return text.length;
+}
+
 /**
- * Splits a relayer receipt answer into its metadata and the verbatim receipt text.
+ * The verbatim text of the object member `key` of the top-level object in `text` (valid JSON): the relayer splices
+ * the signed receipt in as it was signed, and only cutting it out keeps every byte of it.
+ */
+function memberText(text: string, key: string): string | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (/\s/.test(text[j] ?? "")) j++;
+      if (text[j] !== ":" || JSON.parse(text.slice(start, i + 1)) !== key) continue;
+      for (j++; /\s/.test(text[j] ?? ""); j++);
+      return text.slice(j, compositeEnd(text, j));
+    }
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+  }
+  return undefined;
+}
+
+function batchOf(value: JsonValue | undefined): RelayerBatch | null {
+  const batch = asObject(value);
+  if (batch === undefined) return null;
+  const id = batch.get("id");
+  const root = batch.get("root");
+  const status = batch.get("status");
+  const txHash = batch.get("tx_hash");
+  if (!(id instanceof JsonNumber) || typeof root !== "string" || typeof status !== "string") {
+    throw new AitbcError("RELAYER_ERROR", "the relayer's batch is malformed", { hint: NOT_A_RELAYER });
+  }
+  return { id: Number(id.lexeme), root, status, txHash: typeof txHash === "string" ? txHash : null };
+}
+
+function proofOf(value: JsonValue | undefined): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.some((p) => typeof p !== "string")) {
+    throw new AitbcError("RELAYER_ERROR", "the relayer's proof is not a list of hashes", { hint: NOT_A_RELAYER });
+  }
+  return value as string[];
+}
+
+/**
+ * Reads a relayer receipt answer (`/api/v1/receipts/:id`): the receipt as the verbatim text that was signed and as a
+ * document, its batch and its proof. The one reader of relayer receipt answers, for the CLI, the dashboard, the demo
+ * and the tests.
  *
  * @throws {AitbcError} `RELAYER_ERROR` when the body is not a relayer receipt.
  */
 export function parseRelayerReceipt(body: string): RelayerReceipt {
-  const marker = body.indexOf(',"receipt":');
-  let meta: { batch?: RelayerBatch | null; proof?: string[] | null };
-  try {
-    meta = JSON.parse(body) as typeof meta;
-  } catch (cause) {
-    throw new AitbcError("RELAYER_ERROR", "the relayer's answer is not JSON", { hint: "Check that the URL points at an AITBC relayer.", cause });
-  }
-  if (marker < 0) throw new AitbcError("RELAYER_ERROR", "the relayer's answer carries no receipt", { hint: "Check that the URL points at an AITBC relayer." });
-  // The receipt object is spliced in verbatim; cut it out by matching braces so its lexemes stay untouched.
-  const start = marker + ',"receipt":'.length;
-  let depth = 0;
-  let inString = false;
-  let end = start;
-  for (let i = start; i < body.length; i++) {
-    const c = body[i];
-    if (inString) {
-      if (c === "\\") i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === "{") depth++;
-    else if (c === "}" && --depth === 0) {
-      end = i + 1;
-      break;
-    }
-  }
-  return { receiptText: body.slice(start, end), batch: meta.batch ?? null, proof: meta.proof ?? null };
+  const top = parseBody(body, "answer");
+  const document = asObject(top.get("receipt"));
+  const receiptText = document === undefined ? undefined : memberText(body, "receipt");
+  if (document === undefined || receiptText === undefined) throw new AitbcError("RELAYER_ERROR", "the relayer's answer carries no receipt", { hint: NOT_A_RELAYER });
+  return { receiptText, document, batch: batchOf(top.get("batch")), proof: proofOf(top.get("proof")) };
+}
+
+/**
+ * Reads a page of the relayer's receipt list (`/api/v1/receipts`); items without a receipt, id or hash are left out.
+ *
+ * @throws {AitbcError} `RELAYER_ERROR` when the body is not a relayer receipt list.
+ */
+export function parseRelayerReceiptList(body: string): RelayerReceiptList {
+  const page = parseBody(body, "receipt list");
+  const items = page.get("items");
+  if (!Array.isArray(items)) throw new AitbcError("RELAYER_ERROR", "the relayer's receipt list is malformed", { hint: NOT_A_RELAYER });
+  const next = page.get("next_cursor");
+  return {
+    items: items.flatMap((value) => {
+      const item = asObject(value);
+      const document = asObject(item?.get("receipt"));
+      const receiptId = item?.get("receipt_id");
+      const receiptHash = item?.get("receipt_hash");
+      if (document === undefined || typeof receiptId !== "string" || typeof receiptHash !== "string") return [];
+      const batchId = item?.get("batch_id");
+      return [{ receiptId, receiptHash, batchId: batchId instanceof JsonNumber ? Number(batchId.lexeme) : null, document }];
+    }),
+    nextCursor: typeof next === "string" ? next : null,
+  };
 }
 
 /** Relayer job states after which no receipt will come. */

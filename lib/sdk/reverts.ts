@@ -1,18 +1,17 @@
 /**
  * Names the custom error a call to one of the system's contracts reverted with. ethers buries revert data at different
  * depths depending on the provider (JSON-RPC error, `CALL_EXCEPTION`, nested `info.error`), so the search walks every
- * wrapper. One decoder for every contract: the marketplace, the token and the DAO.
+ * wrapper. One decoder for every contract (the marketplace, the token and the DAO) and every caller: the SDK, the
+ * CLI tasks and the dashboard. Browser-safe.
  */
 import { Interface } from "ethers";
 
-import {
-  AITBCGovernor__factory,
-  AITBCTimelock__factory,
-  AITBCToken__factory,
-  JobEscrow__factory,
-  ModelRegistry__factory,
-  ProviderRegistry__factory,
-} from "../../typechain-types/index.js";
+import { AITBCGovernor__factory } from "../../typechain-types/factories/governance/AITBCGovernor__factory.js";
+import { AITBCTimelock__factory } from "../../typechain-types/factories/governance/AITBCTimelock__factory.js";
+import { JobEscrow__factory } from "../../typechain-types/factories/market/JobEscrow__factory.js";
+import { ModelRegistry__factory } from "../../typechain-types/factories/market/ModelRegistry__factory.js";
+import { ProviderRegistry__factory } from "../../typechain-types/factories/market/ProviderRegistry__factory.js";
+import { AITBCToken__factory } from "../../typechain-types/factories/token/AITBCToken__factory.js";
 
 let interfaces: Interface[] | undefined;
 

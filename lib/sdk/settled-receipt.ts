@@ -10,7 +10,8 @@
  * contract's view — and stop at the first failure; the result lists each check that ran.
  */
 import type { IJobEscrow } from "../../typechain-types/index.js";
-import { type ReceiptLeafValue, verifyReceiptLeafProof } from "../receipts/leaf.js";
+import { verifyReceiptLeafProof, type ReceiptLeafValue } from "../receipts/leaf.js";
+import { describeContractRevert } from "./reverts.js";
 
 /** The escrow reads the checks need (a `JobEscrow` or `IJobEscrow` contract handle). */
 export type SettlementReader = Pick<IJobEscrow, "batch" | "job" | "plainAnchor" | "verifyReceiptInclusion">;
@@ -80,7 +81,7 @@ export async function checkSettledReceipt(
   try {
     batch = await escrow.batch(root);
   } catch (error) {
-    if ((error as { revert?: { name?: string } }).revert?.name !== "JobEscrowUnknownRoot") throw error;
+    if (describeContractRevert(error)?.name !== "JobEscrowUnknownRoot") throw error;
     const [plainAt] = await escrow.plainAnchor(leaf.provider, root);
     if (plainAt !== 0n) {
       return fail("settlement-root", `root ${root} is only a plain anchor by ${leaf.provider}: a plain anchor settles and proves nothing`, "PLAIN_ANCHOR_ONLY");

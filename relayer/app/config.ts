@@ -5,6 +5,7 @@ import { z } from "zod";
 
 import { RelayerError } from "../core/errors.js";
 import { runtimeConfigSchema } from "../adapters/runtimes/index.js";
+import { isLocalChain } from "../../lib/sdk/deployment.js";
 
 /**
  * The relayer's configuration: one document, validated once at start. Values come from (later wins) the defaults,
@@ -267,5 +268,5 @@ export function defaultJournalPath(network: string, provider: string, root: stri
 
 /** Confirmation depth when the config does not say: none on a local automining chain (nothing reorgs it), 3 elsewhere. */
 export function defaultConfirmations(chainId: bigint): number {
-  return chainId === 31337n || chainId === 1337n ? 0 : 3;
+  return isLocalChain(chainId) ? 0 : 3;
 }

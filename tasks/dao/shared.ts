@@ -1,12 +1,13 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { getAddress, isAddress, type ContractTransactionResponse } from "ethers";
 
-import { isLocalChain } from "../../lib/deploy.js";
+import { isLocalChain } from "../../lib/sdk/deployment.js";
 import { AitbcError } from "../../lib/errors.js";
 import { describeContractRevert } from "../../lib/sdk/reverts.js";
 import { formatTimestamp } from "../../lib/time.js";
 import type { ProposalView } from "../../lib/governance/proposals.js";
 import { type GovernanceContracts, readProposal } from "../../lib/sdk/governance.js";
+import { sendTransaction } from "../../lib/sdk/tx.js";
 import { AITBCGovernor__factory, AITBCTimelock__factory, AITBCToken__factory } from "../../typechain-types/index.js";
 import { type DeployedContext, type TaskContext, withDeployment } from "../shared/cli.js";
 
@@ -80,33 +81,19 @@ export function describeRevert(error: unknown): string | undefined {
 }
 
 /**
- * Simulates, then sends one transaction, with progress lines (sent → mined). A call that would revert is reported as
- * `TX_WOULD_REVERT` naming the contract error, and nothing is sent.
+ * Simulates, then sends one transaction, with progress lines (sent → mined): the SDK's `sendTransaction`. A call that
+ * would revert is reported as `TX_WOULD_REVERT` naming the contract error, and nothing is sent.
  */
 export async function transact(
   ctx: TaskContext,
   label: string,
   call: { estimate: () => Promise<bigint>; send: () => Promise<ContractTransactionResponse> },
 ): Promise<SentTx> {
-  try {
-    await call.estimate();
-  } catch (error) {
-    const reason = describeRevert(error);
-    if (reason === undefined) throw error;
-    throw new AitbcError("TX_WOULD_REVERT", `${label} would revert with ${reason}; nothing was sent`, {
-      hint: "The chain changed since the checks ran, or the proposal breaks a contract rule; see `npx hardhat dao:show --id <id>`.",
-      details: { revert: reason },
-      cause: error,
-    });
-  }
-  const tx = await call.send();
-  ctx.say(`  → ${label}: sent ${tx.hash}`);
-  const receipt = await tx.wait();
-  if (receipt === null || receipt.status !== 1) {
-    throw new AitbcError("TX_FAILED", `${label} failed on-chain (${tx.hash})`, { hint: "Inspect the transaction on the node; nothing else was changed." });
-  }
-  ctx.say(`  ✓ mined in block ${receipt.blockNumber} (gas used ${receipt.gasUsed})`);
-  return { hash: tx.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed };
+  const { hash, block, gasUsed } = await sendTransaction(label, call, {
+    onProgress: (line) => ctx.say(line),
+    hint: "The chain changed since the checks ran, or the proposal breaks a contract rule; see `npx hardhat dao:show --id <id>`.",
+  });
+  return { hash, block, gasUsed };
 }
 
 /** `2026-11-29 12:00:31 UTC`, for chain timestamps. */

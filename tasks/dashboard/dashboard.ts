@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { isLocalChain } from "../../lib/deploy.js";
+import { isLocalChain } from "../../lib/sdk/deployment.js";
 import { readDeployment } from "../../lib/node/deployments-fs.js";
 import { AitbcError } from "../../lib/errors.js";
 import { runTask, withDeployment } from "../shared/cli.js";

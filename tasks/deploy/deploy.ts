@@ -5,6 +5,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { DistributionEntry } from "../../lib/deploy.js";
 import { deploySystem } from "../../lib/deploy-system.js";
 import { deploymentPath, readDeployment, writeDeployment } from "../../lib/node/deployments-fs.js";
+import { deploymentState } from "../../lib/sdk/deployment.js";
 import { AitbcError, isAitbcError } from "../../lib/errors.js";
 import { parseTokenAmount } from "../../lib/money/amounts.js";
 import { runTask } from "../shared/cli.js";
@@ -52,15 +53,13 @@ export default async function deployAction(args: DeployArgs, hre: HardhatRuntime
         if (isAitbcError(e, "DEPLOYMENT_MISSING")) return undefined;
         throw e;
       });
-      if (existing !== undefined && BigInt(existing.chainId) === ctx.chainId) {
-        const code = await ctx.ethers.provider.getCode(existing.contracts.AITBCGovernor);
-        if (code !== "0x") {
-          ctx.say(`A deployment already exists on ${ctx.networkName} (${deploymentPath(ctx.networkName)}); nothing to do.`);
-          ctx.say(`Pass --redeploy to deploy a fresh system.`);
-          return { deployed: false, deployment: existing };
-        }
-        ctx.say(`The recorded deployment is gone from this chain (node restarted?); deploying again.`);
+      const state = existing === undefined ? undefined : await deploymentState(ctx.ethers.provider, existing, ctx.chainId);
+      if (state === "live" && existing !== undefined) {
+        ctx.say(`A deployment already exists on ${ctx.networkName} (${deploymentPath(ctx.networkName)}); nothing to do.`);
+        ctx.say(`Pass --redeploy to deploy a fresh system.`);
+        return { deployed: false, deployment: existing };
       }
+      if (state === "stale") ctx.say(`The recorded deployment is gone from this chain (node restarted?); deploying again.`);
     }
     const [deployer, ...others] = await ctx.ethers.getSigners();
     ctx.say(`Deploying to ${ctx.networkName} (chain ${ctx.chainId}) from ${await deployer.getAddress()}`);

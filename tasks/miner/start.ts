@@ -5,12 +5,13 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { pino } from "pino";
 
 import { AitbcError } from "../../lib/errors.js";
+import { isLocalChain } from "../../lib/sdk/deployment.js";
 import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/node/key-file.js";
 import { formatTokenAmount } from "../../lib/money/amounts.js";
 import { registerProvider } from "../../lib/sdk/miner.js";
+import { startMiner } from "../../relayer/index.js";
 import { defaultJournalPath, loadRelayerConfig } from "../../relayer/app/config.js";
 import { devAccount, resolveEvmWallet } from "../../relayer/app/keys.js";
-import { startRelayerApp } from "../../relayer/app/start.js";
 import { formatStatusLine } from "../../relayer/app/status-line.js";
 import { PROJECT_HINTS } from "../../relayer/app/hints.js";
 import { runTask, withDeployment, type DeployedContext } from "../shared/cli.js";
@@ -107,7 +108,7 @@ export default async function minerStartAction(args: StartArgs, hre: HardhatRunt
     if (rpcUrl === undefined) {
       throw new AitbcError("EPHEMERAL_NETWORK", "miner:start needs a network reachable over HTTP", { hint: "start `npx hardhat node` and pass --network localhost" });
     }
-    const local = ctx.chainId === 31337n || ctx.chainId === 1337n;
+    const local = isLocalChain(ctx.chainId);
     const config = loadRelayerConfig({
       file: args.minerConfig === "" ? undefined : args.minerConfig,
       overrides: { network: ctx.networkName, rpcUrl, ...flagOverrides(args) },
@@ -134,7 +135,7 @@ export default async function minerStartAction(args: StartArgs, hre: HardhatRunt
 
     const logger = args.jsonLogs ? pino({ level: config.logLevel }) : pino({ level: "error" }, pino.destination(2));
     ctx.say(`Journal ${journal}; loading the ${config.runtime.kind} runtime…`);
-    const app = await startRelayerApp({ ...config, providerKeyFile: keyFile }, { privateKey: wallet.privateKey, logger, hints: PROJECT_HINTS });
+    const app = await startMiner({ ...config, providerKeyFile: keyFile }, { privateKey: wallet.privateKey, logger, hints: PROJECT_HINTS });
     ctx.say(`Serving ${Object.keys(config.models).join(", ")}; API ${app.relayer.apiUrl ?? "disabled"}. Ctrl-C to stop.`);
     const interactive = !args.jsonLogs && process.stdout.isTTY === true;
     const timer = setInterval(() => {

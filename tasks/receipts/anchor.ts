@@ -14,7 +14,7 @@ import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { verifyReceipt, type ReceiptFields } from "../../lib/receipts/receipt.js";
 import { chainNow, describeContractRevert, type MarketContext, openMarket, pickSender, providerEntry, readJob, sameAddress, send, type Signer } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
-import { isProofFile, proofPathOf, writeProofFile } from "./proof-files.js";
+import { isProofFile, proofPathOf, writeProofFile } from "../../lib/sdk/proof-files.js";
 import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
 
 interface AnchorArgs {
@@ -99,7 +99,7 @@ async function classify(m: MarketContext, sender: Signer, inputs: { file: string
   const skipped: Skipped[] = [];
   const seen = new Set<string>();
   for (const { file, text } of inputs) {
-    const trustedKey = await receiptTrustedKeyForText(m.market.providers, text, entry.receiptKey);
+    const trustedKey = await receiptTrustedKeyForText(m.market.providers, text, entry.receiptKey, nodeBackend);
     const r = verifyReceipt(text, { trustedKey, expectedChainId: m.chainId, expectedEscrow: m.addresses.escrow, backend: nodeBackend });
     if (!r.valid) {
       skipped.push({ file, code: r.code, reason: r.reason });

@@ -5,7 +5,8 @@ import { parseAddressOption } from "../../lib/market/jobs.js";
 import { aitbc, openMarket, readJob, sameAddress } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { recordOf, type ReceiptRecord } from "./records.js";
-import { anchoredRoots, parseRelayerUrl, relayerGet } from "./shared.js";
+import { parseRelayerReceiptList, parseRelayerUrl, relayerGet } from "../../lib/sdk/relayer-api.js";
+import { anchoredRoots } from "./shared.js";
 
 interface ListArgs {
   client: string;
@@ -36,8 +37,8 @@ export default async function receiptsListAction(args: ListArgs, hre: HardhatRun
       if (provider !== undefined) query.set("provider", provider.toLowerCase());
       query.set("limit", "500");
       const body = await relayerGet(relayer, `/api/v1/receipts?${query.toString()}`);
-      const items = body === undefined ? [] : ((JSON.parse(body) as { items?: { receipt_id: string; receipt_hash: string }[] }).items ?? []);
-      const hashes = new Map(items.map((i) => [i.receipt_id.toLowerCase(), i.receipt_hash]));
+      const items = body === undefined ? [] : parseRelayerReceiptList(body).items;
+      const hashes = new Map(items.map((i) => [i.receiptId.toLowerCase(), i.receiptHash]));
       for (const r of records) {
         const hash = hashes.get(r.receiptId);
         // The relayer serves bare hex; the CLI prints every hash as 0x hex, like receipt:show.

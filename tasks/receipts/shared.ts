@@ -1,9 +1,6 @@
 import { readAnchoredBatches } from "../../lib/sdk/watcher.js";
 import { type MarketContext } from "../market/shared.js";
 
-// The relayer API client is shared with the SDK; the receipt tasks use it through this module.
-export { parseRelayerReceipt, parseRelayerUrl, relayerGet, type RelayerReceipt } from "../../lib/sdk/relayer-api.js";
-
 /** Root of every anchored batch since the deployment, by batch id (from `RootAnchored` events). */
 export async function anchoredRoots(m: MarketContext, fromBlock = m.deployment.block): Promise<Map<bigint, { root: string; submitter: string; count: bigint; block: number }>> {
   const batches = await readAnchoredBatches(m.ethers.provider, m.deployment, { fromBlock });

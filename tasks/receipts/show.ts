@@ -7,7 +7,8 @@ import { computeReceiptId, verifyReceipt } from "../../lib/receipts/receipt.js";
 import { aitbc, openMarket, providerEntry, readJob } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
 import { recordOf } from "./records.js";
-import { anchoredRoots, parseRelayerReceipt, parseRelayerUrl, relayerGet } from "./shared.js";
+import { parseRelayerReceipt, parseRelayerUrl, relayerGet } from "../../lib/sdk/relayer-api.js";
+import { anchoredRoots } from "./shared.js";
 import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
 
 interface ShowArgs {
@@ -49,7 +50,7 @@ export default async function receiptShowAction(args: ShowArgs, hre: HardhatRunt
         const entry = await providerEntry(m, job.provider);
         const root = fetched.batch?.root;
         const r = verifyReceipt(fetched.receiptText, {
-          trustedKey: await receiptTrustedKeyForText(m.market.providers, fetched.receiptText, entry.receiptKey),
+          trustedKey: await receiptTrustedKeyForText(m.market.providers, fetched.receiptText, entry.receiptKey, nodeBackend),
           expectedChainId: ctx.chainId,
           expectedEscrow: m.addresses.escrow,
           backend: nodeBackend,

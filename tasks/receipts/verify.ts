@@ -9,11 +9,11 @@ import { validatePublicKey } from "../../lib/receipts/ed25519.js";
 import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { proofPathFor, readReceiptEntries, type ReceiptEntry } from "../../lib/receipts/inputs.js";
 import { parsePublicKey } from "../../lib/receipts/receipt.js";
-import { verifyReceiptOnChain, type InclusionProof } from "../../lib/sdk/verify.js";
+import { verifyReceiptOnChain, type InclusionProof, type VerificationStep } from "../../lib/sdk/verify.js";
 import { type MarketContext, openMarket } from "../market/shared.js";
 import { runTask } from "../shared/cli.js";
-import { isProofFile, readProofFile } from "./proof-files.js";
-import { parseRelayerReceipt, parseRelayerUrl, relayerGet } from "./shared.js";
+import { isProofFile, readProofFile } from "../../lib/sdk/proof-files.js";
+import { parseRelayerReceipt, parseRelayerUrl, relayerGet } from "../../lib/sdk/relayer-api.js";
 
 interface VerifyArgs {
   files: string[];
@@ -52,8 +52,8 @@ export interface FileVerdict {
     settlement: LayerVerdict;
     /** `skip` without --attestation-key. */
     attestations: LayerVerdict & { count: number; results?: { index: number; keyId: string; status: string; code?: string; reason?: string }[] };
-    /** Only with --onchain. */
-    onchain?: LayerVerdict & { batchId?: string; root?: string };
+    /** Only with --onchain; `steps` are the SDK's verification steps, in order (the dashboard shows the same). */
+    onchain?: LayerVerdict & { batchId?: string; root?: string; steps?: VerificationStep[] };
   };
 }
 
@@ -183,15 +183,18 @@ async function verifyOnchain(m: MarketContext, file: string, entry: ReceiptEntry
       if (fetched.batch !== null && fetched.proof !== null) proof = { root: fetched.batch.root, proof: fetched.proof };
     }
   }
-  const onchain = await verifyReceiptOnChain(m.ethers.provider, m.deployment, whole ?? canonicalize(doc), proof);
+  const onchain = await verifyReceiptOnChain(m.ethers.provider, m.deployment, whole ?? canonicalize(doc), proof, {
+    backend: nodeBackend,
+    noProofReason: `no inclusion proof (${file}.proof.json${relayer === undefined ? "; or pass --relayer" : " nor on the relayer"})`,
+  });
+  const steps = onchain.steps;
   if (!onchain.valid) {
-    const reason =
-      onchain.code === "NOT_ANCHORED" && proof === undefined
-        ? `no inclusion proof (${file}.proof.json${relayer === undefined ? "; or pass --relayer" : " nor on the relayer"})`
-        : onchain.reason;
+    const reason = onchain.reason;
     const atSignature = SIGNATURE_CODES.test(onchain.code);
     verdict.layers.signature = atSignature ? { status: "fail", trust: "onchain", code: onchain.code, reason } : verdict.layers.signature;
-    verdict.layers.onchain = atSignature ? { status: "skip", reason: "not checked: the signature does not hold under the registered key" } : { status: "fail", code: onchain.code, reason };
+    verdict.layers.onchain = atSignature
+      ? { status: "skip", reason: "not checked: the signature does not hold under the registered key", steps }
+      : { status: "fail", code: onchain.code, reason, steps };
     return { ...verdict, valid: false, code: onchain.code, reason };
   }
   const attestationsOk = verdict.layers.attestations.status !== "fail";
@@ -207,7 +210,7 @@ async function verifyOnchain(m: MarketContext, file: string, entry: ReceiptEntry
     layers: {
       ...verdict.layers,
       signature: { status: "pass", trust: "onchain", keyId: onchain.keyId },
-      onchain: { status: "pass", batchId: onchain.anchored.batchId.toString(), root: onchain.anchored.root },
+      onchain: { status: "pass", batchId: onchain.anchored.batchId.toString(), root: onchain.anchored.root, steps },
     },
   };
 }
@@ -229,6 +232,11 @@ function describeLayers(v: FileVerdict): string {
     parts.push(l.onchain.status === "pass" ? `on-chain: pass (batch ${l.onchain.batchId})` : l.onchain.status === "fail" ? `on-chain: FAIL [${l.onchain.code}]` : "on-chain: not checked");
   }
   return parts.join(" | ");
+}
+
+function describeStep(s: VerificationStep): string {
+  const mark = s.status === "pass" ? "✔" : s.status === "fail" ? "✖" : "–";
+  return `${mark} ${s.id}: ${s.title} — ${s.code === undefined ? "" : `${s.code}: `}${s.detail}`;
 }
 
 export default async function receiptVerifyAction(args: VerifyArgs, hre: HardhatRuntimeEnvironment) {
@@ -301,6 +309,8 @@ export default async function receiptVerifyAction(args: VerifyArgs, hre: Hardhat
     }
     for (const v of verdicts) {
       ctx.say(v.valid ? `VALID ${v.file} ${v.receiptHash} | ${describeLayers(v)}` : `INVALID ${v.file}: ${v.reason} [${v.code}] | ${describeLayers(v)}`);
+      // Why an on-chain verification failed, step by step as the dashboard shows it.
+      if (!v.valid) for (const s of v.layers.onchain?.steps ?? []) ctx.say(`  ${describeStep(s)}`);
     }
     for (const p of proofs) {
       ctx.say(`PROOF ${p.file}: inclusion proof of ${p.receiptFile} (root ${p.root}, ${p.leaves} leaf${p.leaves === 1 ? "" : "s"})${p.receiptGiven ? "" : "; that receipt was not given"}`);

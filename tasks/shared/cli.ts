@@ -4,6 +4,7 @@ import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/ty
 
 import { AitbcError } from "../../lib/errors.js";
 import { readDeployment } from "../../lib/node/deployments-fs.js";
+import { assertDeployment } from "../../lib/sdk/deployment.js";
 import type { Deployment } from "../../lib/deployments.js";
 import { reportError, toContractError, toJson } from "./error-contract.js";
 
@@ -67,21 +68,7 @@ export async function withDeployment(ctx: TaskContext): Promise<DeployedContext>
     });
   }
   const deployment = await readDeployment(ctx.networkName);
-  if (BigInt(deployment.chainId) !== ctx.chainId) {
-    throw new AitbcError(
-      "WRONG_NETWORK",
-      `deployments/${ctx.networkName}.json is for chain ${deployment.chainId}, but the node answers with chain ${ctx.chainId}`,
-      { hint: `Point --network at the chain it was deployed to, or redeploy: \`npx hardhat deploy --network ${ctx.networkName} --redeploy\`.` },
-    );
-  }
-  const code = await ctx.ethers.provider.getCode(deployment.contracts.AITBCGovernor);
-  if (code === "0x") {
-    throw new AitbcError(
-      "DEPLOYMENT_STALE",
-      `deployments/${ctx.networkName}.json names contracts that do not exist on this chain (was the node restarted?)`,
-      { hint: `Redeploy: \`npx hardhat deploy --network ${ctx.networkName} --redeploy\`.` },
-    );
-  }
+  await assertDeployment(ctx.ethers.provider, deployment, { chainId: ctx.chainId, target: "--network" });
   return { ...ctx, deployment };
 }
 

@@ -10,7 +10,7 @@ import { artifacts, network } from "hardhat";
 
 import * as P from "../../lib/protocol.js";
 import { deployGovernanceSystem } from "../fixtures/governance.js";
-import { deployMarketFixture } from "../fixtures/market.js";
+import { deployMarketFixture } from "../../tools/market-fixture.js";
 
 const { ethers, networkHelpers } = await network.create();
 

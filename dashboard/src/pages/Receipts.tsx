@@ -9,7 +9,6 @@ import {
   summarize,
   verifyBundle,
   verifyOffchain,
-  withPickedProof,
   type Check,
   type Layer,
   type OffchainOptions,
@@ -170,8 +169,7 @@ interface Verified {
 }
 
 /** Every layer of one receipt: off-chain here, then the chain checks for settlement receipts. */
-async function verifyAll(chain: Chain, input: ReceiptBundle, options: OffchainOptions): Promise<Verified> {
-  const bundle = withPickedProof(input);
+async function verifyAll(chain: Chain, bundle: ReceiptBundle, options: OffchainOptions): Promise<Verified> {
   const { layers } = verifyOffchain(bundle, options);
   const settlement = layers.find((l) => l.id === "settlement")!;
   const checks = settlement.status === "skip" ? undefined : await verifyBundle(chain, bundle);

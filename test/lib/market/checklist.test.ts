@@ -13,7 +13,7 @@ import { AITBCTimelock__factory } from "../../../typechain-types/index.js";
 import { defaultMarketParameters, deployMarket } from "../../../lib/deploy-market.js";
 import { RECEIPT_LEAF_ENCODING } from "../../../lib/receipts/leaf.js";
 import { encodeSettlementRecords, sortForSettlement } from "../../../lib/receipts/settlement.js";
-import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../../fixtures/market.js";
+import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../../../tools/market-fixture.js";
 
 const { ethers, networkHelpers } = await network.create();
 const RATE = 2n * 10n ** 18n;

@@ -6,7 +6,7 @@ import { MAX_RATE, MAX_UNITS_MILLI } from "../../../lib/protocol.js";
 import { escrowFor, feeFor, priceFor, settle } from "../../../lib/money/prices.js";
 import { milliToUnits, parseTokenAmount, unitsToMilli } from "../../../lib/money/amounts.js";
 import { encodeSettlementRecords, sortForSettlement } from "../../../lib/receipts/settlement.js";
-import { deployMarketFixture, receiptHashFor } from "../../fixtures/market.js";
+import { deployMarketFixture, receiptHashFor } from "../../../tools/market-fixture.js";
 
 const { ethers, networkHelpers } = await network.create();
 

@@ -10,7 +10,7 @@ import { network } from "hardhat";
 import { ReceiptMerkleTree } from "../../../lib/receipts/proof-bundle.js";
 import { RECEIPT_LEAF_ENCODING, type ReceiptLeafValue } from "../../../lib/receipts/leaf.js";
 import { encodeSettlementRecords, type SettlementRecord } from "../../../lib/receipts/settlement.js";
-import { createJobs, deployMarketFixture, receiptHashFor } from "../../fixtures/market.js";
+import { createJobs, deployMarketFixture, receiptHashFor } from "../../../tools/market-fixture.js";
 
 const { ethers } = await network.create();
 const RATE = 2n * 10n ** 18n;

@@ -20,7 +20,7 @@ import { defaultKeyFile, loadOrCreateKeyFile } from "../../../lib/node/key-file.
 import { registerProvider } from "../../../lib/sdk/miner.js";
 import { MINER_HINTS } from "../../../relayer/app/command-errors.js";
 import { exitCodeFor } from "../../../relayer/app/status-line.js";
-import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../helpers/hardhat-node.js";
+import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../../tools/hardhat-node.js";
 
 const TSX = import.meta.resolve("tsx/esm");
 const MAIN = path.join(REPO_ROOT, "relayer", "main.ts");

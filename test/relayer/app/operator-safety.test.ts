@@ -23,7 +23,8 @@ import { isRelayerError, type RelayerErrorCode } from "../../../relayer/core/err
 import type { HealthReason } from "../../../relayer/core/health.js";
 import { JobEscrow__factory } from "../../../typechain-types/index.js";
 import { FaultyTransport } from "../../fixtures/relayer/faults.js";
-import { createJobs, deployForRelayer, ScriptedRuntime, type SystemFixture } from "../../fixtures/relayer/system.js";
+import { ScriptedRuntime } from "../../fixtures/relayer/system.js";
+import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
 
 const STATUS_OPEN = 1n;
 const STATUS_ACCEPTED = 2n;

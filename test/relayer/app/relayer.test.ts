@@ -6,7 +6,8 @@ import { Eip1193Transport } from "../../../relayer/adapters/chain/rpc.js";
 import { parseRelayerConfig } from "../../../relayer/app/config.js";
 import { startRelayerApp, type RelayerApp } from "../../../relayer/app/start.js";
 import { JobEscrow__factory } from "../../../typechain-types/index.js";
-import { createJobs, deployForRelayer, ScriptedRuntime, verifyServedReceipt, type SystemFixture } from "../../fixtures/relayer/system.js";
+import { ScriptedRuntime, verifyServedReceipt } from "../../fixtures/relayer/system.js";
+import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
 
 const STATUS_SETTLED = 3n;
 
@@ -73,7 +74,6 @@ describe("relayer app (in-process chain)", function () {
     }
     const escrow = JobEscrow__factory.connect(fixture.deployment.contracts.JobEscrow as string, ethersProvider);
     await waitFor("every job settled", async () => app.journal.metrics().jobsByState.settled === ids.length);
-    const chainId = BigInt(fixture.deployment.chainId);
     const roots = new Set<string>();
     for (const id of ids) {
       const view = await escrow.job(id);
@@ -82,11 +82,7 @@ describe("relayer app (in-process chain)", function () {
       expect(receipt).to.not.equal(null);
       const res = await fetch(`${app.relayer.apiUrl}/api/v1/receipts/${receipt?.receiptId}`);
       expect(res.status).to.equal(200);
-      const { verification, root } = verifyServedReceipt(await res.text(), {
-        registeredKey: fixture.providerKey.publicKeyHex,
-        chainId,
-        escrow: fixture.deployment.contracts.JobEscrow as string,
-      });
+      const { verification, root } = await verifyServedReceipt(await res.text(), { provider: ethersProvider, deployment: fixture.deployment });
       expect(verification.valid, verification.valid ? "" : `${verification.code}: ${verification.reason}`).to.equal(true);
       expect(root).to.be.a("string");
       roots.add(root as string);

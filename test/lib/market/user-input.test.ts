@@ -4,12 +4,11 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { isAitbcError } from "../../lib/errors.js";
-import { createKeyFile, loadOrCreateKeyFile, readKeyFile } from "../../lib/node/key-file.js";
-import { jobStatusName, parseAddressOption, parseDeadline, parseJobId, parseMaxUnits, parseModelList } from "../../lib/market/jobs.js";
-import { findModel, type RateCardRow } from "../../lib/market/rates.js";
-import { validatePublicKey } from "../../lib/receipts/ed25519.js";
-import { parseRelayerReceipt } from "../../tasks/receipts/shared.js";
+import { isAitbcError } from "../../../lib/errors.js";
+import { createKeyFile, loadOrCreateKeyFile, readKeyFile } from "../../../lib/node/key-file.js";
+import { jobStatusName, parseAddressOption, parseDeadline, parseJobId, parseMaxUnits, parseModelList } from "../../../lib/market/jobs.js";
+import { findModel, type RateCardRow } from "../../../lib/market/rates.js";
+import { validatePublicKey } from "../../../lib/receipts/ed25519.js";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -121,16 +120,5 @@ describe("lib/market/key-file: the provider's receipt key on disk", function () 
     expect(await asyncCodeOf(() => readKeyFile(file))).to.equal("KEY_FILE_INVALID");
     await writeFile(file, "{not json", { mode: 0o600 });
     expect(await asyncCodeOf(() => readKeyFile(file))).to.equal("KEY_FILE_INVALID");
-  });
-});
-
-describe("tasks/receipts: relayer answers", function () {
-  it("cuts the receipt out verbatim, keeping its number lexemes", function () {
-    const receipt = '{"price":5.0,"units":1e-05,"nested":{"s":"a}\\"b"}}';
-    const body = `{"receipt_id":"0x01","receipt_hash":"0x02","receipt":${receipt},"batch":{"id":3,"root":"0x04","status":"confirmed"},"proof":["0x05"]}`;
-    const parsed = parseRelayerReceipt(body);
-    expect(parsed.receiptText).to.equal(receipt);
-    expect(parsed.batch?.root).to.equal("0x04");
-    expect(parsed.proof).to.deep.equal(["0x05"]);
   });
 });

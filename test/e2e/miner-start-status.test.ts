@@ -8,8 +8,8 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createWorkspace, type Workspace } from "../market-tasks/cli.js";
+import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
+import { createWorkspace, type Workspace } from "../fixtures/cli.js";
 
 describe("miner:start: the status line shows why the relayer is degraded", function () {
   this.timeout(300_000);

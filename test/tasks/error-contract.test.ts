@@ -8,8 +8,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 import config from "../../hardhat.config.js";
-import { startHardhatNode, type CliResult, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createWorkspace, type Workspace } from "./cli.js";
+import { startHardhatNode, type CliResult, type HardhatNode } from "../../tools/hardhat-node.js";
+import { createWorkspace, type Workspace } from "../fixtures/cli.js";
 
 interface OptionShape {
   name: string;

@@ -11,7 +11,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { REPO_ROOT } from "../helpers/hardhat-node.js";
+import { REPO_ROOT } from "../../tools/hardhat-node.js";
 
 // Not needed to load the config and run a task; leaving them out keeps the copy and the build small.
 const SKIP = /^(test|bench|dashboard|docs)\//;

@@ -12,9 +12,9 @@ import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
 import { defaultKeyFile } from "../../lib/node/key-file.js";
-import { startAnvil } from "../helpers/anvil.js";
-import { freePort, parseJsonOutput, REPO_ROOT, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
+import { startAnvil } from "../fixtures/anvil.js";
+import { freePort, parseJsonOutput, REPO_ROOT, type HardhatNode } from "../../tools/hardhat-node.js";
+import { createWorkspace, errorCode, type Workspace } from "../fixtures/cli.js";
 
 const NET = ["--network", "localhost"];
 const E18 = 10n ** 18n;

@@ -12,7 +12,7 @@ import { expect } from "chai";
 import { Contract, getAddress, JsonRpcProvider } from "ethers";
 
 import { deploymentPath } from "../../lib/node/deployments-fs.js";
-import { parseJsonOutput, REPO_ROOT, runHardhat, startHardhatNode, type CliResult, type HardhatNode } from "../helpers/hardhat-node.js";
+import { parseJsonOutput, REPO_ROOT, runHardhat, startHardhatNode, type CliResult, type HardhatNode } from "../../tools/hardhat-node.js";
 
 const E18 = 10n ** 18n;
 /** A node account that gets no tokens at deployment (accounts 1–9 are funded), so its balance shows the transfer alone. */

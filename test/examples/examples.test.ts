@@ -11,9 +11,9 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider } from "ethers";
 
-import { useSourceCondition, SOURCE_CONDITION } from "../helpers/source-condition.js";
+import { useSourceCondition, SOURCE_CONDITION } from "../fixtures/source-condition.js";
 import { deploySystem } from "../../lib/deploy-system.js";
-import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
+import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
 
 // The examples import the package by its name; from this repository that resolves to the TypeScript sources through
 // the `aitbc-source` export condition (no dist/ build needed), in-process and in the child processes alike.

@@ -10,7 +10,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { REPO_ROOT, runHardhat } from "../helpers/hardhat-node.js";
+import { REPO_ROOT, runHardhat } from "../../tools/hardhat-node.js";
 
 interface ValidVector {
   name: string;

@@ -14,8 +14,8 @@ import { priceFor } from "../../lib/money/prices.js";
 import { base64UrlDecode } from "../../lib/receipts/encoding.js";
 import { buildReceipt, receiptHash, serializeReceipt, signReceipt } from "../../lib/receipts/receipt.js";
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { type HardhatNode, parseJsonOutput, REPO_ROOT, startHardhatNode } from "../helpers/hardhat-node.js";
-import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
+import { type HardhatNode, parseJsonOutput, REPO_ROOT, startHardhatNode } from "../../tools/hardhat-node.js";
+import { createWorkspace, errorCode, type Workspace } from "../fixtures/cli.js";
 
 const NET = ["--network", "localhost"];
 const E18 = 10n ** 18n;

@@ -10,8 +10,8 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createWorkspace, type Workspace } from "../market-tasks/cli.js";
+import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
+import { createWorkspace, type Workspace } from "../fixtures/cli.js";
 
 interface Step {
   /** The arguments after `npx hardhat`. */

@@ -17,10 +17,10 @@ import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { serializeReceipt, verifyReceipt } from "../../lib/receipts/receipt.js";
 import { providerEntry } from "../../lib/sdk/market.js";
 import { receiptTrustedKeyForText } from "../../lib/sdk/key-history.js";
-import { proofPathOf } from "../../tasks/receipts/proof-files.js";
+import { proofPathOf } from "../../lib/sdk/proof-files.js";
 import { JobEscrow__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
-import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../helpers/hardhat-node.js";
-import { createWorkspace, errorCode, type Workspace } from "../market-tasks/cli.js";
+import { type HardhatNode, parseJsonOutput, startHardhatNode } from "../../tools/hardhat-node.js";
+import { createWorkspace, errorCode, type Workspace } from "../fixtures/cli.js";
 
 const NET = ["--network", "localhost"];
 const E18 = 10n ** 18n;

@@ -16,9 +16,10 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { startAnvil } from "../helpers/anvil.js";
-import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createJobs, deployForRelayer, settlementRootOfJobs, verifyServedReceipt, type SystemFixture } from "../fixtures/relayer/system.js";
+import { startAnvil } from "../fixtures/anvil.js";
+import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
+import { settlementRootOfJobs, verifyServedReceipt } from "../fixtures/relayer/system.js";
+import { createJobs, deployForRelayer, type SystemFixture } from "../../tools/relayer-fixture.js";
 
 const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;
@@ -167,17 +168,12 @@ for (const chain of CLIENTS) describe(`relayer chaos (separate process, SIGKILL,
     }
 
     // Every receipt is served, verifies against the registered key, and proves into the batch that settled its job.
-    const chainId = BigInt(fixture.deployment.chainId);
     for (const id of ids) {
       const job = (await (await fetch(`${api}/api/v1/jobs/${id}`)).json()) as { state: string; receipt_id: string };
       expect(job.state).to.equal("settled");
       const res = await fetch(`${api}/api/v1/receipts/${job.receipt_id}`);
       expect(res.status).to.equal(200);
-      const { verification, root } = verifyServedReceipt(await res.text(), {
-        registeredKey: fixture.providerKey.publicKeyHex,
-        chainId,
-        escrow: fixture.deployment.contracts.JobEscrow as string,
-      });
+      const { verification, root } = await verifyServedReceipt(await res.text(), { provider: provider, deployment: fixture.deployment });
       expect(verification.valid, verification.valid ? "" : `${verification.code}: ${verification.reason}`).to.equal(true);
       expect(root).to.equal(batchOf.get(id.toString()));
       expect((await fetch(`${api}/api/v1/jobs/${id}/result`)).status).to.equal(200);

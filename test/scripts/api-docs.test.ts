@@ -7,7 +7,7 @@ import path from "node:path";
 import { expect } from "chai";
 
 import { collectApi, OUTPUT, renderApiDocs } from "../../scripts/api-docs.js";
-import { REPO_ROOT } from "../helpers/hardhat-node.js";
+import { REPO_ROOT } from "../../tools/hardhat-node.js";
 
 describe("docs/sdk/API.md", function () {
   this.timeout(120_000);

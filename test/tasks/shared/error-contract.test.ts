@@ -3,10 +3,10 @@
  */
 import assert from "node:assert/strict";
 
-import { AitbcError } from "../../lib/errors.js";
-import { reportError, toContractError } from "../../tasks/shared/error-contract.js";
-import { createNodeLogFilter } from "../../scripts/lib/node-log.js";
-import { isSqliteExperimentalWarning } from "../../lib/node/warnings.js";
+import { AitbcError } from "../../../lib/errors.js";
+import { reportError, toContractError } from "../../../tasks/shared/error-contract.js";
+import { createNodeLogFilter } from "../../../scripts/lib/node-log.js";
+import { isSqliteExperimentalWarning } from "../../../lib/node/warnings.js";
 
 function hardhatError(number: number, messageArguments: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(`HHE${number}: something`), { name: "HardhatError", number, errorCode: `HHE${number}`, messageArguments, formattedMessage: "something\nmore" });

@@ -11,7 +11,7 @@ import { expect } from "chai";
 
 import { importProofBundle } from "../../lib/receipts/proof-bundle.js";
 import { verifyReceipt } from "../../lib/receipts/receipt.js";
-import { REPO_ROOT, runHardhat, type CliResult } from "../helpers/hardhat-node.js";
+import { REPO_ROOT, runHardhat, type CliResult } from "../../tools/hardhat-node.js";
 
 interface DemoSummary {
   format: string;

@@ -11,7 +11,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { freePort, REPO_ROOT } from "../helpers/hardhat-node.js";
+import { freePort, REPO_ROOT } from "../../tools/hardhat-node.js";
 
 const HARDHAT = path.join(REPO_ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
 const CONFIG = path.join(REPO_ROOT, "hardhat.config.ts");

@@ -1,8 +1,12 @@
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 
-import { AitbcError } from "../../lib/errors.js";
-import { importProofBundle, type ReceiptProofBundle } from "../../lib/receipts/proof-bundle.js";
+/**
+ * `<receipt>.proof.json`: a receipt's inclusion proof saved next to it, as `receipt:anchor` and the demo write it and
+ * `receipt:verify --onchain` reads it. Node-only (file access).
+ */
+import { AitbcError } from "../errors.js";
+import { importProofBundle, type ReceiptProofBundle } from "../receipts/proof-bundle.js";
 
 /** The proof of `<receipt file>`: `<receipt file>.proof.json`, an `aitbc-receipt-proofs-v1` bundle plus the batch. */
 export function proofPathOf(receiptFile: string): string {

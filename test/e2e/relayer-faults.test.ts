@@ -13,10 +13,11 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { startAnvil } from "../helpers/anvil.js";
-import { FaultProxy } from "../helpers/fault-proxy.js";
-import { freePort, REPO_ROOT, type HardhatNode } from "../helpers/hardhat-node.js";
-import { createJobs, deployForRelayer, settlementRootOfJobs, verifyServedReceipt, type SystemFixture } from "../fixtures/relayer/system.js";
+import { startAnvil } from "../fixtures/anvil.js";
+import { FaultProxy } from "../fixtures/fault-proxy.js";
+import { freePort, REPO_ROOT, type HardhatNode } from "../../tools/hardhat-node.js";
+import { settlementRootOfJobs, verifyServedReceipt } from "../fixtures/relayer/system.js";
+import { createJobs, deployForRelayer, type SystemFixture } from "../../tools/relayer-fixture.js";
 
 const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;
@@ -206,7 +207,6 @@ describe("relayer behind a fault proxy (separate process, anvil with 1 s blocks)
     }
     const batchOf = await settlementRootOfJobs(fixture, provider);
     expect(batchOf.size).to.equal(ids.length);
-    const chainId = BigInt(fixture.deployment.chainId);
     for (const id of ids) {
       const deadline = Date.now() + 30_000;
       let job: { state: string; receipt_id: string };
@@ -217,11 +217,7 @@ describe("relayer behind a fault proxy (separate process, anvil with 1 s blocks)
       }
       expect(job.state).to.equal("settled");
       const res = await fetch(`${api}/api/v1/receipts/${job.receipt_id}`);
-      const { verification, root } = verifyServedReceipt(await res.text(), {
-        registeredKey: fixture.providerKey.publicKeyHex,
-        chainId,
-        escrow: fixture.deployment.contracts.JobEscrow as string,
-      });
+      const { verification, root } = await verifyServedReceipt(await res.text(), { provider: provider, deployment: fixture.deployment });
       expect(verification.valid).to.equal(true);
       expect(root).to.equal(batchOf.get(id.toString()));
     }

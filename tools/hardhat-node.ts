@@ -10,8 +10,8 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The repository root (this file lives in test/helpers/). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The repository root (this file lives in tools/). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 function hardhatEntry(root: string): string {
   return realpathSync(path.join(root, "node_modules", ".bin", "hardhat"));

@@ -25,7 +25,7 @@ import { AITBCToken__factory } from "../../typechain-types/factories/token/AITBC
 import { IJobEscrow__factory } from "../../typechain-types/factories/interfaces/IJobEscrow__factory.js";
 import { IModelRegistry__factory } from "../../typechain-types/factories/interfaces/IModelRegistry__factory.js";
 import { IProviderRegistry__factory } from "../../typechain-types/factories/interfaces/IProviderRegistry__factory.js";
-import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node.js";
+import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
