@@ -7,6 +7,7 @@ import {JobChannels} from "../../../contracts/market/JobChannels.sol";
 import {Channels} from "../../fixtures/contracts/Channels.sol";
 import {ChannelsTest} from "../../fixtures/contracts/ChannelsTest.sol";
 import {Market} from "../../fixtures/contracts/MarketTest.sol";
+import {WalletClient} from "../../fixtures/contracts/WalletClient.sol";
 
 /// @notice Deposits, voucher claims, replays, over-commitment, closing and the parameters.
 contract JobChannelsTest is ChannelsTest {
@@ -163,6 +164,20 @@ contract JobChannelsTest is ChannelsTest {
             Channels.voucherDigestOn(address(channels), block.chainid, CAROL, PROVIDER, 10e18),
             channels.voucherDigest(CAROL, PROVIDER, 10e18),
             "digest rules match the contract"
+        );
+    }
+
+    function test_claim_contractClient_isCheckedWithERC1271() public {
+        WalletClient wallet = new WalletClient(CAROL);
+        vm.prank(ALICE);
+        s.token.approve(address(channels), type(uint256).max);
+        vm.prank(ALICE);
+        channels.deposit(address(wallet), PROVIDER, DEPOSIT);
+        assertEq(_claim(_one(channels.voucherSignedBy(CAROL_KEY, address(wallet), PROVIDER, 10e18))), 10e18, "1271");
+        _expectClaimRevert(
+            PROVIDER,
+            _one(channels.voucherSignedBy(DAVE_KEY, address(wallet), PROVIDER, 20e18)),
+            abi.encodeWithSelector(IJobChannels.JobChannelsInvalidVoucherSignature.selector, address(wallet))
         );
     }
 
