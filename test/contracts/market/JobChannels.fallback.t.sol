@@ -320,6 +320,29 @@ contract JobChannelsFallbackTest is ChannelsTest {
         _assertChannelBooks(_clients(), _digests(digest));
     }
 
+    function test_releaseAndTimeout_unknownOrUndisputedClaim_revert() public {
+        bytes32 unknown = keccak256("no such request");
+        vm.expectRevert(abi.encodeWithSelector(IJobChannels.JobChannelsUnknownClaim.selector, unknown));
+        channels.releaseClaims(_digests(unknown));
+        vm.expectRevert(abi.encodeWithSelector(IJobChannels.JobChannelsUnknownClaim.selector, unknown));
+        channels.closeTimedOutDispute(unknown);
+        vm.expectRevert(abi.encodeWithSelector(IJobChannels.JobChannelsUnknownClaim.selector, unknown));
+        channels.resolveDispute(unknown, 0);
+        (bytes32 digest,) = _fallback(_served(1, UNITS, PRICE));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IJobChannels.JobChannelsUnexpectedClaimStatus.selector, digest, IJobChannels.ClaimStatus.Held
+            )
+        );
+        channels.closeTimedOutDispute(digest);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IJobChannels.JobChannelsUnexpectedClaimStatus.selector, digest, IJobChannels.ClaimStatus.Held
+            )
+        );
+        channels.resolveDispute(digest, 0);
+    }
+
     // --------------------------------------------------------------------------------------------------- fuzz ---
 
     /// @dev Any units, receipt price, rate and fee: charge = min(price, units x rate), fee + held == charge, and the
