@@ -38,6 +38,14 @@ interface IProviderRegistry {
         uint64 validUntil;
     }
 
+    /// @notice Where clients reach a provider and how they encrypt to it (private jobs).
+    /// @param encryptionKey raw 32-byte X25519 public key; prompts are sealed to it (HPKE, RFC 9180).
+    /// @param serviceUrl base URL of the provider's relayer API (`<serviceUrl>/api/v1/offer`, ...).
+    struct Endpoint {
+        bytes32 encryptionKey;
+        string serviceUrl;
+    }
+
     /// @notice Thrown when the key is zero, a small-order point or not a canonical encoding (y >= p, or x = 0 with the
     /// sign bit set).
     error ProviderRegistryInvalidReceiptKey(bytes32 key);
@@ -60,6 +68,12 @@ interface IProviderRegistry {
     error ProviderRegistryInvalidExposureMultiple(uint256 multiple);
     /// @notice Thrown when a model id is not on the rate card.
     error ProviderRegistryUnknownModel(uint16 modelId);
+    /// @notice Thrown when an encryption key is zero (X25519 refuses the all-zero point; other weak points are refused
+    /// by every client before it encrypts).
+    error ProviderRegistryInvalidEncryptionKey(bytes32 key);
+    /// @notice Thrown when a service URL is empty, longer than `MAX_SERVICE_URL_BYTES`, not `http://` or `https://`,
+    /// or holds a space or a control character.
+    error ProviderRegistryInvalidServiceUrl(string serviceUrl);
     /// @notice Thrown when a function reserved to the escrow is called by `caller`.
     error ProviderRegistryUnauthorizedEscrow(address caller);
     /// @notice Thrown by {setMinBond} for a value outside [1, {MAX_MIN_BOND}].
@@ -78,6 +92,10 @@ interface IProviderRegistry {
     /// @notice Emitted when `provider` replaces its receipt key.
     event ReceiptKeyUpdated(address indexed provider, bytes32 oldKey, bytes32 newKey);
     /// @notice Emitted for each model a provider starts (`served` true) or stops serving.
+    /// @notice Emitted when `provider` publishes where it is reached and the key prompts are sealed to.
+    event EndpointSet(address indexed provider, bytes32 encryptionKey, string serviceUrl);
+    /// @notice Emitted when `provider` withdraws its endpoint (it then takes public jobs only).
+    event EndpointCleared(address indexed provider);
     event ModelServedSet(address indexed provider, uint16 indexed modelId, bool served);
     /// @notice Emitted when `provider` adds `amount` to its bond, now `bond`.
     event BondIncreased(address indexed provider, uint256 amount, uint256 bond);
@@ -109,6 +127,16 @@ interface IProviderRegistry {
     /// @notice Every receipt key `provider` has registered, oldest first; the last entry is the current key (open
     /// ended, `validUntil == type(uint64).max`): the key most recently registered.
     function receiptKeyHistory(address provider) external view returns (ReceiptKeyPeriod[] memory);
+
+    /// @notice Publishes the caller's service URL and encryption key (registered providers only). Replaces any earlier
+    /// endpoint; clients read it before they escrow.
+    function setEndpoint(bytes32 encryptionKey, string calldata serviceUrl) external;
+
+    /// @notice Withdraws the caller's endpoint.
+    function clearEndpoint() external;
+
+    /// @notice The endpoint `provider` published; an empty URL and a zero key when it has none.
+    function endpointOf(address provider) external view returns (Endpoint memory);
 
     /// @notice Whether `key` was `provider`'s receipt key at block timestamp `time` (validFrom <= time < validUntil).
     function wasReceiptKeyAt(address provider, bytes32 key, uint256 time) external view returns (bool);

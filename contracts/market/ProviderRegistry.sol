@@ -28,6 +28,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
     uint256 public constant MAX_UNBONDING_PERIOD = 365 days;
     /// @notice Largest exposure multiple the DAO may set.
     uint256 public constant MAX_EXPOSURE_MULTIPLE = 10_000;
+    /// @notice Longest service URL accepted, in bytes.
+    uint256 public constant MAX_SERVICE_URL_BYTES = 256;
 
     /// @notice The bond token (AITBC).
     IERC20 public immutable token;
@@ -47,6 +49,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
     uint256 private _unbondingPeriod;
     // Every receipt key each provider has had, oldest first, so receipts signed before a rotation stay verifiable.
     mapping(address provider => ReceiptKeyPeriod[]) private _keyHistory;
+    mapping(address provider => Endpoint) private _endpoints;
 
     modifier onlyEscrow() {
         if (msg.sender != escrow) revert ProviderRegistryUnauthorizedEscrow(msg.sender);
@@ -251,6 +254,43 @@ contract ProviderRegistry is IProviderRegistry, Ownable {
             if (period.key == key && period.validFrom <= time && time < period.validUntil) return true;
         }
         return false;
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function setEndpoint(bytes32 encryptionKey, string calldata serviceUrl) external {
+        _registered(msg.sender);
+        if (encryptionKey == bytes32(0)) revert ProviderRegistryInvalidEncryptionKey(encryptionKey);
+        if (!_isServiceUrl(bytes(serviceUrl))) revert ProviderRegistryInvalidServiceUrl(serviceUrl);
+        _endpoints[msg.sender] = Endpoint({encryptionKey: encryptionKey, serviceUrl: serviceUrl});
+        emit EndpointSet(msg.sender, encryptionKey, serviceUrl);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function clearEndpoint() external {
+        _registered(msg.sender);
+        delete _endpoints[msg.sender];
+        emit EndpointCleared(msg.sender);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function endpointOf(address provider_) external view returns (Endpoint memory) {
+        return _endpoints[provider_];
+    }
+
+    /// @dev `http://` or `https://`, then at least one more byte, at most MAX_SERVICE_URL_BYTES in all, and no byte
+    /// at or below the space (no whitespace, no control characters) nor DEL.
+    function _isServiceUrl(bytes calldata url) private pure returns (bool) {
+        uint256 length = url.length;
+        if (length > MAX_SERVICE_URL_BYTES) return false;
+        uint256 start;
+        if (length > 8 && bytes8(url[:8]) == bytes8("https://")) start = 8;
+        else if (length > 7 && bytes7(url[:7]) == bytes7("http://")) start = 7;
+        else return false;
+        for (uint256 i = start; i < length; ++i) {
+            bytes1 c = url[i];
+            if (c <= 0x20 || c == 0x7f) return false;
+        }
+        return true;
     }
 
     /// @dev Closes the open period (if any) at the current block and opens one for `key`.

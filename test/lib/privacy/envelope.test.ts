@@ -1,0 +1,150 @@
+import { expect } from "chai";
+import { getBytes, Wallet } from "ethers";
+
+import { isAitbcError } from "../../../lib/errors.js";
+import { nodeHpke } from "../../../lib/node/hpke-node.js";
+import {
+  deriveResultKeyPair,
+  generateEncryptionKeyPair,
+  keyTag,
+  MAX_RECIPIENTS,
+  openEnvelope,
+  portableHpke,
+  readEnvelopeHeader,
+  resultKeyMessage,
+  sealEnvelope,
+  type EncryptionKeyPair,
+  type EnvelopeContext,
+} from "../../../lib/privacy/envelope.js";
+
+const prompt = new TextEncoder().encode("Summarise our Q3 revenue figures: 4.2 M€, 🚀 growth, confidential.");
+const context: EnvelopeContext = { chainId: 31337n, market: `0x${"11".repeat(20)}`, client: `0x${"22".repeat(20)}` };
+const resultContext: EnvelopeContext = { ...context, jobId: 7n };
+
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isAitbcError(error)) return error.code;
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
+
+const backends = [
+  ["portable", portableHpke],
+  ["node:crypto", nodeHpke],
+] as const;
+
+describe("lib/privacy/envelope: private prompts and results", function () {
+  let alice: EncryptionKeyPair;
+  let bob: EncryptionKeyPair;
+  let carol: EncryptionKeyPair;
+
+  before(async function () {
+    [alice, bob, carol] = await Promise.all([generateEncryptionKeyPair(), generateEncryptionKeyPair(), generateEncryptionKeyPair()]);
+  });
+
+  for (const [sealName, sealWith] of backends) {
+    for (const [openName, openWith] of backends) {
+      it(`sealed with the ${sealName} back-end, opens with the ${openName} one for every recipient and no one else`, async function () {
+        const envelope = await sealEnvelope("prompt", prompt, [alice.publicKey, bob.publicKey], context, sealWith);
+        expect(await openEnvelope("prompt", envelope, alice, context, openWith)).to.deep.equal(prompt);
+        expect(await openEnvelope("prompt", envelope, bob, context, openWith)).to.deep.equal(prompt);
+        expect(await refusal(openEnvelope("prompt", envelope, carol, context, openWith))).to.equal("ENVELOPE_NOT_A_RECIPIENT");
+      });
+    }
+  }
+
+  it("shows nothing of the plaintext: no run of 8 plaintext bytes appears in the envelope", async function () {
+    const envelope = await sealEnvelope("prompt", prompt, [alice.publicKey], context);
+    const hex = Buffer.from(envelope).toString("hex");
+    for (let i = 0; i + 8 <= prompt.length; i++) expect(hex).to.not.include(Buffer.from(prompt.subarray(i, i + 8)).toString("hex"));
+    const header = readEnvelopeHeader(envelope);
+    expect(header.plaintextBytes).to.equal(prompt.length);
+    expect(header.recipients.map((r) => Buffer.from(r.keyTag).toString("hex"))).to.deep.equal([Buffer.from(keyTag(alice.publicKey)).toString("hex")]);
+    expect(envelope.length).to.equal(3 + 88 + prompt.length + 16);
+  });
+
+  it("does not open in another context: chain, market, client, job id or kind", async function () {
+    const envelope = await sealEnvelope("result", prompt, [alice.publicKey], resultContext);
+    expect(await openEnvelope("result", envelope, alice, resultContext)).to.deep.equal(prompt);
+    for (const other of [
+      { ...resultContext, chainId: 1n },
+      { ...resultContext, market: `0x${"33".repeat(20)}` },
+      { ...resultContext, client: `0x${"44".repeat(20)}` },
+      { ...resultContext, jobId: 8n },
+    ]) {
+      expect(await refusal(openEnvelope("result", envelope, alice, other))).to.equal("ENVELOPE_OPEN_FAILED");
+    }
+    expect(await refusal(openEnvelope("prompt", envelope, alice, context))).to.equal("ENVELOPE_MALFORMED");
+  });
+
+  it("refuses every changed byte, a truncation and a removed recipient", async function () {
+    const envelope = await sealEnvelope("prompt", prompt, [alice.publicKey, bob.publicKey], context);
+    const accepted = new Set(["ENVELOPE_OPEN_FAILED", "ENVELOPE_NOT_A_RECIPIENT", "ENVELOPE_MALFORMED"]);
+    // Every byte of the header and a sample of the content.
+    const positions = [...Array(3 + 2 * 88).keys(), 3 + 2 * 88, envelope.length - 17, envelope.length - 1];
+    for (const at of positions) {
+      const tampered = envelope.slice();
+      tampered[at] ^= 0x01;
+      const code = await refusal(openEnvelope("prompt", tampered, bob, context, nodeHpke));
+      expect(accepted.has(code), `byte ${at}: ${code}`).to.equal(true);
+    }
+    expect(await refusal(openEnvelope("prompt", envelope.subarray(0, envelope.length - 1), bob, context))).to.equal("ENVELOPE_OPEN_FAILED");
+    expect(await refusal(openEnvelope("prompt", envelope.subarray(0, 3 + 2 * 88 + 15), bob, context))).to.equal("ENVELOPE_MALFORMED");
+    // Drop Alice's slot and say there is one recipient: Bob's wrapped key still opens, but the content's additional
+    // data (the header) changed, so nobody reads the content.
+    const withoutAlice = new Uint8Array([...envelope.subarray(0, 3), ...envelope.subarray(3 + 88)]);
+    withoutAlice[2] = 1;
+    expect(await refusal(openEnvelope("prompt", withoutAlice, bob, context))).to.equal("ENVELOPE_OPEN_FAILED");
+  });
+
+  it("refuses bad recipient lists and bad keys by code", async function () {
+    expect(await refusal(sealEnvelope("prompt", prompt, [], context))).to.equal("ENVELOPE_RECIPIENTS");
+    const many = await Promise.all(Array.from({ length: MAX_RECIPIENTS + 1 }, () => generateEncryptionKeyPair()));
+    expect(await refusal(sealEnvelope("prompt", prompt, many.map((k) => k.publicKey), context))).to.equal("ENVELOPE_RECIPIENTS");
+    const full = await sealEnvelope("prompt", prompt, many.slice(0, MAX_RECIPIENTS).map((k) => k.publicKey), context, nodeHpke);
+    expect(await openEnvelope("prompt", full, many[MAX_RECIPIENTS - 1], context)).to.deep.equal(prompt);
+    expect(await refusal(sealEnvelope("prompt", prompt, [alice.publicKey, alice.publicKey], context))).to.equal("ENVELOPE_RECIPIENTS");
+    expect(await refusal(sealEnvelope("prompt", prompt, [alice.publicKey.subarray(0, 31)], context))).to.equal("ENVELOPE_BAD_KEY");
+    // The all-zero point is of small order: both back-ends refuse to encrypt to it.
+    for (const [, backend] of backends) {
+      expect(await refusal(sealEnvelope("prompt", prompt, [new Uint8Array(32)], context, backend))).to.equal("ENVELOPE_BAD_KEY");
+    }
+    expect(await refusal(sealEnvelope("prompt", prompt, [alice.publicKey], resultContext))).to.equal("ENVELOPE_BAD_CONTEXT");
+    expect(await refusal(sealEnvelope("result", prompt, [alice.publicKey], context))).to.equal("ENVELOPE_BAD_CONTEXT");
+    expect(await refusal(sealEnvelope("prompt", prompt, [alice.publicKey], { ...context, client: "alice" }))).to.equal("ENVELOPE_BAD_CONTEXT");
+  });
+
+  it("reads only version 1 envelopes of a known kind", async function () {
+    const envelope = await sealEnvelope("prompt", prompt, [alice.publicKey], context);
+    const v2 = envelope.slice();
+    v2[0] = 2;
+    expect(await refusal(openEnvelope("prompt", v2, alice, context))).to.equal("ENVELOPE_MALFORMED");
+    const kind = envelope.slice();
+    kind[1] = 9;
+    expect(await refusal(openEnvelope("prompt", kind, alice, context))).to.equal("ENVELOPE_MALFORMED");
+    const zero = envelope.slice();
+    zero[2] = 0;
+    expect(await refusal(openEnvelope("prompt", zero, alice, context))).to.equal("ENVELOPE_MALFORMED");
+  });
+
+  it("derives one result key per account and chain from a wallet signature, the same every time", async function () {
+    const wallet = new Wallet(`0x${"5a".repeat(32)}`);
+    const sign = async (chainId: bigint, account: Wallet) => getBytes(await account.signMessage(resultKeyMessage(chainId, account.address)));
+    const first = await deriveResultKeyPair(await sign(31337n, wallet));
+    const again = await deriveResultKeyPair(await sign(31337n, wallet));
+    expect(Buffer.from(again.privateKey).equals(Buffer.from(first.privateKey))).to.equal(true);
+    const otherChain = await deriveResultKeyPair(await sign(1n, wallet));
+    expect(Buffer.from(otherChain.publicKey).equals(Buffer.from(first.publicKey))).to.equal(false);
+    const otherAccount = await deriveResultKeyPair(await sign(31337n, new Wallet(`0x${"5b".repeat(32)}`)));
+    expect(Buffer.from(otherAccount.publicKey).equals(Buffer.from(first.publicKey))).to.equal(false);
+    expect(resultKeyMessage(31337n, wallet.address)).to.include("does not move funds");
+    // A result sealed to the derived key opens with a key derived again later, and with no one else's.
+    const envelope = await sealEnvelope("result", prompt, [first.publicKey], resultContext, nodeHpke);
+    expect(await openEnvelope("result", envelope, again, resultContext)).to.deep.equal(prompt);
+    expect(await refusal(openEnvelope("result", envelope, otherAccount, resultContext))).to.equal("ENVELOPE_NOT_A_RECIPIENT");
+    expect(await refusal(deriveResultKeyPair(new Uint8Array(64)))).to.equal("ENVELOPE_BAD_KEY");
+  });
+});
