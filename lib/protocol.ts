@@ -59,6 +59,8 @@ export const MIN_UNBONDING_PERIOD = 60n;
 export const MAX_UNBONDING_PERIOD = 365n * 86_400n;
 /** `ProviderRegistry.MAX_EXPOSURE_MULTIPLE`. */
 export const MAX_EXPOSURE_MULTIPLE = 10_000n;
+/** `ProviderRegistry.MAX_SERVICE_URL_BYTES`: the longest service URL a provider can publish. */
+export const MAX_SERVICE_URL_BYTES = 256;
 
 // ── AITBCGovernor (OpenZeppelin Governor) ───────────────────────────────────────────────────────────────────────
 /** `IGovernor.ProposalState`, in enum order. */

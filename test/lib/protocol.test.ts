@@ -95,6 +95,7 @@ describe("lib/protocol: the contract constants TypeScript mirrors", function () 
     expect(await market.providerRegistry.MIN_UNBONDING_PERIOD()).to.equal(P.MIN_UNBONDING_PERIOD);
     expect(await market.providerRegistry.MAX_UNBONDING_PERIOD()).to.equal(P.MAX_UNBONDING_PERIOD);
     expect(await market.providerRegistry.MAX_EXPOSURE_MULTIPLE()).to.equal(P.MAX_EXPOSURE_MULTIPLE);
+    expect(await market.providerRegistry.MAX_SERVICE_URL_BYTES()).to.equal(BigInt(P.MAX_SERVICE_URL_BYTES));
     expect(await token.decimals()).to.equal(BigInt(P.TOKEN_DECIMALS));
     expect(10n ** BigInt(P.TOKEN_DECIMALS)).to.equal(P.TOKEN_UNIT);
   });
