@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 
 import { pino } from "pino";
 
-import { reportError, toContractError, toJson } from "../lib/error-contract.js";
+import { reportError, toContractError, toJson } from "../lib/node/error-contract.js";
 import { AitbcError } from "../lib/errors.js";
 import { silenceSqliteExperimentalWarning } from "../lib/node/warnings.js";
 import { fromParseArgs, MINER_HINTS } from "./app/command-errors.js";

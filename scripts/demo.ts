@@ -21,7 +21,7 @@ import { toUtf8Bytes, ZeroAddress, type ContractTransactionResponse, type Transa
 import { network } from "hardhat";
 import { pino } from "pino";
 
-import { deploySystem } from "../lib/deploy-system.js";
+import { deploySystem } from "../lib/deploy/system.js";
 import { AitbcError, isAitbcError } from "../lib/errors.js";
 import { buildProposal, decodeAction } from "../lib/governance/kinds.js";
 import { withProposerSuffix } from "../lib/governance/proposals.js";

@@ -1,6 +1,6 @@
 /**
  * The folder rules of docs/ARCHITECTURE.md, checked against the imports the sources really make. Every arrow points
- * down: `lib` is the floor (pure protocol rules, then the SDK, with node-only file access in `lib/node`), the relayer
+ * down: `lib` is the floor (pure protocol rules, browser-safe; then the SDK; node-only code in `lib/node`), the relayer
  * and the CLI tasks stand on it, and the scripts, benchmarks and tests stand on top. A test file is `*.test.ts` (or
  * `*.t.sol`); anything else under `test/` is a fixture and declares no tests.
  */
@@ -23,8 +23,15 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   "examples/": ["relayer/", "tasks/", "scripts/", "bench/", "test/", "tools/"],
 };
 
-/** Browser-safe folders: no Node built-ins. */
-const BROWSER_SAFE = ["dashboard/src/"];
+/**
+ * Browser-safe code imports no Node built-in and nothing from `lib/node/`: the dashboard and everything of `lib/`
+ * outside `lib/node/` (file access, node crypto) and `lib/sdk/` (which may use both; the dashboard imports the parts
+ * of it that do not).
+ */
+function browserSafe(file: string): boolean {
+  if (file.startsWith("dashboard/src/")) return true;
+  return file.startsWith("lib/") && !file.startsWith("lib/node/") && !file.startsWith("lib/sdk/");
+}
 
 const SOURCE = /\.(ts|tsx|mts|js|mjs)$/;
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*["']([^"']+)["']|(?:^|[\s;(])import\s*\(\s*["']([^"']+)["']\s*\)|(?:^|[\s;])import\s*["']([^"']+)["']/gm;
@@ -53,11 +60,15 @@ export function checkImports(file: string, text: string): Violation[] {
   const violations: Violation[] = [];
   const rule = ruleFor(file);
   for (const spec of importsOf(text)) {
-    if (BROWSER_SAFE.some((p) => file.startsWith(p)) && spec.startsWith("node:")) {
+    if (browserSafe(file) && spec.startsWith("node:")) {
       violations.push({ file, imports: spec, rule: "browser-safe code imports no Node built-in" });
     }
-    if (rule === undefined || !spec.startsWith(".")) continue;
+    if (!spec.startsWith(".")) continue;
     const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+    if (browserSafe(file) && target.startsWith("lib/node/")) {
+      violations.push({ file, imports: target, rule: "browser-safe code imports nothing from lib/node/" });
+    }
+    if (rule === undefined) continue;
     const banned = rule[1].find((folder) => target === folder.slice(0, -1) || target.startsWith(folder));
     if (banned !== undefined) violations.push({ file, imports: target, rule: `${rule[0]} never imports ${banned}` });
   }
@@ -97,6 +108,10 @@ describe("architecture: every arrow points down", function () {
       "test/fixtures/market.js",
     ]);
     expect(checkImports("dashboard/src/x.ts", 'import { readFile } from "node:fs";')).to.have.length(1);
+    expect(checkImports("lib/receipts/x.ts", 'import { readFile } from "node:fs";')).to.have.length(1);
+    expect(checkImports("lib/receipts/x.ts", 'import { nodeHpke } from "../node/hpke-node.js";')).to.have.length(1);
+    expect(checkImports("lib/sdk/x.ts", 'import { nodeHpke } from "../node/hpke-node.js";')).to.deep.equal([]);
+    expect(checkImports("lib/node/x.ts", 'import { readFile } from "node:fs";')).to.deep.equal([]);
     expect(checkImports("test/x.test.ts", text)).to.deep.equal([]);
   });
 

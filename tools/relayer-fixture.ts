@@ -8,7 +8,7 @@ import path from "node:path";
 
 import { ZeroAddress, type Signer } from "ethers";
 
-import { deploySystem } from "../lib/deploy-system.js";
+import { deploySystem } from "../lib/deploy/system.js";
 import type { Deployment } from "../lib/deployments.js";
 import { loadOrCreateKeyFile, type ReceiptKey } from "../lib/node/key-file.js";
 import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../typechain-types/index.js";

@@ -1,8 +1,8 @@
 /**
- * The `aitbc-miner` command's side of the error contract (lib/error-contract.ts): the fixes it names are for someone
+ * The `aitbc-miner` command's side of the error contract (lib/node/error-contract.ts): the fixes it names are for someone
  * who installed the package (its own `--help`, its flags), and its flag-parsing failures get the contract's codes.
  */
-import type { CommandHints } from "../../lib/error-contract.js";
+import type { CommandHints } from "../../lib/node/error-contract.js";
 import { AitbcError } from "../../lib/errors.js";
 
 /** The fixes the command's own errors name: it is the installed package's binary, not a task of the project. */

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import type { DistributionEntry } from "../../lib/deploy.js";
-import { deploySystem } from "../../lib/deploy-system.js";
+import type { DistributionEntry } from "../../lib/deploy/deploy.js";
+import { deploySystem } from "../../lib/deploy/system.js";
 import { deploymentPath, readDeployment, writeDeployment } from "../../lib/node/deployments-fs.js";
 import { deploymentState } from "../../lib/sdk/deployment.js";
 import { AitbcError, isAitbcError } from "../../lib/errors.js";

@@ -1,11 +1,11 @@
 /**
- * The error contract (lib/error-contract.ts) with the fixes of a Hardhat task of this repository: its `--help`, and
+ * The error contract (lib/node/error-contract.ts) with the fixes of a Hardhat task of this repository: its `--help`, and
  * `npx hardhat node` / `npm run devnet` for a node that does not answer.
  */
 import type { AitbcError } from "../../lib/errors.js";
-import { toContractError as toError, type CommandHints } from "../../lib/error-contract.js";
+import { toContractError as toError, type CommandHints } from "../../lib/node/error-contract.js";
 
-export { reportError, toJson, type ReportOptions } from "../../lib/error-contract.js";
+export { reportError, toJson, type ReportOptions } from "../../lib/node/error-contract.js";
 
 /** The fixes a task's errors name. */
 export function taskHints(task?: string): CommandHints {

@@ -12,7 +12,7 @@ import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider } from "ethers";
 
 import { useSourceCondition, SOURCE_CONDITION } from "../fixtures/source-condition.js";
-import { deploySystem } from "../../lib/deploy-system.js";
+import { deploySystem } from "../../lib/deploy/system.js";
 import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
 
 // The examples import the package by its name; from this repository that resolves to the TypeScript sources through

@@ -10,7 +10,7 @@ import { Signature, ZeroHash, keccak256 } from "ethers";
 import { network } from "hardhat";
 
 import { AITBCTimelock__factory } from "../../../typechain-types/index.js";
-import { defaultMarketParameters, deployMarket } from "../../../lib/deploy-market.js";
+import { defaultMarketParameters, deployMarket } from "../../../lib/deploy/market.js";
 import { RECEIPT_LEAF_ENCODING } from "../../../lib/receipts/leaf.js";
 import { encodeSettlementRecords, sortForSettlement } from "../../../lib/receipts/settlement.js";
 import { createJobs, deployMarketFixture, receiptHashFor, type MarketFixture } from "../../../tools/market-fixture.js";

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { Wallet } from "ethers";
 import { network } from "hardhat";
 
-import { deploySystem } from "../../../lib/deploy-system.js";
+import { deploySystem } from "../../../lib/deploy/system.js";
 import { loadDeployment, readDeployment } from "../../../lib/node/deployments-fs.js";
 import { isAitbcError } from "../../../lib/errors.js";
 import { assertDeployment, deploymentState, isLocalChain } from "../../../lib/sdk/deployment.js";

@@ -13,8 +13,8 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, NonceManager } from "ethers";
 
-import { toContractError } from "../../../lib/error-contract.js";
-import { deploySystem } from "../../../lib/deploy-system.js";
+import { toContractError } from "../../../lib/node/error-contract.js";
+import { deploySystem } from "../../../lib/deploy/system.js";
 import type { Deployment } from "../../../lib/deployments.js";
 import { defaultKeyFile, loadOrCreateKeyFile } from "../../../lib/node/key-file.js";
 import { registerProvider } from "../../../lib/sdk/miner.js";

@@ -2,15 +2,15 @@ import { expect } from "chai";
 import { getCreateAddress, Wallet } from "ethers";
 import { network } from "hardhat";
 
-import { defaultParameters, deployGovernance, finalizeGovernance } from "../../lib/deploy.js";
-import { deploySystem } from "../../lib/deploy-system.js";
-import { parseDeployment } from "../../lib/deployments.js";
+import { defaultParameters, deployGovernance, finalizeGovernance } from "../../../lib/deploy/deploy.js";
+import { deploySystem } from "../../../lib/deploy/system.js";
+import { parseDeployment } from "../../../lib/deployments.js";
 import {
   AITBCGovernor__factory,
   AITBCTimelock__factory,
   AITBCToken__factory,
   ModelRegistry__factory,
-} from "../../typechain-types/index.js";
+} from "../../../typechain-types/index.js";
 
 const { ethers, networkHelpers } = await network.create();
 

@@ -4,9 +4,9 @@ import {
   AITBCGovernor__factory,
   AITBCTimelock__factory,
   AITBCToken__factory,
-} from "../typechain-types/index.js";
-import type { Deployment, GovernanceParameters } from "./deployments.js";
-import { AitbcError } from "./errors.js";
+} from "../../typechain-types/index.js";
+import type { Deployment, GovernanceParameters } from "../deployments.js";
+import { AitbcError } from "../errors.js";
 
 const E18 = 10n ** 18n;
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";

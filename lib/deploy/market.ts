@@ -7,9 +7,9 @@ import {
   type JobEscrow,
   type ModelRegistry,
   type ProviderRegistry,
-} from "../typechain-types/index.js";
-import { AitbcError } from "./errors.js";
-import { parseTokenAmount } from "./money/amounts.js";
+} from "../../typechain-types/index.js";
+import { AitbcError } from "../errors.js";
+import { parseTokenAmount } from "../money/amounts.js";
 
 /** One entry of the rate card as deployed. `rate` is base units per ONE unit. */
 export interface RateCardEntry {

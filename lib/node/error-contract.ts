@@ -9,7 +9,7 @@
  */
 import { writeSync } from "node:fs";
 
-import { AitbcError, isAitbcError } from "./errors.js";
+import { AitbcError, isAitbcError } from "../errors.js";
 
 /** The parts of the fixes that depend on the command: its help, and how to bring the chain's node up. */
 export interface CommandHints {

@@ -1,10 +1,10 @@
 import type { Signer } from "ethers";
 
-import { isLocalChain } from "./sdk/deployment.js";
+import { isLocalChain } from "../sdk/deployment.js";
 import { defaultParameters, deployGovernance, describeDeployment, finalizeGovernance, type DistributionEntry, type ProgressFn } from "./deploy.js";
-import { defaultMarketParameters, deployMarket, type MarketParameters } from "./deploy-market.js";
-import type { Deployment } from "./deployments.js";
-import { AitbcError } from "./errors.js";
+import { defaultMarketParameters, deployMarket, type MarketParameters } from "./market.js";
+import type { Deployment } from "../deployments.js";
+import { AitbcError } from "../errors.js";
 
 export interface DeploySystemOptions {
   network: string;
