@@ -12,7 +12,8 @@ export function deploymentPath(network: string, root: string = process.cwd()): s
 }
 
 /**
- * Reads and validates a deployment file: the one loader, for the CLI, the SDK (`loadDeployment(file)`) and the tools.
+ * Reads and validates a deployment file: the one loader, for the CLI, the SDK (`loadDeployment(file)`), the relayer
+ * (`relayer/app/start.ts`, which reports its errors as config errors) and the tools.
  * With `network`, the file is that network's `deployments/<network>.json` and the errors say how to create it.
  *
  * @throws {AitbcError} `DEPLOYMENT_MISSING` when the file cannot be read, `DEPLOYMENT_INVALID` when it is not one.

@@ -175,8 +175,9 @@ function proofOf(value: JsonValue | undefined): string[] | null {
 
 /**
  * Reads a relayer receipt answer (`/api/v1/receipts/:id`): the receipt as the verbatim text that was signed and as a
- * document, its batch and its proof. The one reader of relayer receipt answers, for the CLI, the dashboard, the demo
- * and the tests.
+ * document, its batch and its proof. The one reader of answers fetched from a relayer, for the CLI, the dashboard, the
+ * demo and the tests. (A saved file that holds such an answer is read with the other shapes users keep, by
+ * `lib/receipts/inputs.ts`, which is pure and never needs the verbatim receipt text: it re-serialises the document.)
  *
  * @throws {AitbcError} `RELAYER_ERROR` when the body is not a relayer receipt.
  */

@@ -1,10 +1,12 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 
 import { pino, type Logger } from "pino";
 
-import { contractAddress, parseDeployment, type Deployment } from "../../lib/deployments.js";
+import { contractAddress, type Deployment } from "../../lib/deployments.js";
+import { isAitbcError } from "../../lib/errors.js";
+import { loadDeployment } from "../../lib/node/deployments-fs.js";
 import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/node/key-file.js";
 import { ChainError } from "../adapters/chain/errors.js";
 import { HttpTransport, RpcClient, RpcHealth, type RpcTransport } from "../adapters/chain/rpc.js";
@@ -50,23 +52,14 @@ export interface RelayerApp {
   close(): Promise<void>;
 }
 
-export function readDeploymentFile(file: string, hints: RelayerHints = PACKAGE_HINTS): Deployment {
-  let text: string;
+/** The deployment file through the one loader (`lib/node/deployments-fs.ts`), refused as a config error with the fix. */
+async function readDeploymentFile(file: string, hints: RelayerHints): Promise<Deployment> {
   try {
-    text = readFileSync(file, "utf8");
+    return await loadDeployment(file);
   } catch (cause) {
-    throw new RelayerError("RELAYER_INVALID_CONFIG", `deployment file ${file} cannot be read`, {
-      cause,
-      hint: hints.deploymentMissing,
-    });
-  }
-  try {
-    return parseDeployment(JSON.parse(text), file);
-  } catch (cause) {
-    throw new RelayerError("RELAYER_INVALID_CONFIG", `deployment file ${file} is not a valid deployment`, {
-      cause,
-      hint: hints.deploymentInvalid,
-    });
+    const missing = isAitbcError(cause, "DEPLOYMENT_MISSING");
+    const message = missing ? `deployment file ${file} cannot be read` : `deployment file ${file} is not a valid deployment`;
+    throw new RelayerError("RELAYER_INVALID_CONFIG", message, { cause, hint: missing ? hints.deploymentMissing : hints.deploymentInvalid });
   }
 }
 
@@ -194,7 +187,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: "aitbc-relayer" } });
   const deploymentFile = path.resolve(root, config.deploymentFile ?? path.join("deployments", `${config.network}.json`));
   const hints = options.hints ?? PACKAGE_HINTS;
-  const deployment = readDeploymentFile(deploymentFile, hints);
+  const deployment = await readDeploymentFile(deploymentFile, hints);
   const contracts = {
     escrow: contractAddress(deployment, "JobEscrow"),
     providerRegistry: contractAddress(deployment, "ProviderRegistry"),

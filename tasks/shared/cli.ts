@@ -38,7 +38,7 @@ export async function runTask<T>(
   body: (ctx: TaskContext) => Promise<T>,
 ): Promise<T | undefined> {
   const json = options.json === true;
-  try {
+  return withErrorContract(hre, json, async () => {
     const connection = await hre.network.getOrCreate();
     const chainId = (await connection.ethers.provider.getNetwork()).chainId;
     const ctx: TaskContext = {
@@ -50,14 +50,8 @@ export async function runTask<T>(
       json,
       say: json ? () => {} : (line) => console.log(line),
     };
-    const result = await body(ctx);
-    if (json && result !== undefined) console.log(toJson(result));
-    return result;
-  } catch (error) {
-    reportError(toContractError(error), { json, verbose: hre.globalOptions.verbose === true });
-    process.exitCode = 1;
-    return undefined;
-  }
+    return body(ctx);
+  });
 }
 
 /** Loads the deployment of the connected network and checks that it still exists on that chain. */
@@ -74,7 +68,11 @@ export async function withDeployment(ctx: TaskContext): Promise<DeployedContext>
 
 /** {@link runTask} for a task that needs no chain connection (it talks to a relayer, or reads files). */
 export async function runOfflineTask<T>(hre: HardhatRuntimeEnvironment, options: { json?: boolean }, body: () => Promise<T>): Promise<T | undefined> {
-  const json = options.json === true;
+  return withErrorContract(hre, options.json === true, body);
+}
+
+/** Runs `body`, prints its result as JSON with `--json`, and reports any failure by the error contract (exit code 1). */
+async function withErrorContract<T>(hre: HardhatRuntimeEnvironment, json: boolean, body: () => Promise<T>): Promise<T | undefined> {
   try {
     const result = await body();
     if (json && result !== undefined) console.log(toJson(result));

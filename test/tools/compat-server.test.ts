@@ -50,7 +50,7 @@ function send(url: string, method: string, body?: string | Buffer): Promise<Repl
 
 const post = (url: string, body: unknown): Promise<Reply> => send(url, "POST", JSON.stringify(body));
 
-describe("relayer/runtimes: compat server (Ollama + OpenAI APIs over embedded llama.cpp)", function () {
+describe("tools/compat-server (Ollama + OpenAI APIs over embedded llama.cpp)", function () {
   let cacheDir: string;
   let runtime: EmbeddedRuntime;
   let server: CompatServer;

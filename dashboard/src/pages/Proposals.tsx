@@ -26,6 +26,19 @@ export function title(p: ProposalView): string {
   return first === "" ? `Proposal ${p.id}` : first;
 }
 
+/** A proposal card's first line: its number and title, linking to its page, and its state. */
+export function ProposalCardHead(props: { proposal: ProposalView }) {
+  const p = props.proposal;
+  return (
+    <div className="card-head">
+      <a href={`#/proposals/${p.id}`}>
+        #{p.id.toString()} {title(p)}
+      </a>
+      <StateBadge state={p.state} />
+    </div>
+  );
+}
+
 export function ProposalsPage() {
   const chain = useChain();
   const q = useChainQuery("proposals", loadProposals);
@@ -44,12 +57,7 @@ export function ProposalsPage() {
         <ul className="cards" data-testid="proposal-list">
           {q.data?.proposals.map((p) => (
             <li key={p.id.toString()} className="card" data-testid={`proposal-${p.id}`}>
-              <div className="card-head">
-                <a href={`#/proposals/${p.id}`}>
-                  #{p.id.toString()} {title(p)}
-                </a>
-                <StateBadge state={p.state} />
-              </div>
+              <ProposalCardHead proposal={p} />
               <ul className="kinds">
                 {p.actions.map((a, i) => (
                   <li key={i} data-testid="kind">

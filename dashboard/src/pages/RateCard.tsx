@@ -4,8 +4,8 @@ import { readRateCard } from "../../../lib/market/rates.js";
 import { formatCountdown, formatTimestamp } from "../../../lib/time.js";
 import { useChain, useChainQuery, type Chain } from "../chain.js";
 import { loadProposals } from "../governance.js";
-import { ErrorPanel, Loading, StateBadge } from "../ui.js";
-import { title } from "./Proposals.js";
+import { ErrorPanel, Loading } from "../ui.js";
+import { ProposalCardHead } from "./Proposals.js";
 
 const LIVE_STATES = new Set<ProposalStateName>(["Pending", "Active", "Succeeded", "Queued"]);
 
@@ -65,12 +65,7 @@ export function RateCardPage() {
         <ul className="cards" data-testid="pending-changes">
           {pending.map((p) => (
             <li className="card" key={p.id.toString()}>
-              <div className="card-head">
-                <a href={`#/proposals/${p.id}`}>
-                  #{p.id.toString()} {title(p)}
-                </a>
-                <StateBadge state={p.state} />
-              </div>
+              <ProposalCardHead proposal={p} />
               <ul className="kinds">
                 {p.actions
                   .filter((a) => a.contract === "ModelRegistry")

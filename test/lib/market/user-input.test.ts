@@ -79,7 +79,7 @@ describe("lib/market: parsing what users type", function () {
   });
 });
 
-describe("lib/market/key-file: the provider's receipt key on disk", function () {
+describe("lib/node/key-file: the provider's receipt key on disk", function () {
   let dir: string;
   beforeEach(async function () {
     dir = await mkdtemp(path.join(tmpdir(), "aitbc-key-"));

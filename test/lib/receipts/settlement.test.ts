@@ -8,7 +8,7 @@ import { codeOf } from "../../fixtures/errors.js";
 
 const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
 
-describe("lib/settlement: settleBatch records", function () {
+describe("lib/receipts/settlement: settleBatch records", function () {
   const records: SettlementRecord[] = [
     { jobId: 1n, unitsMilli: 2_500n, receiptHash: hash(0xabc) },
     { jobId: (1n << 48n) - 1n, unitsMilli: (1n << 64n) - 1n, receiptHash: `0x${"ff".repeat(32)}` },

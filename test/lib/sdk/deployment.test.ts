@@ -52,7 +52,7 @@ describe("lib/sdk/deployment: the one deployment check", function () {
   });
 });
 
-describe("lib/deployments-fs: the one deployment loader", function () {
+describe("lib/node/deployments-fs: the one deployment loader", function () {
   let dir: string;
 
   beforeEach(async function () {

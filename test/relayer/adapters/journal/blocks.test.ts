@@ -8,7 +8,7 @@ import { isRelayerError } from "../../../../relayer/core/errors.js";
 
 const cursorAt = (n: number) => ({ blockNumber: n, blockHash: `0x${n.toString(16).padStart(64, "0")}`, history: [] });
 
-describe("relayer/app/stores: the watcher cursor lives in the journal", () => {
+describe("relayer/adapters/journal/blocks: the watcher cursor lives in the journal", () => {
   let dir: string;
   let journal: Journal;
 

@@ -13,7 +13,7 @@ import { DEV_KEYS, deployToken, type HardhatNode, startHardhatNode } from "../..
 
 const erc20 = new Interface(["function approve(address,uint256)"]);
 
-describe("relayer/adapters/chain/tx-store-sqlite", function () {
+describe("relayer/adapters/journal/transactions: the sender's tx store", function () {
   let dir: string;
   let path: string;
 

@@ -64,7 +64,7 @@ function adapter(
     : new OpenAIRuntime({ baseUrl: `${origin}/v1`, ...options });
 }
 
-describe("relayer/runtimes: Ollama and OpenAI adapters against the compat server (real llama.cpp)", function () {
+describe("relayer/adapters/runtimes: Ollama and OpenAI adapters against the compat server (real llama.cpp)", function () {
   let cacheDir: string;
   let embedded: EmbeddedRuntime;
   let server: CompatServer;

@@ -10,7 +10,7 @@ import type { RunRequest } from "../../../../relayer/adapters/runtimes/types.js"
 import { meterUnitsMilli } from "../../../../relayer/core/metering.js";
 import { LONG_GENERATION, expectRuntimeError } from "../../../fixtures/relayer/runtimes.js";
 
-describe("relayer/runtimes: embedded llama.cpp", function () {
+describe("relayer/adapters/runtimes: embedded llama.cpp", function () {
   let cacheDir: string;
   let runtime: EmbeddedRuntime;
 

@@ -15,7 +15,7 @@ import {
 // Pinned so any change to the generator (and so to every cached model and benchmark baseline) is deliberate.
 const DEFAULT_MODEL_SHA256 = "c16f61415d6c6ae80f7ea10e8bd55f6ceccfddc666b556232a7c0633848f4d88";
 
-describe("relayer/runtimes: tiny random-weight GGUF", function () {
+describe("relayer/adapters/runtimes: tiny random-weight GGUF", function () {
   let dir: string;
 
   before(async function () {
