@@ -39,7 +39,8 @@ pragma solidity 0.8.34;
  */
 interface IJobChannels {
     /// @notice A job request, signed by `client` as EIP-712 typed data (primary type `JobRequest`).
-    /// @param requestId a number the client never reuses with this provider (a nonce).
+    /// @param requestId the request's position in the channel: the client numbers its requests to this provider 1, 2,
+    /// 3, … and never reuses a number; a voucher pays for every request up to a position (`coveredThrough`).
     /// @param deadline last timestamp at which the receipt may be anchored.
     /// @param inputHash binds the prompt (or its envelope), as the receipt's `input_hash`.
     struct JobRequest {
@@ -52,11 +53,14 @@ interface IJobChannels {
         bytes32 inputHash;
     }
 
-    /// @notice One client's newest voucher in a {claim}: EIP-712 `Voucher(client, provider = caller, cumulativeAmount)`
-    /// signed by `client` (an EOA signature, or ERC-1271 for a contract client).
+    /// @notice One client's newest voucher in a {claim}: EIP-712 `Voucher(client, provider = caller, cumulativeAmount,
+    /// coveredThrough)` signed by `client` (an EOA signature, or ERC-1271 for a contract client). It says: "for every
+    /// request of this channel numbered up to `coveredThrough`, I owe `cumulativeAmount` in all". A request a voucher
+    /// covers can never be claimed through the fallback, so no job is paid twice.
     struct SignedVoucher {
         address client;
         uint256 cumulativeAmount;
+        uint256 coveredThrough;
         bytes signature;
     }
 
@@ -81,6 +85,7 @@ interface IJobChannels {
         uint256 balance;
         uint256 spent;
         uint256 closesAt;
+        uint256 coveredThrough;
     }
 
     /// @notice Status of a fallback claim.
@@ -114,13 +119,17 @@ interface IJobChannels {
     /// @notice Thrown by {deposit} when `provider` is not an active registered provider, and by {claim},
     /// {claimUnvouched} and {anchorRoot} when the caller never registered.
     error JobChannelsNotProvider(address account);
-    /// @notice Thrown when a channel balance or a voucher total would not fit 96 bits.
+    /// @notice Thrown when a channel's lifetime total (balance + spent) would not fit 88 bits (about 309 million tokens).
     error JobChannelsAmountOverflow(uint256 amount);
     /// @notice Thrown by {claim} for no vouchers or more than {MAX_VOUCHERS}.
     error JobChannelsInvalidVoucherCount(uint256 count);
     /// @notice Thrown when a voucher's cumulative amount is not above what the channel already paid: a replay, an old
     /// voucher, or the same client twice in one claim.
     error JobChannelsVoucherNotAbove(address client, uint256 cumulativeAmount, uint256 spent);
+    /// @notice Thrown when a voucher covers fewer requests than the channel's last one, or more than 2^40 - 1.
+    error JobChannelsInvalidCoverage(address client, uint256 coveredThrough, uint256 current);
+    /// @notice Thrown by {claimUnvouched} for a request a redeemed voucher already covers (it was paid that way).
+    error JobChannelsRequestVouched(bytes32 requestDigest, uint256 requestId, uint256 coveredThrough);
     /// @notice Thrown when a voucher is not signed by `client` for this channel, chain and contract.
     error JobChannelsInvalidVoucherSignature(address client);
     /// @notice Thrown when a job request is not signed by `client` for this chain and contract.
@@ -240,7 +249,8 @@ interface IJobChannels {
     function withdrawChannel(address provider) external returns (uint256 amount);
 
     /// @notice Redeems one voucher per client on the caller's channels and anchors `root` (skipped when zero) with
-    /// `receiptCount` receipts. Each voucher pays `cumulativeAmount - spent` out of its channel.
+    /// `receiptCount` receipts. Each voucher pays `cumulativeAmount - spent` out of its channel (fallback charges count
+    /// in `spent`, so a voucher that later covers a fallback-claimed request does not pay it again).
     /// WARNING: the whole claim reverts if one voucher fails; check {channel} for every client first.
     function claim(bytes32 root, uint256 receiptCount, SignedVoucher[] calldata vouchers)
         external
@@ -309,7 +319,10 @@ interface IJobChannels {
     function requestDigest(JobRequest calldata request) external view returns (bytes32);
 
     /// @notice The EIP-712 digest the client signs for a voucher.
-    function voucherDigest(address client, address provider, uint256 cumulativeAmount) external view returns (bytes32);
+    function voucherDigest(address client, address provider, uint256 cumulativeAmount, uint256 coveredThrough)
+        external
+        view
+        returns (bytes32);
 
     /// @notice The receipt leaf of a channel job: {IJobEscrow-receiptLeaf}'s encoding with this contract as the
     /// escrow and `uint256(requestDigest)` as the job id.

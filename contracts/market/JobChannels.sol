@@ -18,7 +18,7 @@ import {ReceiptMerkle} from "../receipts/ReceiptMerkle.sol";
  * @notice Prepaid client-to-provider channels paid with cumulative EIP-712 vouchers. See {IJobChannels} for the money
  * rules, the time boundaries and the fallback path.
  *
- * Storage is shaped for {claim}: a channel is ONE slot (balance, spent, closesAt), so redeeming a client's voucher is
+ * Storage is shaped for {claim}: a channel is ONE slot (balance, spent, closesAt, coveredThrough), so redeeming a client's voucher is
  * one cold read, one signature recovery and one write, whatever the number of jobs it pays for. The provider's
  * earnings and the treasury's fees are summed in memory and written once per claim.
  *
@@ -53,7 +53,7 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
     );
     /// @notice EIP-712 type of a voucher.
     bytes32 public constant VOUCHER_TYPEHASH =
-        keccak256("Voucher(address client,address provider,uint256 cumulativeAmount)");
+        keccak256("Voucher(address client,address provider,uint256 cumulativeAmount,uint256 coveredThrough)");
 
     bytes32 private constant _FEE_BPS = "feeBps";
     bytes32 private constant _DISPUTE_WINDOW = "disputeWindow";
@@ -63,11 +63,13 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
     uint256 private constant _BPS = 10_000;
     uint256 private constant _MILLI = 1_000;
 
-    /// @dev One slot. `balance + spent` never exceeds 2^96 - 1 (checked at deposit), so neither can overflow.
+    /// @dev One slot. `balance + spent` never exceeds 2^88 - 1 (checked at deposit), so neither can overflow.
+    /// `coveredThrough`: the highest request position a redeemed voucher paid for.
     struct Channel {
-        uint96 balance;
-        uint96 spent;
+        uint88 balance;
+        uint88 spent;
         uint40 closesAt;
+        uint40 coveredThrough;
     }
 
     /// @dev Parameters, one slot.
@@ -162,9 +164,9 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
         if (!providers.isActive(provider)) revert JobChannelsNotProvider(provider);
         Channel memory c = _channels[client][provider];
         uint256 lifetime = uint256(c.balance) + c.spent + amount;
-        if (lifetime > type(uint96).max) revert JobChannelsAmountOverflow(lifetime);
+        if (lifetime > type(uint88).max) revert JobChannelsAmountOverflow(lifetime);
         uint256 balance = uint256(c.balance) + amount;
-        _channels[client][provider].balance = uint96(balance);
+        _channels[client][provider].balance = uint88(balance);
         emit ChannelDeposited(client, provider, msg.sender, amount, balance);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -246,7 +248,7 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
         }
         _checkReceipt(c, digest);
         charged = _fallbackCharge(r.modelId, c.unitsMilli, c.price);
-        _debit(r.client, msg.sender, charged);
+        _debit(r.client, msg.sender, r.requestId, digest, charged);
 
         Config memory cfg = _config;
         uint256 fee = (charged * cfg.feeBps) / _BPS;
@@ -402,7 +404,7 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
     /// @inheritdoc IJobChannels
     function channel(address client, address provider) external view returns (ChannelView memory) {
         Channel memory c = _channels[client][provider];
-        return ChannelView({balance: c.balance, spent: c.spent, closesAt: c.closesAt});
+        return ChannelView({balance: c.balance, spent: c.spent, closesAt: c.closesAt, coveredThrough: c.coveredThrough});
     }
 
     /// @inheritdoc IJobChannels
@@ -441,8 +443,12 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
     }
 
     /// @inheritdoc IJobChannels
-    function voucherDigest(address client, address provider, uint256 cumulativeAmount) external view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, client, provider, cumulativeAmount)));
+    function voucherDigest(address client, address provider, uint256 cumulativeAmount, uint256 coveredThrough)
+        external
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, client, provider, cumulativeAmount, coveredThrough)));
     }
 
     /// @inheritdoc IJobChannels
@@ -490,21 +496,36 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
             paid = cumulative - c.spent;
         }
         if (paid > c.balance) revert JobChannelsInsufficientBalance(client, msg.sender, paid, c.balance);
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, client, msg.sender, cumulative)));
+        uint256 covered = v.coveredThrough;
+        if (covered < c.coveredThrough || covered > type(uint40).max) {
+            revert JobChannelsInvalidCoverage(client, covered, c.coveredThrough);
+        }
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, client, msg.sender, cumulative, covered)));
         if (!_isValidSignature(client, digest, v.signature)) revert JobChannelsInvalidVoucherSignature(client);
-        // The casts are exact: cumulative = spent + paid <= spent + balance < 2^96 (see {deposit}).
-        _channels[client][msg.sender] =
-            Channel({balance: uint96(c.balance - paid), spent: uint96(cumulative), closesAt: c.closesAt});
+        // The casts are exact: cumulative = spent + paid <= spent + balance < 2^88 (see {deposit}); covered < 2^40.
+        _channels[client][msg.sender] = Channel({
+            balance: uint88(c.balance - paid),
+            spent: uint88(cumulative),
+            closesAt: c.closesAt,
+            coveredThrough: uint40(covered)
+        });
     }
 
-    /// @dev Takes `amount` out of the (client, provider) channel for a fallback claim.
-    function _debit(address client, address provider, uint256 amount) private {
+    /// @dev Takes `amount` out of the (client, provider) channel for a fallback claim of request `requestId`, which no
+    /// redeemed voucher may cover. The charge counts in `spent`, as if a voucher had paid it: a later voucher that
+    /// covers the request pays only what is above it.
+    function _debit(address client, address provider, uint256 requestId, bytes32 digest, uint256 amount) private {
         Channel memory c = _channels[client][provider];
         if (c.closesAt != 0 && block.timestamp >= c.closesAt) {
             revert JobChannelsChannelClosed(client, provider, c.closesAt);
         }
+        if (requestId <= c.coveredThrough) revert JobChannelsRequestVouched(digest, requestId, c.coveredThrough);
         if (amount > c.balance) revert JobChannelsInsufficientBalance(client, provider, amount, c.balance);
-        _channels[client][provider].balance = uint96(c.balance - amount);
+        // Exact: spent + amount <= spent + balance < 2^88.
+        Channel storage stored = _channels[client][provider];
+        stored.balance = uint88(c.balance - amount);
+        stored.spent = uint88(c.spent + amount);
     }
 
     /// @dev The receipt of a fallback claim: under a root the caller anchored by the request's deadline.

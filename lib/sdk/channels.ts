@@ -33,10 +33,14 @@ export const VOUCHER_TYPES = {
     { name: "client", type: "address" },
     { name: "provider", type: "address" },
     { name: "cumulativeAmount", type: "uint256" },
+    { name: "coveredThrough", type: "uint256" },
   ],
 };
 
-/** A job request as signed by the client. `requestId` is a nonce the client never reuses with this provider. */
+/**
+ * A job request as signed by the client. `requestId` is the request's position in the channel (1, 2, 3, …, never
+ * reused): vouchers pay for the requests up to a position.
+ */
 export interface ChannelJobRequest {
   client: string;
   provider: string;
@@ -49,17 +53,22 @@ export interface ChannelJobRequest {
   inputHash: string;
 }
 
-/** "The client owes the provider `cumulativeAmount` in total on their channel" (base units). */
+/**
+ * "For every request of our channel numbered up to `coveredThrough`, I owe the provider `cumulativeAmount` in all"
+ * (base units). A request a redeemed voucher covers can no longer be claimed through the fallback.
+ */
 export interface Voucher {
   client: string;
   provider: string;
   cumulativeAmount: bigint;
+  coveredThrough: bigint;
 }
 
 /** A voucher as {@link signVoucher} returns it: the shape `JobChannels.claim` takes (the provider is the caller). */
 export interface SignedVoucher {
   client: string;
   cumulativeAmount: bigint;
+  coveredThrough: bigint;
   signature: string;
 }
 
@@ -104,7 +113,7 @@ export async function signJobRequest(signer: Signer, domain: TypedDataDomain, re
 export async function signVoucher(signer: Signer, domain: TypedDataDomain, voucher: Voucher): Promise<SignedVoucher> {
   await requireSigner(signer, voucher.client, "voucher");
   const signature = await signer.signTypedData(domain, VOUCHER_TYPES, voucher);
-  return { client: voucher.client, cumulativeAmount: voucher.cumulativeAmount, signature };
+  return { client: voucher.client, cumulativeAmount: voucher.cumulativeAmount, coveredThrough: voucher.coveredThrough, signature };
 }
 
 /**

@@ -47,6 +47,55 @@ contract JobChannelsFallbackTest is ChannelsTest {
 
     // ------------------------------------------------------------------------------------------------ claiming ---
 
+    /// @dev PROVIDER redeems CAROL's voucher for `cumulative` covering the requests up to `coveredThrough`.
+    function _vouch(uint256 cumulative, uint256 coveredThrough) internal returns (uint256 paid) {
+        vm.prank(PROVIDER);
+        return channels.claim(bytes32(0), 0, _one(channels.voucher(CAROL_KEY, PROVIDER, cumulative, coveredThrough)));
+    }
+
+    function test_attack_fallbackForARequestAVoucherPaid_reverts() public {
+        IJobChannels.UnvouchedClaim memory k = _served(1, UNITS, PRICE);
+        _vouch(PRICE, 1);
+        bytes32 digest = channels.requestDigest(k.request);
+        _expectFallbackRevert(
+            PROVIDER, k, abi.encodeWithSelector(IJobChannels.JobChannelsRequestVouched.selector, digest, 1, 1)
+        );
+        assertEq(channels.channel(CAROL, PROVIDER).balance, DEPOSIT - PRICE, "paid once, by the voucher");
+        // A request above the voucher's coverage still has the fallback.
+        (, uint256 charged) = _fallback(_served(2, UNITS, PRICE));
+        assertEq(charged, PRICE, "request 2 was not covered");
+    }
+
+    function test_attack_voucherCoveringAFallbackClaim_doesNotPayItAgain() public {
+        (, uint256 charged) = _fallback(_served(1, UNITS, PRICE));
+        assertEq(channels.channel(CAROL, PROVIDER).spent, PRICE, "a fallback charge counts as spent");
+        // CAROL then vouches for requests 1 and 2 at their full price: only request 2's part is paid.
+        uint256 paid = _vouch(2 * PRICE, 2);
+        assertEq(paid, PRICE, "request 1 is not paid twice");
+        IJobChannels.ChannelView memory c = channels.channel(CAROL, PROVIDER);
+        assertEq(c.balance, DEPOSIT - 2 * PRICE, "two requests paid in all");
+        assertEq(c.spent, 2 * PRICE, "spent");
+        assertEq(c.coveredThrough, 2, "coverage");
+        assertEq(charged + paid, 2 * PRICE, "exactly the two prices");
+    }
+
+    function test_claim_voucherCoverageBackwards_reverts() public {
+        _vouch(PRICE, 5);
+        IJobChannels.SignedVoucher memory back = channels.voucher(CAROL_KEY, PROVIDER, 2 * PRICE, 4);
+        _expectClaimRevert(
+            PROVIDER,
+            _one(back),
+            abi.encodeWithSelector(IJobChannels.JobChannelsInvalidCoverage.selector, CAROL, 4, 5)
+        );
+        uint256 tooFar = uint256(type(uint40).max) + 1;
+        IJobChannels.SignedVoucher memory far = channels.voucher(CAROL_KEY, PROVIDER, 2 * PRICE, tooFar);
+        _expectClaimRevert(
+            PROVIDER, _one(far), abi.encodeWithSelector(IJobChannels.JobChannelsInvalidCoverage.selector, CAROL, tooFar, 5)
+        );
+        // The same coverage with more money is a top-up for the same requests (a price correction): accepted.
+        assertEq(_vouch(2 * PRICE, 5), PRICE, "same coverage, higher amount");
+    }
+
     function test_claimUnvouched_chargesUnitsAtTheRateAndHoldsTheProvidersPart() public {
         (bytes32 digest, uint256 charged) = _fallback(_served(1, UNITS, PRICE));
         assertEq(charged, PRICE, "units x rate");

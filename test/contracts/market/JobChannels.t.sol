@@ -154,15 +154,15 @@ contract JobChannelsTest is ChannelsTest {
 
     function test_claim_voucherForAnotherChain_reverts() public {
         _deposit(CAROL, PROVIDER, DEPOSIT);
-        bytes32 digest = Channels.voucherDigestOn(address(channels), block.chainid + 1, CAROL, PROVIDER, 10e18);
-        IJobChannels.SignedVoucher memory v = IJobChannels.SignedVoucher(CAROL, 10e18, Channels.sign(CAROL_KEY, digest));
+        bytes32 digest = Channels.voucherDigestOn(address(channels), block.chainid + 1, CAROL, PROVIDER, 10e18, 3);
+        IJobChannels.SignedVoucher memory v = IJobChannels.SignedVoucher(CAROL, 10e18, 3, Channels.sign(CAROL_KEY, digest));
         _expectClaimRevert(
             PROVIDER, _one(v), abi.encodeWithSelector(IJobChannels.JobChannelsInvalidVoucherSignature.selector, CAROL)
         );
         // The same voucher with this chain's domain is accepted: only the chain id differed.
         assertEq(
-            Channels.voucherDigestOn(address(channels), block.chainid, CAROL, PROVIDER, 10e18),
-            channels.voucherDigest(CAROL, PROVIDER, 10e18),
+            Channels.voucherDigestOn(address(channels), block.chainid, CAROL, PROVIDER, 10e18, 3),
+            channels.voucherDigest(CAROL, PROVIDER, 10e18, 3),
             "digest rules match the contract"
         );
     }

@@ -59,8 +59,8 @@ describe("lib/sdk/channels: typed data accepted by JobChannels", function () {
   it("computes the contract's digests and receipt leaf", async function () {
     const r = await request(1n);
     expect(jobRequestDigest(domain, r)).to.equal(await channels.requestDigest(r));
-    expect(voucherDigest(domain, { client: client.address, provider: provider.address, cumulativeAmount: 5n })).to.equal(
-      await channels.voucherDigest(client.address, provider.address, 5n),
+    expect(voucherDigest(domain, { client: client.address, provider: provider.address, cumulativeAmount: 5n, coveredThrough: 2n })).to.equal(
+      await channels.voucherDigest(client.address, provider.address, 5n, 2n),
     );
     const leaf = { requestDigest: jobRequestDigest(domain, r), provider: provider.address, unitsMilli: 1_500n, price: 3n * E18, receiptHash: keccak256("0x01") };
     expect(channelReceiptLeaf(domain, leaf)).to.equal(
@@ -69,21 +69,27 @@ describe("lib/sdk/channels: typed data accepted by JobChannels", function () {
   });
 
   it("accepts an ethers-signed voucher and refuses it tampered, replayed or for another domain", async function () {
-    const voucher = await signVoucher(client, domain, { client: client.address, provider: provider.address, cumulativeAmount: 12n * E18 });
+    const voucher = await signVoucher(client, domain, { client: client.address, provider: provider.address, cumulativeAmount: 12n * E18, coveredThrough: 3n });
     const byProvider = channels.connect(provider);
     await expect(byProvider.claim(ethers.ZeroHash, 0, [{ ...voucher, cumulativeAmount: 13n * E18 }]))
+      .to.be.revertedWithCustomError(channels, "JobChannelsInvalidVoucherSignature")
+      .withArgs(client.address);
+    // The coverage is signed too: a provider cannot stretch it to block the client's fallback-proof requests.
+    await expect(byProvider.claim(ethers.ZeroHash, 0, [{ ...voucher, coveredThrough: 4n }]))
       .to.be.revertedWithCustomError(channels, "JobChannelsInvalidVoucherSignature")
       .withArgs(client.address);
     const elsewhere = await signVoucher(client, channelsDomain(f.chainId + 1n, await channels.getAddress()), {
       client: client.address,
       provider: provider.address,
       cumulativeAmount: 12n * E18,
+      coveredThrough: 3n,
     });
     await expect(byProvider.claim(ethers.ZeroHash, 0, [elsewhere])).to.be.revertedWithCustomError(channels, "JobChannelsInvalidVoucherSignature");
     await (await byProvider.claim(keccak256("0xbeef"), 10, [voucher])).wait();
     const c = await channels.channel(client.address, provider.address);
     expect(c.spent).to.equal(12n * E18);
     expect(c.balance).to.equal(88n * E18);
+    expect(c.coveredThrough).to.equal(3n);
     expect(await channels.balanceOf(provider.address)).to.equal(12n * E18 - (12n * E18 * 250n) / 10_000n);
     await expect(byProvider.claim(ethers.ZeroHash, 0, [voucher])).to.be.revertedWithCustomError(channels, "JobChannelsVoucherNotAbove");
   });
@@ -136,7 +142,7 @@ describe("lib/sdk/channels: typed data accepted by JobChannels", function () {
     expect(code).to.equal("CHANNEL_SIGNER_MISMATCH");
     code = undefined;
     try {
-      await signVoucher(other, domain, { client: client.address, provider: provider.address, cumulativeAmount: 1n });
+      await signVoucher(other, domain, { client: client.address, provider: provider.address, cumulativeAmount: 1n, coveredThrough: 1n });
     } catch (error) {
       if (isAitbcError(error)) code = error.code;
     }
