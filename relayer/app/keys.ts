@@ -1,5 +1,6 @@
 import { HDNodeWallet, Wallet } from "ethers";
 
+import { isLocalChain } from "../../lib/sdk/deployment.js";
 import { RelayerError } from "../core/errors.js";
 
 /** The mnemonic `hardhat node` derives its funded development accounts from. Public; local chains only. */
@@ -15,7 +16,7 @@ export function devAccount(index: number): HDNodeWallet {
  * refused on chains other than the local ones.
  */
 export function resolveEvmWallet(options: { privateKey?: string; devAccountIndex?: number; chainId: bigint }): Wallet | HDNodeWallet {
-  const local = options.chainId === 31337n || options.chainId === 1337n;
+  const local = isLocalChain(options.chainId);
   if (options.privateKey !== undefined && options.privateKey !== "") {
     const hex = options.privateKey.startsWith("0x") ? options.privateKey : `0x${options.privateKey}`;
     if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) {
