@@ -114,3 +114,15 @@ export const nodeHpke: HpkeBackend = {
     return view(chachaOpen(key, nonce, ciphertext, aad));
   },
 };
+
+/** A fresh X25519 key pair (raw 32-byte keys) from OpenSSL's generator: a provider's encryption key. */
+export function x25519KeyPair(): EncryptionKeyPair {
+  const pair = generateKeyPairSync("x25519");
+  const privateKey = pair.privateKey.export({ format: "der", type: "pkcs8" }).subarray(PKCS8_PREFIX.length);
+  return { publicKey: view(rawPublicKey(pair.publicKey)), privateKey: view(privateKey) };
+}
+
+/** The public key of a raw X25519 private key. */
+export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
+  return view(rawPublicKey(createPublicKey(privateKeyObject(privateKey))));
+}

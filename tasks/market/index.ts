@@ -29,6 +29,18 @@ export const marketTasks = [
     .setAction(projectAction(() => import("./provider-register.js")))
     .build(),
 
+  task(
+    "provider:endpoint",
+    "Publish where clients reach your relayer and the X25519 key private prompts are sealed to (creates the encryption key file if there is none)",
+  )
+    .addOption({ name: "url", description: "The relayer's base URL as clients reach it, e.g. https://miner.example.org:8788 (http:// or https://, at most 256 bytes)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "encryptionKeyFile", description: "X25519 key file (created with mode 0600 if missing; default .aitbc/keys/<network>/<address>.x25519.json)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "clear", description: "Withdraw the endpoint instead" })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "json", description: JSON_FLAG })
+    .setAction(projectAction(() => import("./provider-endpoint.js")))
+    .build(),
+
   task("provider:status", "Show a provider: receipt key, models, bond and unbonding, record, and pending/withdrawable earnings")
     .addOption({ name: "address", description: "Provider address (default: the --from account)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })

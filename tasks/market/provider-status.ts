@@ -32,6 +32,8 @@ export default async function providerStatusAction(args: StatusArgs, hre: Hardha
       chainNow(ctx),
     ]);
     const served = await Promise.all(card.map((r) => providers.serves(who, r.id)));
+    const endpoint = await providers.endpointOf(who);
+    const serviceUrl = endpoint.serviceUrl === "" ? null : endpoint.serviceUrl;
     const models = card.filter((_, i) => served[i]).map((r) => r.name);
     const batches = entry.registered ? await providerBatches(m.market.escrow, who, m.deployment.block) : [];
     const open = batches.filter((b) => !b.released);
@@ -46,6 +48,7 @@ export default async function providerStatusAction(args: StatusArgs, hre: Hardha
     if (entry.registered) {
       ctx.say(`  receipt key   ${keyId ?? "none"} (${entry.receiptKey})`);
       ctx.say(`  models        ${models.length === 0 ? "none" : models.join(", ")}`);
+      ctx.say(`  endpoint      ${serviceUrl === null ? "none (publish one with provider:endpoint --url <relayer URL>)" : `${serviceUrl}, encryption key ${endpoint.encryptionKey}`}`);
       ctx.say(`  bond          ${aitbc(entry.bond)} (minimum ${aitbc(minBond)})`);
       if (unlocksAt !== null) ctx.say(`  unbonding     since ${formatTimestamp(entry.unbondingSince)}, unlocks ${formatTimestamp(unlocksAt)}`);
       ctx.say(`  record        ${jobsSettled} jobs settled, ${entry.disputesLost} disputes lost`);
@@ -61,6 +64,8 @@ export default async function providerStatusAction(args: StatusArgs, hre: Hardha
       receiptKey: entry.receiptKey,
       keyId,
       models,
+      serviceUrl,
+      encryptionKey: serviceUrl === null ? null : endpoint.encryptionKey,
       bond: entry.bond,
       minBond,
       unbondingSince: entry.unbondingSince === 0n ? null : entry.unbondingSince,

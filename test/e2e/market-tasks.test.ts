@@ -77,8 +77,22 @@ describe("e2e: marketplace tasks on hardhat node", function () {
     // Running it again with one model less only updates the models; the key file is reused.
     const again = await ok<{ actions: string[]; keyCreated: boolean }>("provider:register", "--models", "llama3.2", "--from", "1");
     expect(again).to.deep.include({ actions: ["update-models"], keyCreated: false });
-    const status = await ok<{ state: string; models: string[]; keyId: string; bond: string }>("provider:status", "--from", "1");
-    expect(status).to.deep.include({ state: "active", models: ["llama3.2"], keyId: reg.keyId, bond: (100n * E18).toString() });
+    // The endpoint clients reach it at, with a fresh 0600 X25519 key file beside the receipt key.
+    const endpoint = await ok<{ serviceUrl: string; encryptionKey: string; keyFile: string; keyCreated: boolean }>(
+      "provider:endpoint", "--url", "https://miner.example.org:8788/", "--from", "1",
+    );
+    expect(endpoint).to.deep.include({ serviceUrl: "https://miner.example.org:8788", keyCreated: true });
+    expect(endpoint.keyFile).to.match(/\.x25519\.json$/);
+    expect((await stat(path.join(ws.dir, endpoint.keyFile))).mode & 0o777).to.equal(0o600);
+    const status = await ok<{ state: string; models: string[]; keyId: string; bond: string; serviceUrl: string; encryptionKey: string }>("provider:status", "--from", "1");
+    expect(status).to.deep.include({
+      state: "active",
+      models: ["llama3.2"],
+      keyId: reg.keyId,
+      bond: (100n * E18).toString(),
+      serviceUrl: "https://miner.example.org:8788",
+      encryptionKey: endpoint.encryptionKey,
+    });
   });
 
   it("refuses bad input with a coded error and sends nothing", async function () {
@@ -87,6 +101,8 @@ describe("e2e: marketplace tasks on hardhat node", function () {
     expect(errorCode(await cli("job:submit", "--model", "llama3.2", "--prompt", "x", "--max-units", "1e3"))).to.equal("BAD_UNITS");
     expect(errorCode(await cli("job:submit", "--model", "llama3.2", "--prompt", "x", "--max-units", "1", "--provider", "0x1234"))).to.equal("BAD_ADDRESS");
     expect(errorCode(await cli("provider:register", "--models", "llama3.2", "--bond", "-5", "--from", "3"))).to.equal("BAD_AMOUNT");
+    expect(errorCode(await cli("provider:endpoint", "--url", "ftp://miner.example.org", "--from", "1"))).to.equal("BAD_SERVICE_URL");
+    expect(errorCode(await cli("provider:endpoint", "--url", "https://miner.example.org", "--from", "3"))).to.equal("PROVIDER_NOT_REGISTERED");
     expect(errorCode(await cli("job:status", "--id", "7"))).to.equal("UNKNOWN_JOB");
     expect(await rpc.getBlockNumber()).to.equal(before);
   });
