@@ -101,20 +101,28 @@ async function main(): Promise<void> {
     const scan = timeCalls(() => journal.recountMetrics(), 5);
     journal.close();
     const result = {
-      jobs: total,
-      receipts: m.receiptsSigned,
-      batches: Object.values(m.batchesByStatus).reduce((a, b) => a + b, 0),
-      generateSeconds: generateS,
-      calls: CALLS,
+      // Top-level numbers are the figures bench/report.ts compares; the set-up is nested.
+      health_p50_ms: health.p50Ms,
+      health_p99_ms: health.p99Ms,
+      metrics_p50_ms: metrics.p50Ms,
+      metrics_p99_ms: metrics.p99Ms,
+      full_recount_ms: scan.p50Ms,
+      setup: {
+        jobs: total,
+        receipts: m.receiptsSigned,
+        batches: Object.values(m.batchesByStatus).reduce((a, b) => a + b, 0),
+        generateSeconds: generateS,
+        calls: CALLS,
+        goalMs: 1,
+        meetsGoal: health.p99Ms < 1 && metrics.p99Ms < 1,
+      },
       health,
       metrics,
       fullRecount: scan,
-      goalMs: 1,
-      meetsGoal: health.p99Ms < 1 && metrics.p99Ms < 1,
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, note: "shared, loaded machine" },
       measuredAt: new Date().toISOString(),
     };
-    console.log(`journal: ${result.jobs} jobs, ${result.receipts} receipts, ${result.batches} batches (generated in ${generateS.toFixed(1)} s)`);
+    console.log(`journal: ${result.setup.jobs} jobs, ${result.setup.receipts} receipts, ${result.setup.batches} batches (generated in ${generateS.toFixed(1)} s)`);
     console.log(`/health  p50 ${health.p50Ms} ms  p99 ${health.p99Ms} ms  max ${health.maxMs} ms  (${CALLS} calls)`);
     console.log(`/metrics p50 ${metrics.p50Ms} ms  p99 ${metrics.p99Ms} ms  max ${metrics.maxMs} ms  (${CALLS} calls)`);
     console.log(`full recount (what both endpoints did before): p50 ${scan.p50Ms} ms`);
