@@ -296,19 +296,30 @@ async function runVariant(name: string, chain: Anvil, provider: JsonRpcProvider,
   }
 }
 
-async function main(): Promise<void> {
+/** One configuration on a chain of its own (a fresh anvil and deployment), so no backlog carries over. */
+async function onFreshChain(name: string): Promise<{ steps: StepResult[]; config: unknown }> {
   const chain = await startAnvil({ blockTime: 1, accounts: 2 + CLIENTS, gasLimit: 1_000_000_000n });
   const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, batchMaxCount: 1, pollingInterval: 250 });
   let system: System | null = null;
-  const started = Date.now();
   try {
+    const t = Date.now();
     system = await deploy(chain, provider);
-    console.log(`deployed on anvil (1 s blocks) in ${((Date.now() - started) / 1000).toFixed(0)} s; loads ${LOADS.join(", ")} jobs/s, ${WINDOW_S} s each`);
-    const variants: Record<string, { steps: StepResult[]; config: unknown; peakJobsPerS: number }> = {};
-    for (const name of CONFIGS) {
-      const { steps, config } = await runVariant(name, chain, provider, system);
-      variants[name] = { steps, config, peakJobsPerS: Math.max(...steps.map((s) => s.jobsPerS)) };
-    }
+    console.log(`${name}: deployed on anvil (1 s blocks) in ${((Date.now() - t) / 1000).toFixed(0)} s; loads ${LOADS.join(", ")} jobs/s, ${WINDOW_S} s each`);
+    return await runVariant(name, chain, provider, system);
+  } finally {
+    provider.destroy();
+    await chain.stop();
+    if (system !== null) rmSync(system.dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const variants: Record<string, { steps: StepResult[]; config: unknown; peakJobsPerS: number }> = {};
+  for (const name of CONFIGS) {
+    const { steps, config } = await onFreshChain(name);
+    variants[name] = { steps, config, peakJobsPerS: Math.max(...steps.map((s) => s.jobsPerS)) };
+  }
     const lowest = (name: string) => variants[name]?.steps[0]?.p50Ms ?? undefined;
     const result = {
       // Top-level numbers are the figures bench/report.ts compares; everything else is nested.
@@ -334,11 +345,6 @@ async function main(): Promise<void> {
     await writeFile(`${OUT}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
     await rename(`${OUT}.tmp`, OUT);
     console.log(`wrote ${OUT} (${result.setup.totalSeconds} s)`);
-  } finally {
-    provider.destroy();
-    await chain.stop();
-    if (system !== null) rmSync(system.dir, { recursive: true, force: true });
-  }
 }
 
 await main();
