@@ -227,8 +227,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return { status: 200, body: result.body, headers: { "content-type": result.contentType, "x-result-hash": result.resultHash } };
   }
 
-  function healthReport(): { status: "ok" | "degraded"; body: unknown } {
-    const m = source.metrics();
+  function healthReport(m = source.metrics()): { status: "ok" | "degraded"; body: unknown } {
     const report = assessHealth(
       { rpcErrorsRecent: probe.rpcErrorsRecent(), runtimeUp: probe.runtimeUp(), chainHead: probe.chainHead(), journalBlock: m.cursorBlock, issues: probe.issues?.() ?? [] },
       options.health,
@@ -248,7 +247,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   function metrics(url: URL): Reply {
     readQuery(url, []);
     const m = source.metrics();
-    const h = healthReport();
+    const h = healthReport(m);
     const families: MetricFamily[] = [
       {
         name: "aitbc_relayer_jobs",
