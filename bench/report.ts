@@ -116,6 +116,44 @@ function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+interface E2eStep {
+  offeredJobsPerS: number;
+  submitted: number;
+  settled: number;
+  jobsPerS: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  drained: boolean;
+}
+
+/** bench:e2e: settled jobs/s and latency per offered load, per configuration (and a kept earlier run, if any). */
+export function e2eSection(doc: Record<string, unknown> | undefined): { chart: string | null; lines: string[] } {
+  if (doc === undefined || typeof doc.variants !== "object" || doc.variants === null) return { chart: null, lines: [] };
+  const runs: [string, { steps: E2eStep[] }][] = Object.entries(doc.variants as Record<string, { steps: E2eStep[] }>);
+  const baseline = doc.baseline as { label: string; variants: Record<string, { steps: E2eStep[] }> } | undefined;
+  if (baseline !== undefined) for (const [name, v] of Object.entries(baseline.variants)) runs.unshift([`${name} (${baseline.label})`, v]);
+  const bars = runs.flatMap(([name, v]) => v.steps.map((st) => ({ label: `${name} @ ${st.offeredJobsPerS}/s`, value: st.jobsPerS, highlight: !st.drained })));
+  const setup = (doc.setup ?? {}) as Record<string, unknown>;
+  const machine = (doc.machine ?? {}) as Record<string, unknown>;
+  const lines = [
+    "## e2e: submission to settled on anvil, 1 s blocks",
+    "",
+    `${String(setup.chain ?? "")}; ${String(setup.runtime ?? "")}; ${String(setup.clients ?? "?")} clients, ${String(setup.windowSeconds ?? "?")} s per offered load. ` +
+      `Latency: ${String(setup.latency ?? "")}. Jobs/s: ${String(setup.jobsPerS ?? "")}. ` +
+      `Measured on ${String(machine.cpus ?? "?")} cores (${String(machine.cpu ?? "?")}), ${String(machine.note ?? "")}.`,
+    "",
+    "| configuration | offered jobs/s | settled | jobs/s | p50 ms | p95 ms |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...runs.flatMap(([name, v]) =>
+      v.steps.map((st) => `| ${name} | ${st.offeredJobsPerS} | ${st.settled}/${st.submitted}${st.drained ? "" : " ⚠"} | ${fmt(st.jobsPerS)} | ${st.p50Ms ?? "—"} | ${st.p95Ms ?? "—"} |`),
+    ),
+    "",
+    "⚠: not every job of the step settled within the drain time.",
+    "",
+  ];
+  return { chart: bars.length === 0 ? null : barChart("e2e: settled jobs/s by offered load (red: not drained)", bars, "jobs/s"), lines };
+}
+
 const STATUS_MARK: Record<Figure["status"], string> = {
   ok: "✓",
   better: "▲ better",
@@ -175,6 +213,12 @@ function main(): void {
     charts.push("![runtime](charts/runtime.svg)");
   }
 
+  const e2e = e2eSection(docs.e2e);
+  if (e2e.chart !== null) {
+    writeFileSync(path.join(chartsDir, "e2e.svg"), e2e.chart);
+    charts.push("![e2e](charts/e2e.svg)");
+  }
+
   const lines: string[] = [
     "# Benchmark report",
     "",
@@ -183,6 +227,7 @@ function main(): void {
     "",
     ...charts.flatMap((c) => [c, ""]),
   ];
+  lines.push(...e2e.lines);
   for (const suite of suites) {
     const doc = docs[suite];
     const machine = (doc.machine ?? {}) as Record<string, unknown>;

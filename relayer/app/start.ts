@@ -119,10 +119,9 @@ async function checkPortFree(port: number, host: string): Promise<void> {
 
 /** The blocks the journal's watcher cursor remembers, oldest first (what a chain reset makes non-canonical). */
 function journalMarks(journal: Journal): HistoryMarks {
-  const text = journal.blocks.cursorText();
-  if (text === null) return [];
-  const { cursor } = JSON.parse(text) as { cursor: { blockNumber: number; blockHash: string; history?: { number: number; hash: string }[] } };
-  const marks = (cursor.history ?? []).map((m) => ({ number: m.number, hash: m.hash }));
+  const cursor = journal.blocks.load();
+  if (cursor === null) return [];
+  const marks = cursor.history.map((m) => ({ number: m.number, hash: m.hash }));
   if (!marks.some((m) => m.number === cursor.blockNumber)) marks.push({ number: cursor.blockNumber, hash: cursor.blockHash });
   return marks;
 }

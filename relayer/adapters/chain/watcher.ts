@@ -15,51 +15,99 @@ export interface WatchedLog {
   logIndex: number;
 }
 
-/** A processed block the watcher remembers for reorg detection, with the logs it delivered from it. */
+/** A processed block the watcher remembers for reorg detection: its number and hash, nothing else. */
 export interface BlockMark {
   number: number;
   hash: string;
-  logs: WatchedLog[];
+}
+
+/** A position on the chain: the last processed block. */
+export interface CursorPoint {
+  blockNumber: number;
+  blockHash: string;
 }
 
 /**
  * Where the watcher stands: the last processed block (number and hash) and the recent marks, oldest first, the last
- * one being the cursor block itself. The marks are what lets a restarted watcher find the fork point after a reorg
- * and tell its consumer exactly which logs to undo.
+ * one being the cursor block itself. The marks are what lets a restarted watcher find the fork point after a reorg.
  */
-export interface WatcherCursor {
-  blockNumber: number;
-  blockHash: string;
+export interface WatcherCursor extends CursorPoint {
   history: BlockMark[];
 }
 
-/** Durable cursor. `save` must be atomic: the watcher calls it after each batch the consumer accepted. */
+/**
+ * Durable cursor, written incrementally: each accepted delivery adds its marks and logs, a rewind drops those above
+ * the fork. Nothing is rewritten per poll. The store keeps the logs it was handed for at least the watcher's
+ * `historyBlocks`, so a rewind can tell the consumer exactly what to undo ({@link deliveredAbove}).
+ */
 export interface CursorStore {
   load(): WatcherCursor | null;
-  save(cursor: WatcherCursor): void;
+  /**
+   * Called after the consumer accepted `batch` (or, for a rewind that removed nothing, without a consumer call). Must
+   * be atomic and idempotent: a consumer that saved the batch in its own transaction makes this a no-op.
+   */
+  commit(batch: LogBatch): void;
+  /** Logs delivered from blocks above `blockNumber` that were not removed since, newest first. */
+  deliveredAbove(blockNumber: number): WatchedLog[];
 }
 
+/** A cursor store in memory (tests, tools): marks and delivered logs of the last `keepBlocks` blocks. */
 export class MemoryCursorStore implements CursorStore {
-  #cursor: WatcherCursor | null = null;
+  #point: CursorPoint | null = null;
+  #marks: BlockMark[] = [];
+  /** Delivered logs by block number, only for blocks that had some. */
+  readonly #logs = new Map<number, WatchedLog[]>();
+  readonly #keepBlocks: number;
 
-  constructor(initial: WatcherCursor | null = null) {
-    this.#cursor = initial === null ? null : structuredClone(initial);
+  constructor(keepBlocks = 256) {
+    this.#keepBlocks = keepBlocks;
   }
 
   load(): WatcherCursor | null {
-    return this.#cursor === null ? null : structuredClone(this.#cursor);
+    return this.#point === null ? null : { ...this.#point, history: this.#marks.map((m) => ({ ...m })) };
   }
 
-  save(cursor: WatcherCursor): void {
-    this.#cursor = structuredClone(cursor);
+  commit(batch: LogBatch): void {
+    const point = batch.cursor;
+    if (this.#point !== null && this.#point.blockNumber === point.blockNumber && this.#point.blockHash === point.blockHash) return;
+    if (this.#point !== null && point.blockNumber < this.#point.blockNumber) {
+      for (const n of [...this.#logs.keys()]) if (n > point.blockNumber) this.#logs.delete(n);
+      while (this.#marks.length > 0 && this.#marks[this.#marks.length - 1].number > point.blockNumber) this.#marks.pop();
+      if (this.#marks[this.#marks.length - 1]?.hash !== point.blockHash) this.#marks.push({ number: point.blockNumber, hash: point.blockHash });
+    } else {
+      for (const log of batch.added) {
+        const list = this.#logs.get(log.blockNumber) ?? [];
+        list.push(log);
+        this.#logs.set(log.blockNumber, list);
+      }
+      this.#marks.push(...batch.marks);
+      const floor = point.blockNumber - this.#keepBlocks;
+      let drop = 0;
+      while (drop < this.#marks.length - 1 && this.#marks[drop].number <= floor) drop++;
+      if (drop > 0) this.#marks.splice(0, drop);
+      for (const n of this.#logs.keys()) if (n <= floor) this.#logs.delete(n);
+    }
+    this.#point = { ...point };
+  }
+
+  deliveredAbove(blockNumber: number): WatchedLog[] {
+    const blocks = [...this.#logs.keys()].filter((n) => n > blockNumber).sort((a, b) => b - a);
+    return blocks.flatMap((n) => [...(this.#logs.get(n) ?? [])].reverse());
+  }
+
+  /** Remembered marks and logs (what a size bound is checked against). */
+  size(): { marks: number; logs: number } {
+    let logs = 0;
+    for (const list of this.#logs.values()) logs += list.length;
+    return { marks: this.#marks.length, logs };
   }
 }
 
 /**
  * One delivery. `removed` (newest first) are logs delivered earlier whose blocks left the canonical chain: undo them
- * before applying `added` (in chain order). `cursor` is what the watcher will save once the handler returns; a
- * consumer that wants exactly-once across crashes saves it in the same transaction as its own effects and hands the
- * watcher a {@link CursorStore} that reads it back.
+ * before applying `added` (in chain order). `cursor` is what the watcher will commit once the handler returns; a
+ * consumer that wants exactly-once across crashes saves the batch in the same transaction as its own effects and
+ * hands the watcher a {@link CursorStore} that reads it back.
  */
 export interface LogBatch {
   added: WatchedLog[];
@@ -69,7 +117,12 @@ export interface LogBatch {
   toBlock: number;
   /** Hash of `fromBlock`'s parent as the chain has it now: the block this delivery builds on. */
   parentHash: string;
-  cursor: WatcherCursor;
+  cursor: CursorPoint;
+  /**
+   * The blocks of this range the watcher remembers, oldest first: those with delivered logs and `toBlock` itself
+   * (empty for a removal-only batch).
+   */
+  marks: BlockMark[];
 }
 
 export type TopicFilter = (string | string[] | null)[];
@@ -87,14 +140,17 @@ export interface LogWatcherOptions {
   onLogs: (batch: LogBatch) => void | Promise<void>;
   /** Largest `eth_getLogs` range; shrinks on "too many results" and grows back on success. Default 2000. */
   maxBlockRange?: number;
-  /** Blocks of marks kept behind the cursor: the deepest reorg the watcher can undo. Default 256. */
+  /**
+   * Blocks of marks kept behind the cursor: the deepest reorg the watcher can undo. Default 256. The cursor store must
+   * keep delivered logs at least this deep.
+   */
   historyBlocks?: number;
   pollIntervalMs?: number;
 }
 
 export interface LogWatcherEvents {
   reorg: [{ forkBlock: number; oldCursor: number; removed: number }];
-  progress: [{ cursor: WatcherCursor; head: number; delivered: number }];
+  progress: [{ cursor: CursorPoint; head: number; delivered: number }];
   /** A failed poll; the next poll retries from the saved cursor. */
   warning: [{ error: ChainError }];
 }
@@ -139,10 +195,6 @@ function toLog(raw: RpcLog): WatchedLog {
   };
 }
 
-function logKey(log: { blockHash: string; logIndex: number }): string {
-  return `${log.blockHash}:${log.logIndex}`;
-}
-
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
@@ -153,8 +205,11 @@ function hex(n: number): string {
  * Reorg handling: every poll first checks that the cursor block is still canonical; every range checks that its
  * first block's parent is the cursor block and that the range's last block did not change while its logs were read.
  * On a mismatch the watcher walks its marks back to the newest block still canonical (the fork point), delivers the
- * logs of the abandoned blocks as `removed`, and reads forward from there, skipping any log already delivered (by
- * block hash and log index). The consumer therefore sees no gap and no duplicate.
+ * logs of the abandoned blocks as `removed` (the cursor store hands them back), and reads forward from there. Reading
+ * always starts after the cursor block, so the consumer sees no gap and no duplicate.
+ *
+ * Memory and writes stay bounded at any load: the watcher holds only block number → hash for the last
+ * `historyBlocks` marks; each delivery hands the store its new marks and logs once, and nothing is copied per poll.
  */
 export class LogWatcher extends EventEmitter<LogWatcherEvents> {
   readonly #rpc: RpcClient;
@@ -168,7 +223,9 @@ export class LogWatcher extends EventEmitter<LogWatcherEvents> {
   readonly #historyBlocks: number;
   readonly #pollIntervalMs: number;
   #range: number;
-  #cursor: WatcherCursor | null;
+  #cursor: CursorPoint | null;
+  /** Remembered blocks, oldest first; the last is the cursor block. */
+  #marks: BlockMark[];
   #running = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
@@ -204,12 +261,22 @@ export class LogWatcher extends EventEmitter<LogWatcherEvents> {
       });
     }
     this.#range = this.#maxRange;
-    this.#cursor = this.#store.load();
+    const loaded = this.#store.load();
+    this.#cursor = loaded === null ? null : { blockNumber: loaded.blockNumber, blockHash: loaded.blockHash };
+    this.#marks = loaded === null ? [] : loaded.history.filter((m) => m.number <= loaded.blockNumber && m.number > loaded.blockNumber - this.#historyBlocks);
+    if (loaded !== null && this.#marks[this.#marks.length - 1]?.number !== loaded.blockNumber) {
+      this.#marks.push({ number: loaded.blockNumber, hash: loaded.blockHash });
+    }
   }
 
-  /** The cursor as last saved. */
-  get cursor(): WatcherCursor | null {
-    return this.#cursor === null ? null : structuredClone(this.#cursor);
+  /** The cursor as last committed. */
+  get cursor(): CursorPoint | null {
+    return this.#cursor === null ? null : { ...this.#cursor };
+  }
+
+  /** How many block marks the watcher holds (at most `historyBlocks`). */
+  get rememberedBlocks(): number {
+    return this.#marks.length;
   }
 
   /** Current `eth_getLogs` range (shrinks on "too many results"). */
@@ -288,7 +355,7 @@ export class LogWatcher extends EventEmitter<LogWatcherEvents> {
       if (step === "retry") continue;
       delivered += step;
     }
-    if (this.#cursor !== null) this.emit("progress", { cursor: this.cursor as WatcherCursor, head, delivered });
+    if (this.#cursor !== null) this.emit("progress", { cursor: { ...this.#cursor }, head, delivered });
     return delivered;
   }
 
@@ -313,13 +380,11 @@ export class LogWatcher extends EventEmitter<LogWatcherEvents> {
     const lastHash = last.hash.toLowerCase();
     if (again === null || again.hash.toLowerCase() !== lastHash) return "retry";
 
-    const seen = new Set<string>();
-    for (const mark of this.#cursor?.history ?? []) for (const log of mark.logs) seen.add(logKey(log));
-    const logs = raw
+    const added = raw
       .filter((l) => l.removed !== true)
       .map(toLog)
       .sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
-    for (const log of logs) {
+    for (const log of added) {
       if (log.blockNumber < from || log.blockNumber > to) {
         throw new ChainError("WATCHER_INCONSISTENT_CHAIN", `eth_getLogs returned a log of block ${log.blockNumber} for range ${from}-${to}`, {
           details: { from, to, block: log.blockNumber },
@@ -328,34 +393,29 @@ export class LogWatcher extends EventEmitter<LogWatcherEvents> {
       }
       if (log.blockNumber === to && log.blockHash !== lastHash) return "retry";
     }
-    const added = logs.filter((l) => !seen.has(logKey(l)));
 
-    const marks = new Map<number, BlockMark>();
+    const marks: BlockMark[] = [];
     for (const log of added) {
-      const mark = marks.get(log.blockNumber) ?? { number: log.blockNumber, hash: log.blockHash, logs: [] };
-      mark.logs.push(log);
-      marks.set(log.blockNumber, mark);
+      if (log.blockNumber !== to && marks[marks.length - 1]?.number !== log.blockNumber) marks.push({ number: log.blockNumber, hash: log.blockHash });
     }
-    if (!marks.has(to)) marks.set(to, { number: to, hash: lastHash, logs: [] });
-    const history = [...(this.#cursor?.history ?? []), ...[...marks.values()].sort((a, b) => a.number - b.number)].filter(
-      (m, i, all) => m.number > to - this.#historyBlocks || i === all.length - 1,
-    );
-    const next: WatcherCursor = { blockNumber: to, blockHash: lastHash, history };
-    await this.#onLogs({ added, removed: [], fromBlock: from, toBlock: to, parentHash: first.parentHash.toLowerCase(), cursor: structuredClone(next) });
-    this.#commit(next);
+    marks.push({ number: to, hash: lastHash });
+    const batch: LogBatch = { added, removed: [], fromBlock: from, toBlock: to, parentHash: first.parentHash.toLowerCase(), cursor: { blockNumber: to, blockHash: lastHash }, marks };
+    await this.#onLogs(batch);
+    this.#store.commit(batch);
+    this.#cursor = { blockNumber: to, blockHash: lastHash };
+    for (const m of marks) this.#marks.push(m);
+    // Bounded: marks older than historyBlocks are dropped (the cursor block always stays).
+    let drop = 0;
+    while (drop < this.#marks.length - 1 && this.#marks[drop].number <= to - this.#historyBlocks) drop++;
+    if (drop > 0) this.#marks.splice(0, drop);
     if (this.#range < this.#maxRange) this.#range = Math.min(this.#maxRange, this.#range * 2);
     return added.length;
   }
 
-  #commit(next: WatcherCursor): void {
-    this.#store.save(next);
-    this.#cursor = next;
-  }
-
   /** Walks the marks back to the newest canonical one and reports what the abandoned blocks had delivered. */
   async #rewind(): Promise<number> {
-    const cursor = this.#cursor as WatcherCursor;
-    const history = cursor.history;
+    const cursor = this.#cursor as CursorPoint;
+    const history = this.#marks;
     let keep = -1;
     for (let i = history.length - 1; i >= 0; i--) {
       const block = await this.#block(history[i].number);
@@ -371,15 +431,20 @@ export class LogWatcher extends EventEmitter<LogWatcherEvents> {
       });
     }
     const fork = history[keep];
-    const removed = history
-      .slice(keep + 1)
-      .flatMap((m) => m.logs)
-      .reverse();
-    const next: WatcherCursor = { blockNumber: fork.number, blockHash: fork.hash, history: history.slice(0, keep + 1) };
-    if (removed.length > 0) {
-      await this.#onLogs({ added: [], removed, fromBlock: fork.number + 1, toBlock: cursor.blockNumber, parentHash: fork.hash, cursor: structuredClone(next) });
-    }
-    this.#commit(next);
+    const removed = this.#store.deliveredAbove(fork.number);
+    const batch: LogBatch = {
+      added: [],
+      removed,
+      fromBlock: fork.number + 1,
+      toBlock: cursor.blockNumber,
+      parentHash: fork.hash,
+      cursor: { blockNumber: fork.number, blockHash: fork.hash },
+      marks: [],
+    };
+    if (removed.length > 0) await this.#onLogs(batch);
+    this.#store.commit(batch);
+    this.#cursor = { blockNumber: fork.number, blockHash: fork.hash };
+    this.#marks.splice(keep + 1);
     this.emit("reorg", { forkBlock: fork.number, oldCursor: cursor.blockNumber, removed: removed.length });
     return removed.length;
   }

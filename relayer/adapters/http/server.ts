@@ -38,6 +38,11 @@ export interface ApiServer {
   readonly server: Server;
   /** Starts listening; port 0 picks a free one. */
   listen(port: number, host: string): Promise<AddressInfo>;
+  /**
+   * Answers one GET without the network, exactly as the server would (route, handler, error mapping): what the health
+   * benchmark times.
+   */
+  respond(pathAndQuery: string): Reply;
   close(): Promise<void>;
 }
 
@@ -59,7 +64,7 @@ const RECEIPT_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 const JOB_ID = /^(0|[1-9][0-9]{0,77})$/;
 const UINT256_MAX = (1n << 256n) - 1n;
 
-interface Reply {
+export interface Reply {
   status: number;
   body: string | Uint8Array;
   headers: Record<string, string>;
@@ -222,8 +227,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return { status: 200, body: result.body, headers: { "content-type": result.contentType, "x-result-hash": result.resultHash } };
   }
 
-  function healthReport(): { status: "ok" | "degraded"; body: unknown } {
-    const m = source.metrics();
+  function healthReport(m = source.metrics()): { status: "ok" | "degraded"; body: unknown } {
     const report = assessHealth(
       { rpcErrorsRecent: probe.rpcErrorsRecent(), runtimeUp: probe.runtimeUp(), chainHead: probe.chainHead(), journalBlock: m.cursorBlock, issues: probe.issues?.() ?? [] },
       options.health,
@@ -243,7 +247,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   function metrics(url: URL): Reply {
     readQuery(url, []);
     const m = source.metrics();
-    const h = healthReport();
+    const h = healthReport(m);
     const families: MetricFamily[] = [
       {
         name: "aitbc_relayer_jobs",
@@ -358,6 +362,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   return {
     server,
+    respond(pathAndQuery: string): Reply {
+      try {
+        return route("GET", new URL(pathAndQuery, "http://relayer.invalid"));
+      } catch (error) {
+        return errorReply(error, log);
+      }
+    },
     listen(port: number, host: string): Promise<AddressInfo> {
       return new Promise((resolve, reject) => {
         server.once("error", reject);

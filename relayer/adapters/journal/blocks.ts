@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 
 import { RelayerError } from "../../core/errors.js";
-import type { CursorStore, LogBatch, WatcherCursor } from "../chain/watcher.js";
+import type { BlockMark, CursorPoint, CursorStore, LogBatch, WatchedLog, WatcherCursor } from "../chain/watcher.js";
 import type { JobsTable, SeenJob } from "./jobs.js";
 import type { MetaTable } from "./meta.js";
-import { num, str, type Sql } from "./sql.js";
+import { num, str, type Row, type Sql } from "./sql.js";
 
 export interface BlockRef {
   number: number;
@@ -17,8 +17,13 @@ export interface BlockRef {
 
 const CURSOR_KEY = "watcher_cursor";
 
-function parseCursor(text: string, where: string): WatcherCursor {
-  let parsed: { format?: unknown; cursor?: WatcherCursor };
+/** A cursor as stored: format 2 is the position alone; format 1 (older relayers) carried every mark and its logs. */
+interface StoredCursor extends CursorPoint {
+  history?: (BlockMark & { logs?: WatchedLog[] })[];
+}
+
+function parseCursor(text: string, where: string): StoredCursor {
+  let parsed: { format?: unknown; cursor?: StoredCursor };
   try {
     parsed = JSON.parse(text) as typeof parsed;
   } catch (cause) {
@@ -27,7 +32,7 @@ function parseCursor(text: string, where: string): WatcherCursor {
       hint: "restore the journal from a backup, or move it aside to start a new one",
     });
   }
-  if (parsed.format !== 1 || parsed.cursor === undefined || !Number.isSafeInteger(parsed.cursor.blockNumber)) {
+  if ((parsed.format !== 1 && parsed.format !== 2) || parsed.cursor === undefined || !Number.isSafeInteger(parsed.cursor.blockNumber)) {
     throw new RelayerError("JOURNAL_CORRUPT", `the watcher cursor in ${where} is not valid`, {
       hint: "restore the journal from a backup, or move it aside to start a new one",
     });
@@ -35,14 +40,16 @@ function parseCursor(text: string, where: string): WatcherCursor {
   return parsed.cursor;
 }
 
-function encodeCursor(cursor: WatcherCursor): string {
-  return JSON.stringify({ format: 1, cursor });
+function encodeCursor(cursor: CursorPoint): string {
+  return JSON.stringify({ format: 2, cursor: { blockNumber: cursor.blockNumber, blockHash: cursor.blockHash } });
 }
 
 /**
- * `processed_blocks` and the event watcher's cursor: where the journal stands on the chain. It is the watcher's
- * {@link CursorStore}, and {@link recordDelivery} writes a delivery's blocks, the jobs first seen in it and the
- * cursor in the caller's transaction, so after a crash the cursor and the effects it produced agree (exactly once).
+ * `processed_blocks`, `watched_logs` and the event watcher's cursor: where the journal stands on the chain. It is the
+ * watcher's {@link CursorStore}, and {@link recordDelivery} writes a delivery's blocks, its logs, the jobs first seen
+ * in it and the cursor in the caller's transaction, so after a crash the cursor and the effects it produced agree
+ * (exactly once). Each delivery inserts its own rows once and prunes those older than `keepBlocks`: the stored
+ * history stays bounded and nothing is rewritten per delivery.
  *
  * The fork check is the journal's own: a delivery must build on the last block the journal processed (its first
  * block's parent is that block), or repeat blocks it already holds; a reorg the watcher found rewinds the journal to
@@ -53,8 +60,6 @@ export class BlocksTable implements CursorStore {
   readonly #meta: MetaTable;
   readonly #jobs: JobsTable;
   readonly #keepBlocks: number;
-  /** The cursor text last read or written, so the watcher's own save after a delivery writes nothing again. */
-  #last: string | null = null;
 
   constructor(sql: Sql, meta: MetaTable, jobs: JobsTable, keepBlocks: number) {
     this.#sql = sql;
@@ -116,14 +121,43 @@ export class BlocksTable implements CursorStore {
         parentHash = mark.hash;
       }
       this.#insert({ number: block.number, hash: block.hash, parentHash }, now);
-      this.#sql.run("DELETE FROM processed_blocks WHERE number <= $floor", { floor: block.number - this.#keepBlocks });
+      this.#prune(block.number - this.#keepBlocks);
       return fresh;
     });
   }
 
-  /** Forgets processed blocks above `blockNumber` (the last block both forks share). Returns how many were removed. */
+  #prune(floor: number): void {
+    this.#sql.run("DELETE FROM processed_blocks WHERE number <= $floor", { floor });
+    this.#sql.run("DELETE FROM watched_logs WHERE block_number <= $floor", { floor });
+  }
+
+  /**
+   * Forgets processed blocks (and their logs) above `blockNumber` (the last block both forks share). Returns how many
+   * blocks were removed.
+   */
   rewindTo(blockNumber: number): number {
-    return this.#sql.transaction(() => this.#sql.run("DELETE FROM processed_blocks WHERE number > $n", { n: blockNumber }).changes);
+    return this.#sql.transaction(() => {
+      this.#sql.run("DELETE FROM watched_logs WHERE block_number > $n", { n: blockNumber });
+      return this.#sql.run("DELETE FROM processed_blocks WHERE number > $n", { n: blockNumber }).changes;
+    });
+  }
+
+  #insertLogs(logs: readonly WatchedLog[]): void {
+    for (const log of logs) {
+      this.#sql.run("INSERT INTO watched_logs (block_number, log_index, block_hash, log) VALUES ($n, $i, $h, $log) ON CONFLICT DO NOTHING", {
+        n: log.blockNumber,
+        i: log.logIndex,
+        h: log.blockHash,
+        log: JSON.stringify(log),
+      });
+    }
+  }
+
+  /** What the stored history holds (bounded by `keepBlocks`). */
+  historySize(): { blocks: number; logs: number; bytes: number } {
+    const b = this.#sql.get("SELECT COUNT(*) AS n FROM processed_blocks") as Row;
+    const l = this.#sql.get("SELECT COUNT(*) AS n, TOTAL(LENGTH(log)) AS bytes FROM watched_logs") as Row;
+    return { blocks: num(b, "n"), logs: num(l, "n"), bytes: num(l, "bytes") };
   }
 
   /** The watcher stepped back to the canonical block `fork` (a block it remembers): so does the journal. */
@@ -137,7 +171,7 @@ export class BlocksTable implements CursorStore {
 
   /**
    * One delivery of the watcher, in the caller's transaction: the rewind to the fork block (a removal-only delivery)
-   * or the fork check and the new blocks, the jobs first seen, and the watcher cursor.
+   * or the fork check and the new blocks and logs, the jobs first seen, and the watcher cursor.
    *
    * @returns the ids of the jobs that were new.
    */
@@ -147,17 +181,23 @@ export class BlocksTable implements CursorStore {
       if (batch.cursor.blockNumber < batch.toBlock) this.#rewindToFork(batch.cursor, now);
       else {
         const block = { from: batch.fromBlock, number: batch.toBlock, hash: batch.cursor.blockHash, parentHash: batch.parentHash };
-        fresh = this.recordBlock(block, jobs, now, batch.cursor.history);
+        fresh = this.recordBlock(block, jobs, now, batch.marks);
+        this.#insertLogs(batch.added);
       }
       this.#write(batch.cursor);
       return fresh;
     });
   }
 
-  #write(cursor: WatcherCursor): void {
-    const text = encodeCursor(cursor);
-    this.#meta.set(CURSOR_KEY, text);
-    this.#last = text;
+  #write(cursor: CursorPoint): void {
+    this.#meta.set(CURSOR_KEY, encodeCursor(cursor));
+  }
+
+  #point(): CursorPoint | null {
+    const text = this.cursorText();
+    if (text === null) return null;
+    const c = parseCursor(text, "the journal");
+    return { blockNumber: c.blockNumber, blockHash: c.blockHash };
   }
 
   /** The watcher cursor as stored (JSON), or `null` on a fresh journal. */
@@ -165,23 +205,60 @@ export class BlocksTable implements CursorStore {
     return this.#meta.get(CURSOR_KEY);
   }
 
+  /**
+   * The cursor and the blocks remembered at or below it, oldest first. A cursor written by an older relayer (all
+   * marks and their logs in one document) is moved into the tables once, here.
+   */
   load(): WatcherCursor | null {
     const text = this.cursorText();
-    this.#last = text;
-    return text === null ? null : parseCursor(text, "the journal");
+    if (text === null) return null;
+    const stored = parseCursor(text, "the journal");
+    if (stored.history !== undefined) this.#adopt(stored);
+    const history = this.#sql
+      .all("SELECT number, hash FROM processed_blocks WHERE number <= $n ORDER BY number", { n: stored.blockNumber })
+      .map((r) => ({ number: num(r, "number"), hash: str(r, "hash") }));
+    return { blockNumber: stored.blockNumber, blockHash: stored.blockHash, history };
+  }
+
+  /** A format-1 cursor: its marks into `processed_blocks`, its logs into `watched_logs`, the cursor to format 2. */
+  #adopt(stored: StoredCursor): void {
+    this.#sql.transaction(() => {
+      const now = Math.floor(Date.now() / 1000);
+      let parentHash: string | null = null;
+      for (const mark of stored.history ?? []) {
+        this.#insert({ number: mark.number, hash: mark.hash, parentHash: parentHash ?? this.#hashAt(mark.number - 1) ?? mark.hash }, now);
+        this.#insertLogs(mark.logs ?? []);
+        parentHash = mark.hash;
+      }
+      this.#write(stored);
+    });
   }
 
   /**
-   * Called by the watcher after each delivery (already written with its effects: nothing to do) and after a rewind
-   * that delivered nothing: the journal steps back to the fork block with it.
+   * The watcher's commit after a delivery (already written with its effects: nothing to do) and after a rewind that
+   * delivered nothing: the journal steps back to the fork block with it.
    */
-  save(cursor: WatcherCursor): void {
-    if (encodeCursor(cursor) === this.#last) return;
+  commit(batch: LogBatch): void {
+    const at = this.#point();
+    if (at !== null && at.blockNumber === batch.cursor.blockNumber && at.blockHash === batch.cursor.blockHash) return;
+    if (batch.cursor.blockNumber < batch.toBlock) this.save(batch.cursor);
+    else this.recordDelivery(batch, [], Math.floor(Date.now() / 1000));
+  }
+
+  /** Moves the cursor to `cursor`; a cursor below the journal's position rewinds the journal to that fork block. */
+  save(cursor: CursorPoint): void {
     this.#sql.transaction(() => {
       const at = this.position();
       if (at !== null && cursor.blockNumber < at.blockNumber) this.#rewindToFork(cursor, Math.floor(Date.now() / 1000));
       this.#write(cursor);
     });
+  }
+
+  /** Logs delivered from blocks above `blockNumber` and still journaled, newest first: what a rewind to it undoes. */
+  deliveredAbove(blockNumber: number): WatchedLog[] {
+    return this.#sql
+      .all("SELECT log FROM watched_logs WHERE block_number > $n ORDER BY block_number DESC, log_index DESC", { n: blockNumber })
+      .map((r) => JSON.parse(str(r, "log")) as WatchedLog);
   }
 
   /**
@@ -193,7 +270,7 @@ export class BlocksTable implements CursorStore {
     const fromFile = parseCursor(readFileSync(file, "utf8"), file);
     const inJournal = this.cursorText();
     if (inJournal === null) {
-      this.#write(fromFile);
+      this.#adopt(fromFile);
     } else {
       const current = parseCursor(inJournal, "the journal");
       if (current.blockNumber < fromFile.blockNumber) {

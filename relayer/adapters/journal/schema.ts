@@ -153,6 +153,109 @@ CREATE TABLE journal_meta (
 ) STRICT;
 `,
   },
+  {
+    version: 3,
+    description: "watched logs for reorg undo; counters kept by triggers for /health and /metrics",
+    sql: `
+-- The logs the watcher delivered from the blocks still in processed_blocks: what a reorg undoes. Inserted once per
+-- delivery, pruned with processed_blocks, so the stored history is bounded and never rewritten.
+CREATE TABLE watched_logs (
+  block_number  INTEGER NOT NULL,
+  log_index     INTEGER NOT NULL,
+  block_hash    TEXT    NOT NULL,
+  log           TEXT    NOT NULL,
+  PRIMARY KEY (block_number, log_index)
+) STRICT, WITHOUT ROWID;
+
+-- Row counts per state and status and the metered total, maintained by the triggers below in the very transaction
+-- that changes a row, so /health and /metrics read a few rows instead of scanning the journal.
+CREATE TABLE journal_counters (
+  name  TEXT    PRIMARY KEY,
+  n     INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO journal_counters (name, n) VALUES
+  ('jobs:seen', 0),
+  ('jobs:accepted', 0),
+  ('jobs:running', 0),
+  ('jobs:done', 0),
+  ('jobs:signed', 0),
+  ('jobs:batched', 0),
+  ('jobs:settled', 0),
+  ('jobs:finalized', 0),
+  ('jobs:failed', 0),
+  ('jobs:expired', 0),
+  ('jobs:refused', 0),
+  ('batches:intent', 0),
+  ('batches:sent', 0),
+  ('batches:confirmed', 0),
+  ('batches:failed', 0),
+  ('batches:finalized', 0),
+  ('txs:intent', 0),
+  ('txs:pending', 0),
+  ('txs:mined', 0),
+  ('txs:confirmed', 0),
+  ('txs:reverted', 0),
+  ('txs:abandoned', 0),
+  ('units_milli', 0),
+  ('receipts', 0),
+  ('tx_retries', 0);
+UPDATE journal_counters SET n = (SELECT COUNT(*) FROM jobs WHERE 'jobs:' || state = journal_counters.name) WHERE name LIKE 'jobs:%';
+UPDATE journal_counters SET n = (SELECT COUNT(*) FROM batches WHERE 'batches:' || status = journal_counters.name) WHERE name LIKE 'batches:%';
+UPDATE journal_counters SET n = (SELECT COUNT(*) FROM transactions WHERE 'txs:' || status = journal_counters.name) WHERE name LIKE 'txs:%';
+UPDATE journal_counters SET n = (SELECT COALESCE(SUM(CAST(units_milli AS INTEGER)), 0) FROM jobs WHERE units_milli IS NOT NULL) WHERE name = 'units_milli';
+UPDATE journal_counters SET n = (SELECT COUNT(*) FROM receipts) WHERE name = 'receipts';
+UPDATE journal_counters SET n = (SELECT COUNT(*) - COUNT(DISTINCT tx_id) FROM tx_attempts) WHERE name = 'tx_retries';
+
+CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'jobs:' || NEW.state;
+  UPDATE journal_counters SET n = n + COALESCE(CAST(NEW.units_milli AS INTEGER), 0) WHERE name = 'units_milli' AND NEW.units_milli IS NOT NULL;
+END;
+CREATE TRIGGER jobs_count_state AFTER UPDATE OF state ON jobs WHEN OLD.state IS NOT NEW.state BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'jobs:' || OLD.state;
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'jobs:' || NEW.state;
+END;
+CREATE TRIGGER jobs_count_units AFTER UPDATE OF units_milli ON jobs WHEN OLD.units_milli IS NOT NEW.units_milli BEGIN
+  UPDATE journal_counters SET n = n + COALESCE(CAST(NEW.units_milli AS INTEGER), 0) - COALESCE(CAST(OLD.units_milli AS INTEGER), 0) WHERE name = 'units_milli';
+END;
+CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'jobs:' || OLD.state;
+  UPDATE journal_counters SET n = n - COALESCE(CAST(OLD.units_milli AS INTEGER), 0) WHERE name = 'units_milli';
+END;
+CREATE TRIGGER receipts_count_insert AFTER INSERT ON receipts BEGIN
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'receipts';
+END;
+CREATE TRIGGER receipts_count_delete AFTER DELETE ON receipts BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'receipts';
+END;
+CREATE TRIGGER batches_count_insert AFTER INSERT ON batches BEGIN
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'batches:' || NEW.status;
+END;
+CREATE TRIGGER batches_count_status AFTER UPDATE OF status ON batches WHEN OLD.status IS NOT NEW.status BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'batches:' || OLD.status;
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'batches:' || NEW.status;
+END;
+CREATE TRIGGER batches_count_delete AFTER DELETE ON batches BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'batches:' || OLD.status;
+END;
+CREATE TRIGGER txs_count_insert AFTER INSERT ON transactions BEGIN
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'txs:' || NEW.status;
+END;
+CREATE TRIGGER txs_count_status AFTER UPDATE OF status ON transactions WHEN OLD.status IS NOT NEW.status BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'txs:' || OLD.status;
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'txs:' || NEW.status;
+END;
+CREATE TRIGGER txs_count_delete AFTER DELETE ON transactions BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'txs:' || OLD.status;
+END;
+-- A retry is an attempt of a transaction that already had one.
+CREATE TRIGGER attempts_count_insert AFTER INSERT ON tx_attempts BEGIN
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'tx_retries' AND EXISTS (SELECT 1 FROM tx_attempts WHERE tx_id = NEW.tx_id AND hash <> NEW.hash);
+END;
+CREATE TRIGGER attempts_count_delete AFTER DELETE ON tx_attempts BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'tx_retries' AND EXISTS (SELECT 1 FROM tx_attempts WHERE tx_id = OLD.tx_id);
+END;
+`,
+  },
 ];
 
 function userVersion(db: DatabaseSync): number {

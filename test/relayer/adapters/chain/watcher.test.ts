@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { id as topicOf, Wallet } from "ethers";
 
 import { HttpTransport, RpcClient } from "../../../../relayer/adapters/chain/rpc.js";
-import { type LogBatch, LogWatcher, MemoryCursorStore, type WatchedLog } from "../../../../relayer/adapters/chain/watcher.js";
+import { type CursorStore, type LogBatch, LogWatcher, MemoryCursorStore, type WatchedLog } from "../../../../relayer/adapters/chain/watcher.js";
+import { Journal } from "../../../../relayer/adapters/journal/journal.js";
 import type { AITBCToken } from "../../../../typechain-types/index.js";
 import { DEV_KEYS, deployToken, type FaultProxy, type HardhatNode, startFaultProxy, startHardhatNode } from "../../../fixtures/relayer/chain-node.js";
 
@@ -62,7 +63,11 @@ describe("relayer/adapters/chain/watcher", function () {
     return new RpcClient({ transport: new HttpTransport({ url: proxy.url }), retry: { baseDelayMs: 10, maxDelayMs: 50 } });
   }
 
-  function watcher(store: MemoryCursorStore, ledger: Ledger, options: { confirmations?: number; maxBlockRange?: number } = {}): LogWatcher {
+  function watcher(
+    store: CursorStore,
+    ledger: Ledger,
+    options: { confirmations?: number; maxBlockRange?: number; historyBlocks?: number; onLogs?: (batch: LogBatch) => void } = {},
+  ): LogWatcher {
     return new LogWatcher({
       rpc: rpc(),
       address,
@@ -71,7 +76,8 @@ describe("relayer/adapters/chain/watcher", function () {
       confirmations: options.confirmations ?? 0,
       maxBlockRange: options.maxBlockRange ?? 2000,
       cursorStore: store,
-      onLogs: ledger.apply,
+      onLogs: options.onLogs ?? ledger.apply,
+      historyBlocks: options.historyBlocks,
       pollIntervalMs: 50,
     });
   }
@@ -182,6 +188,75 @@ describe("relayer/adapters/chain/watcher", function () {
       if (spans[i - 1].span > 4) expect(spans[i].span).to.be.lessThan(spans[i - 1].span);
     }
     expect(spans.filter((s) => s.span <= 4).length).to.be.greaterThan(0);
+  });
+
+  it("keeps its remembered history bounded over many blocks: marks and logs of the last historyBlocks only, in memory and in the journal", async function () {
+    const memory = new MemoryCursorStore(16);
+    const memLedger = new Ledger();
+    const inMemory = watcher(memory, memLedger, { maxBlockRange: 5, historyBlocks: 16 });
+    const journal = Journal.open(":memory:", { keepBlocks: 16 });
+    const ledger = new Ledger();
+    const journaled = watcher(journal.blocks, ledger, {
+      maxBlockRange: 5,
+      historyBlocks: 16,
+      onLogs: (batch) => {
+        ledger.apply(batch);
+        journal.blocks.recordDelivery(batch, [], 1);
+      },
+    });
+    try {
+      const cursorSizes: number[] = [];
+      for (let round = 0; round < 12; round++) {
+        for (let i = 0; i < 4; i++) await transfer(BigInt(1000 + round * 4 + i));
+        await node.mine(20);
+        await inMemory.pollOnce();
+        await journaled.pollOnce();
+        expect(inMemory.rememberedBlocks).to.be.at.most(16);
+        expect(journaled.rememberedBlocks).to.be.at.most(16);
+        expect(memory.size().marks).to.be.at.most(17);
+        // At most the 4 transfers of this round lie in the last 16 blocks (20 empty blocks follow them).
+        expect(memory.size().logs).to.be.at.most(4);
+        const stored = journal.blocks.historySize();
+        expect(stored.blocks, "processed_blocks rows").to.be.at.most(16);
+        expect(stored.logs, "watched_logs rows").to.be.at.most(4);
+        cursorSizes.push((journal.blocks.cursorText() ?? "").length);
+      }
+      expect(Math.max(...cursorSizes), "the cursor row is the position alone, the same size at any depth").to.be.below(200);
+      expect(ledger.txs()).to.deep.equal(await canonicalTransferTxs());
+      expect(memLedger.txs()).to.deep.equal(await canonicalTransferTxs());
+    } finally {
+      journal.close();
+    }
+  });
+
+  it("rewinds from a journal-backed cursor after a restart: the journal hands back the logs to undo", async function () {
+    const journal = Journal.open(":memory:");
+    const ledger = new Ledger();
+    const onLogs = (batch: LogBatch) => {
+      ledger.apply(batch);
+      journal.blocks.recordDelivery(batch, [], 1);
+    };
+    try {
+      await watcher(journal.blocks, ledger, { onLogs }).pollOnce();
+      const snapshot = await node.rpc<string>("evm_snapshot");
+      await transfer(501n);
+      await transfer(502n);
+      await watcher(journal.blocks, ledger, { onLogs }).pollOnce();
+      expect(journal.blocks.deliveredAbove((journal.blocks.position()?.blockNumber ?? 0) - 2)).to.have.length(2);
+      await node.rpc("evm_revert", [snapshot]);
+      await transfer(601n);
+      await node.mine(3);
+      const after = watcher(journal.blocks, ledger, { onLogs });
+      const reorgs: { removed: number }[] = [];
+      after.on("reorg", (e) => reorgs.push(e));
+      await after.pollOnce();
+      expect(reorgs.map((r) => r.removed)).to.deep.equal([2]);
+      expect(ledger.removedKeys).to.have.length(2);
+      expect(ledger.txs()).to.deep.equal(await canonicalTransferTxs());
+      expect(journal.blocks.position()?.blockNumber).to.equal(Number(await node.rpc<string>("eth_blockNumber")));
+    } finally {
+      journal.close();
+    }
   });
 
   it("refuses options that cannot work with CHAIN_INVALID_CONFIG", function () {
