@@ -26,13 +26,14 @@ import path from "node:path";
 
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, ZeroAddress, type Signer, type Wallet } from "ethers";
 
-import { deploySystem } from "../lib/deploy-system.js";
+import { deploySystem } from "../lib/deploy/system.js";
 import { loadOrCreateKeyFile } from "../lib/node/key-file.js";
 import { decodeSettlementRecords } from "../lib/receipts/settlement.js";
 import { escrowInterface } from "../relayer/app/contracts.js";
 import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../typechain-types/index.js";
-import { freePort, startAnvil, type Anvil } from "./lib/anvil.js";
-import { spawnRelayer, type RelayerProcess } from "./lib/relayer-process.js";
+import { startAnvil } from "../tools/anvil.js";
+import { freePort, type HardhatNode as Anvil } from "../tools/hardhat-node.js";
+import { spawnRelayer, type RelayerProcess } from "../tools/relayer-process.js";
 
 const LOADS = (process.env.AITBC_E2E_LOADS ?? "25,50,100,200,400").split(",").map(Number);
 const WINDOW_S = Number(process.env.AITBC_E2E_WINDOW_S ?? 5);

@@ -119,7 +119,8 @@ interface IJobChannels {
     /// @notice Thrown by {deposit} when `provider` is not an active registered provider, and by {claim},
     /// {claimUnvouched} and {anchorRoot} when the caller never registered.
     error JobChannelsNotProvider(address account);
-    /// @notice Thrown when a channel's lifetime total (balance + spent) would not fit 88 bits (about 309 million tokens).
+    /// @notice Thrown when a channel's lifetime total (balance + spent) would not fit 88 bits (about 309 million
+    /// tokens).
     error JobChannelsAmountOverflow(uint256 amount);
     /// @notice Thrown by {claim} for no vouchers or more than {MAX_VOUCHERS}.
     error JobChannelsInvalidVoucherCount(uint256 count);

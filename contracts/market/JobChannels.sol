@@ -18,9 +18,9 @@ import {ReceiptMerkle} from "../receipts/ReceiptMerkle.sol";
  * @notice Prepaid client-to-provider channels paid with cumulative EIP-712 vouchers. See {IJobChannels} for the money
  * rules, the time boundaries and the fallback path.
  *
- * Storage is shaped for {claim}: a channel is ONE slot (balance, spent, closesAt, coveredThrough), so redeeming a client's voucher is
- * one cold read, one signature recovery and one write, whatever the number of jobs it pays for. The provider's
- * earnings and the treasury's fees are summed in memory and written once per claim.
+ * Storage is shaped for {claim}: a channel is ONE slot (balance, spent, closesAt, coveredThrough), so redeeming a
+ * client's voucher is one cold read, one signature recovery and one write, whatever the number of jobs it pays for.
+ * The provider's earnings and the treasury's fees are summed in memory and written once per claim.
  *
  * The owner is the DAO timelock: it sets the parameters and arbitrates disputes of fallback claims. Channel disputes
  * cannot slash a bond: the registry lets only the escrow slash (see docs/CHANNELS.md).
@@ -404,7 +404,9 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
     /// @inheritdoc IJobChannels
     function channel(address client, address provider) external view returns (ChannelView memory) {
         Channel memory c = _channels[client][provider];
-        return ChannelView({balance: c.balance, spent: c.spent, closesAt: c.closesAt, coveredThrough: c.coveredThrough});
+        return ChannelView({
+            balance: c.balance, spent: c.spent, closesAt: c.closesAt, coveredThrough: c.coveredThrough
+        });
     }
 
     /// @inheritdoc IJobChannels
@@ -448,7 +450,9 @@ contract JobChannels is IJobChannels, EIP712, Ownable {
         view
         returns (bytes32)
     {
-        return _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, client, provider, cumulativeAmount, coveredThrough)));
+        return _hashTypedDataV4(
+            keccak256(abi.encode(VOUCHER_TYPEHASH, client, provider, cumulativeAmount, coveredThrough))
+        );
     }
 
     /// @inheritdoc IJobChannels

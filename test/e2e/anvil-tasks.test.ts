@@ -4,7 +4,6 @@
  * let the real relayer process (embedded runtime) settle it, read the settlement and the refund back, withdraw it,
  * and change a rate through the DAO with the local-chain time travel of `dao:advance`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 
@@ -12,21 +11,20 @@ import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
 import { defaultKeyFile } from "../../lib/node/key-file.js";
-import { startAnvil } from "../fixtures/anvil.js";
-import { freePort, parseJsonOutput, REPO_ROOT, type HardhatNode } from "../../tools/hardhat-node.js";
+import { startAnvil } from "../../tools/anvil.js";
+import { freePort, parseJsonOutput, type HardhatNode } from "../../tools/hardhat-node.js";
 import { createWorkspace, errorCode, type Workspace } from "../fixtures/cli.js";
+import { spawnRelayer, type RelayerProcess } from "../../tools/relayer-process.js";
 
 const NET = ["--network", "localhost"];
 const E18 = 10n ** 18n;
-const TSX = import.meta.resolve("tsx/esm");
 
 describe("e2e: marketplace tasks on anvil (1 s interval mining)", function () {
   this.timeout(240_000);
   let node: HardhatNode;
   let ws: Workspace;
   let rpc: JsonRpcProvider;
-  let relayer: ChildProcess | null = null;
-  let relayerOutput = "";
+  let relayer: RelayerProcess | null = null;
 
   const cli = async (...args: string[]) => ws.run([...args, ...NET, "--json"]);
   const ok = async <T = Record<string, unknown>>(...args: string[]): Promise<T> => {
@@ -42,11 +40,7 @@ describe("e2e: marketplace tasks on anvil (1 s interval mining)", function () {
   });
 
   after(async function () {
-    if (relayer !== null && relayer.exitCode === null) {
-      relayer.kill("SIGTERM");
-      await new Promise((r) => setTimeout(r, 2_000));
-      if (relayer.exitCode === null) relayer.kill("SIGKILL");
-    }
+    await relayer?.stop();
     rpc?.destroy();
     await node?.stop();
     await ws?.remove();
@@ -99,20 +93,14 @@ describe("e2e: marketplace tasks on anvil (1 s interval mining)", function () {
         logLevel: "warn",
       }),
     );
-    relayer = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", TSX, path.join(REPO_ROOT, "relayer", "main.ts"), "--config", configFile], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, AITBC_RELAYER_LOCK_DIR: ws.dir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    relayer.stdout?.on("data", (c: Buffer) => (relayerOutput += c.toString()));
-    relayer.stderr?.on("data", (c: Buffer) => (relayerOutput += c.toString()));
+    relayer = spawnRelayer(configFile, ws.dir);
 
     const deadline = Date.now() + 90_000;
     let status: { status: string; unitsMilli: string; price: string; refund: string };
     for (;;) {
       status = await ok("job:status", "--id", "1");
       if (status.status === "Settled") break;
-      if (Date.now() > deadline || relayer.exitCode !== null) throw new Error(`job not settled (${status.status}):\n${relayerOutput.slice(-4_000)}`);
+      if (Date.now() > deadline || relayer.child.exitCode !== null) throw new Error(`job not settled (${status.status}):\n${relayer.output().slice(-4_000)}`);
       await new Promise((r) => setTimeout(r, 1_000));
     }
     expect(BigInt(status.refund) + BigInt(status.price)).to.equal(5n * E18);

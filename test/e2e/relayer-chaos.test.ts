@@ -8,7 +8,6 @@
  * Sizes are bounded so both runs together stay near two minutes: 200 jobs and 6 kills on hardhat, 60 jobs and 4 kills
  * on anvil (where each transaction waits for its block).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 
@@ -16,37 +15,13 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { startAnvil } from "../fixtures/anvil.js";
+import { startAnvil } from "../../tools/anvil.js";
 import { freePort, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
 import { settlementRootOfJobs, verifyServedReceipt } from "../fixtures/relayer/system.js";
 import { createJobs, deployForRelayer, type SystemFixture } from "../../tools/relayer-fixture.js";
+import { spawnRelayer, type RelayerProcess } from "../../tools/relayer-process.js";
 
-const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;
-
-interface RelayerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<void>;
-}
-
-function spawnRelayer(configFile: string, lockDir: string): RelayerProcess {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", TSX, path.join(REPO_ROOT, "relayer", "main.ts"), "--config", configFile], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, AITBC_RELAYER_LOCK_DIR: lockDir },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-200_000)));
-  child.stderr?.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-200_000)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return { child, output: () => output, exited };
-}
-
-async function kill9(p: RelayerProcess): Promise<void> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
-  await p.exited;
-}
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
@@ -74,7 +49,7 @@ for (const chain of CLIENTS) describe(`relayer chaos (separate process, SIGKILL,
     if (relayer !== null) {
       relayer.child.kill("SIGTERM");
       await Promise.race([relayer.exited, sleep(10_000)]);
-      await kill9(relayer);
+      await relayer.kill9();
     }
     await node?.stop();
   });
@@ -123,7 +98,7 @@ for (const chain of CLIENTS) describe(`relayer chaos (separate process, SIGKILL,
     let kills = 0;
     while (kills < KILLS) {
       await sleep(1_500 + Math.floor(Math.random() * 2_500));
-      await kill9(relayer);
+      await relayer.kill9();
       kills++;
       relayer = spawnRelayer(configFile, fixture.dir);
     }

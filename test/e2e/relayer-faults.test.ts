@@ -5,7 +5,6 @@
  * from all of them, and still settle every job exactly once with receipts that verify. A start while the endpoint is
  * down is an outage (its own code and exit status), and a second relayer process for the same provider is refused.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 
@@ -13,33 +12,14 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { startAnvil } from "../fixtures/anvil.js";
+import { startAnvil } from "../../tools/anvil.js";
 import { FaultProxy } from "../fixtures/fault-proxy.js";
 import { freePort, REPO_ROOT, type HardhatNode } from "../../tools/hardhat-node.js";
 import { settlementRootOfJobs, verifyServedReceipt } from "../fixtures/relayer/system.js";
 import { createJobs, deployForRelayer, type SystemFixture } from "../../tools/relayer-fixture.js";
+import { spawnRelayer, type RelayerProcess } from "../../tools/relayer-process.js";
 
-const TSX = import.meta.resolve("tsx/esm");
 const STATUS_SETTLED = 3n;
-
-interface RelayerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnRelayer(configFile: string, lockDir: string): RelayerProcess {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", TSX, path.join(REPO_ROOT, "relayer", "main.ts"), "--config", configFile], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, AITBC_RELAYER_LOCK_DIR: lockDir },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-200_000)));
-  child.stderr?.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-200_000)));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
