@@ -3,18 +3,8 @@ import type { ReceiptPage, ReceiptQuery, StoredReceipt } from "../../core/read-m
 import type { JobsTable } from "./jobs.js";
 import { isConstraintError, num, optNum, str, type Params, type Row, type Sql } from "./sql.js";
 
-export interface SignedReceiptInput {
-  receiptId: string;
-  receiptHash: string;
-  leafHash: string;
-  jobId: bigint;
-  client: string;
-  provider: string;
-  unitsMilli: bigint;
-  priceBase: bigint;
-  /** The document exactly as signed. */
-  json: string;
-}
+/** A receipt to journal: the stored receipt before the journal adds when it was signed and its batch. */
+export type SignedReceiptInput = Omit<StoredReceipt, "signedAt" | "batchId">;
 
 function receiptFromRow(row: Row): StoredReceipt {
   return {
