@@ -108,3 +108,36 @@ export { followAnchoredBatches, readAnchoredBatches, type AnchoredBatch, type Ba
 export { loadOrCreateKeyFile, readKeyFile, type ReceiptKey } from "../node/key-file.js";
 export { registerProvider, type ProviderRegistration, type RegistrationResult } from "./miner.js";
 // The relayer itself (startMiner) is the `aitbc-evm/miner` entry: relayer/index.ts.
+export { loadOrCreateEncryptionKeyFile, readEncryptionKeyFile, type EncryptionKey } from "../node/key-file.js";
+export { parseServiceUrl } from "../market/endpoint.js";
+
+// ── private jobs (HPKE envelopes) ───────────────────────────────────────────────────────────────────────────────
+export {
+  deriveResultKeyPair,
+  generateEncryptionKeyPair,
+  MAX_RECIPIENTS,
+  openEnvelope,
+  portableHpke,
+  readEnvelopeHeader,
+  resultKeyMessage,
+  sealEnvelope,
+  type EncryptionKeyPair,
+  type EnvelopeContext,
+  type EnvelopeHeader,
+  type EnvelopeKind,
+  type HpkeBackend,
+} from "../privacy/envelope.js";
+export { nodeHpke } from "../node/hpke-node.js";
+
+// ── channel mode (JobChannels) ──────────────────────────────────────────────────────────────────────────────────
+export {
+  channelReceiptLeaf,
+  channelsDomain,
+  jobRequestDigest,
+  signJobRequest,
+  signVoucher,
+  voucherDigest,
+  type ChannelJobRequest,
+  type SignedVoucher,
+  type Voucher,
+} from "./channels.js";

@@ -1,13 +1,14 @@
 /**
  * Names the custom error a call to one of the system's contracts reverted with. ethers buries revert data at different
  * depths depending on the provider (JSON-RPC error, `CALL_EXCEPTION`, nested `info.error`), so the search walks every
- * wrapper. One decoder for every contract (the marketplace, the token and the DAO) and every caller: the SDK, the
+ * wrapper. One decoder for every contract (the marketplace with its escrow and channel modes, the token and the DAO) and every caller: the SDK, the
  * CLI tasks and the dashboard. Browser-safe.
  */
 import { Interface } from "ethers";
 
 import { AITBCGovernor__factory } from "../../typechain-types/factories/governance/AITBCGovernor__factory.js";
 import { AITBCTimelock__factory } from "../../typechain-types/factories/governance/AITBCTimelock__factory.js";
+import { JobChannels__factory } from "../../typechain-types/factories/market/JobChannels__factory.js";
 import { JobEscrow__factory } from "../../typechain-types/factories/market/JobEscrow__factory.js";
 import { ModelRegistry__factory } from "../../typechain-types/factories/market/ModelRegistry__factory.js";
 import { ProviderRegistry__factory } from "../../typechain-types/factories/market/ProviderRegistry__factory.js";
@@ -18,6 +19,7 @@ let interfaces: Interface[] | undefined;
 function errorInterfaces(): Interface[] {
   interfaces ??= [
     JobEscrow__factory.createInterface(),
+    JobChannels__factory.createInterface(),
     ProviderRegistry__factory.createInterface(),
     ModelRegistry__factory.createInterface(),
     AITBCToken__factory.createInterface(),

@@ -5,7 +5,7 @@ import { network } from "hardhat";
 import { isAitbcError } from "../../../lib/errors.js";
 import { describeContractRevert } from "../../../lib/sdk/reverts.js";
 import { sendTransaction } from "../../../lib/sdk/tx.js";
-import { AITBCGovernor__factory, AITBCToken__factory } from "../../../typechain-types/index.js";
+import { AITBCGovernor__factory, AITBCToken__factory, JobChannels__factory } from "../../../typechain-types/index.js";
 import { settledSystem, type SettledSystem } from "../../fixtures/settled-receipts.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -33,6 +33,15 @@ describe("lib/sdk/reverts: the one revert decoder", function () {
     expect(call).to.deep.equal({ name: "JobEscrowUnknownJob", text: "JobEscrowUnknownJob(999)" });
     const estimate = describeContractRevert(await failureOf(() => s.escrow.acceptJob.estimateGas(999n)));
     expect(estimate?.name).to.equal("JobEscrowUnknownJob");
+  });
+
+  it("names the channel mode's errors with their arguments", function () {
+    const channels = JobChannels__factory.createInterface();
+    const client = Wallet.createRandom().address;
+    const data = channels.encodeErrorResult("JobChannelsVoucherNotAbove", [client, 5n, 7n]);
+    const described = describeContractRevert({ error: { data } });
+    expect(described?.name).to.equal("JobChannelsVoucherNotAbove");
+    expect(described?.text).to.include("5").and.include("7");
   });
 
   it("names the token's and the DAO's errors", async function () {
