@@ -40,7 +40,7 @@ export const SETTLEMENT_RECORD_BYTES = 46;
 /** Largest job id a settlement record carries (`uint48`). */
 export const MAX_JOB_ID = (1n << 48n) - 1n;
 /** `IJobEscrow.JobStatus`, in enum order. `Finalized` is reported by `job()`, never stored. */
-export const JOB_STATUSES = ["None", "Open", "Accepted", "Settled", "Finalized", "Cancelled", "Expired", "Disputed", "Resolved"] as const;
+export const JOB_STATUSES = ["None", "Open", "Accepted", "Settled", "Finalized", "Cancelled", "Expired", "Disputed", "Resolved", "GivenBack"] as const;
 
 // ── ModelRegistry ───────────────────────────────────────────────────────────────────────────────────────────────
 /** `ModelRegistry.MAX_RATE`: rates are snapshotted into 80 bits. */

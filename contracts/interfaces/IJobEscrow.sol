@@ -47,7 +47,8 @@ interface IJobEscrow {
         Cancelled,
         Expired,
         Disputed,
-        Resolved
+        Resolved,
+        GivenBack
     }
 
     /// @notice One job as seen from outside.
@@ -193,6 +194,9 @@ interface IJobEscrow {
     event JobCancelled(uint256 indexed jobId, address indexed client, uint256 refund);
     /// @notice Emitted when an unsettled job past its deadline is reclaimed; `refund` is transferred to the client.
     event JobExpired(uint256 indexed jobId, address indexed client, uint256 refund);
+    /// @notice Emitted when the provider gives back an accepted job it cannot run; `refund` (the whole escrow) is
+    /// transferred to the client at once.
+    event JobGivenBack(uint256 indexed jobId, address indexed provider, address indexed client, uint256 refund);
     /// @notice Emitted once per settlement batch, after its {RootAnchored} (which carries the count). There is no
     /// per-job event: the jobs, units and receipt hashes are the 46-byte records of the transaction's calldata, and
     /// {job} reports each job's settlement.
@@ -269,6 +273,11 @@ interface IJobEscrow {
     /// @notice Refunds the whole escrow of an `Open` or `Accepted` job whose deadline has passed. Anyone may call; the
     /// refund always goes to the client.
     function reclaimExpired(uint256 jobId) external;
+
+    /// @notice The accepting provider gives back an `Accepted` job it cannot run (its runtime is down, the job keeps
+    /// failing): the whole escrow goes back to the client now, not at the deadline, and the provider's exposure drops
+    /// by the same amount. Nothing is charged and nothing is slashed; the job ends as `GivenBack`.
+    function giveBackJob(uint256 jobId) external;
 
     /// @notice Settles the caller's jobs and anchors the receipt root in one transaction.
     /// @param items 46-byte records `uint48 jobId | uint64 unitsMilli | bytes32 receiptHash`, ordered by strictly

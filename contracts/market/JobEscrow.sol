@@ -318,6 +318,23 @@ contract JobEscrow is IJobEscrow, Ownable {
         token.safeTransfer(client, refund);
     }
 
+    // -------------------------------------------------------------------------------------- refunds by provider ---
+
+    /// @inheritdoc IJobEscrow
+    function giveBackJob(uint256 jobId) external nonReentrant {
+        Job memory j = _existingJob(jobId);
+        if (j.status != JobStatus.Accepted) revert JobEscrowUnexpectedStatus(jobId, j.status);
+        // An accepted job always names its provider's account; only that account's owner may give it back.
+        if (_accounts[j.provider].owner != msg.sender) revert JobEscrowNotProvider(jobId, msg.sender);
+        j.status = JobStatus.GivenBack;
+        _save(jobId, j);
+        address client = _accounts[j.client].owner;
+        uint256 refund = _escrowOf(j.units, j.rate);
+        _reduceExposure(j.provider, refund);
+        emit JobGivenBack(jobId, msg.sender, client, refund);
+        token.safeTransfer(client, refund);
+    }
+
     // --------------------------------------------------------------------------------------------- settlement ---
 
     /// @inheritdoc IJobEscrow

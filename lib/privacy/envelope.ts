@@ -7,21 +7,27 @@
  * {@link MAX_RECIPIENTS}); a result has one, the client. Layout (all lengths fixed except the content):
  *
  * ```
+ * u8  marker 0xFF (never the first byte of UTF-8 text, so an envelope is never mistaken for a public prompt)
  * u8  version (1)
  * u8  kind (1 prompt, 2 result)
  * u8  recipient count n (1 … MAX_RECIPIENTS)
+ * 32 bytes key commitment = SHA-256("aitbc/envelope-key/v1" ‖ content key)
  * n × ( 8 bytes key tag = first 8 bytes of SHA-256(recipient public key)
  *      32 bytes HPKE enc
  *      48 bytes wrapped content key (32 + 16-byte tag) )
  * …   content: ChaCha20-Poly1305(content key, nonce 0, aad = every byte above) of the plaintext
  * ```
- *
+
  * What each part protects:
  * - The HPKE `info` binds every wrapped key to its context ({@link EnvelopeContext}: chain, market contract, client,
  *   and for a result the job id), so an envelope copied into another job, chain or market does not open there.
  * - The content's additional data is the whole header, so a recipient slot cannot be removed, added or swapped
  *   without the content failing to open for everyone.
  * - The content key is fresh per envelope and used once, which is what makes the fixed zero nonce safe.
+ * - The key commitment makes the envelope commit to one plaintext: ChaCha20-Poly1305 alone is not key-committing (a
+ *   sender could build one ciphertext that opens to two texts under two keys), so every opener checks the content key
+ *   against the commitment. That is what lets a client prove to anyone what it asked or received by revealing the
+ *   content key ({@link revealEnvelope}), without any private key.
  *
  * What stays public (see docs/CLIENT.md): the number of recipients and their key tags (who can read it), the
  * plaintext's length (ciphertext = plaintext + 16 bytes), and everything the job carries anyway (model, limits,
@@ -35,13 +41,34 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { AitbcError } from "../errors.js";
 
 export const ENVELOPE_VERSION = 1;
+/** The first byte of every envelope. 0xFF never starts (or appears in) valid UTF-8. */
+export const ENVELOPE_MARKER = 0xff;
 export const MAX_RECIPIENTS = 16;
+const COMMITMENT_BYTES = 32;
 const KEY_TAG_BYTES = 8;
 const ENC_BYTES = 32;
 const WRAPPED_KEY_BYTES = 48;
 const SLOT_BYTES = KEY_TAG_BYTES + ENC_BYTES + WRAPPED_KEY_BYTES;
-const HEADER_BYTES = 3;
+const HEADER_BYTES = 4 + COMMITMENT_BYTES;
 const TAG_BYTES = 16;
+const COMMITMENT_LABEL = new TextEncoder().encode("aitbc/envelope-key/v1");
+
+/** Bytes an envelope adds to its plaintext: the fixed header, one slot per recipient and the content's tag. */
+export function envelopeOverhead(recipients: number): number {
+  return HEADER_BYTES + recipients * SLOT_BYTES + TAG_BYTES;
+}
+
+/** Whether `bytes` is shaped like an envelope (its marker byte); public prompts are UTF-8 and never are. */
+export function isEnvelope(bytes: Uint8Array): boolean {
+  return bytes.length > 0 && bytes[0] === ENVELOPE_MARKER;
+}
+
+function keyCommitment(contentKey: Uint8Array): Uint8Array {
+  const input = new Uint8Array(COMMITMENT_LABEL.length + contentKey.length);
+  input.set(COMMITMENT_LABEL);
+  input.set(contentKey, COMMITMENT_LABEL.length);
+  return sha256(input);
+}
 
 export type EnvelopeKind = "prompt" | "result";
 const KIND_BYTE: Record<EnvelopeKind, number> = { prompt: 1, result: 2 };
@@ -169,9 +196,11 @@ export async function sealEnvelope(
   const info = envelopeInfo(kind, context);
   const contentKey = crypto.getRandomValues(new Uint8Array(32));
   const header = new Uint8Array(HEADER_BYTES + recipients.length * SLOT_BYTES);
-  header[0] = ENVELOPE_VERSION;
-  header[1] = KIND_BYTE[kind];
-  header[2] = recipients.length;
+  header[0] = ENVELOPE_MARKER;
+  header[1] = ENVELOPE_VERSION;
+  header[2] = KIND_BYTE[kind];
+  header[3] = recipients.length;
+  header.set(keyCommitment(contentKey), 4);
   for (let i = 0; i < recipients.length; i++) {
     let sealed: { enc: Uint8Array; ciphertext: Uint8Array };
     try {
@@ -195,6 +224,8 @@ export async function sealEnvelope(
 /** The parts of an envelope, checked for shape (not opened). */
 export interface EnvelopeHeader {
   kind: EnvelopeKind;
+  /** SHA-256("aitbc/envelope-key/v1" ‖ content key). */
+  commitment: Uint8Array;
   recipients: { keyTag: Uint8Array; enc: Uint8Array; wrappedKey: Uint8Array }[];
   headerBytes: number;
   plaintextBytes: number;
@@ -202,9 +233,10 @@ export interface EnvelopeHeader {
 
 export function readEnvelopeHeader(envelope: Uint8Array): EnvelopeHeader {
   if (envelope.length < HEADER_BYTES) fail("ENVELOPE_MALFORMED", `an envelope has at least ${HEADER_BYTES} bytes, got ${envelope.length}`);
-  if (envelope[0] !== ENVELOPE_VERSION) fail("ENVELOPE_MALFORMED", `unknown envelope version ${envelope[0]} (this build reads version ${ENVELOPE_VERSION})`);
-  const kind = envelope[1] === 1 ? "prompt" : envelope[1] === 2 ? "result" : fail("ENVELOPE_MALFORMED", `unknown envelope kind ${envelope[1]}`);
-  const n = envelope[2];
+  if (envelope[0] !== ENVELOPE_MARKER) fail("ENVELOPE_MALFORMED", `an envelope starts with byte 0xff, this starts with 0x${envelope[0].toString(16).padStart(2, "0")}`);
+  if (envelope[1] !== ENVELOPE_VERSION) fail("ENVELOPE_MALFORMED", `unknown envelope version ${envelope[1]} (this build reads version ${ENVELOPE_VERSION})`);
+  const kind = envelope[2] === 1 ? "prompt" : envelope[2] === 2 ? "result" : fail("ENVELOPE_MALFORMED", `unknown envelope kind ${envelope[2]}`);
+  const n = envelope[3];
   if (n === 0 || n > MAX_RECIPIENTS) fail("ENVELOPE_MALFORMED", `an envelope has 1 to ${MAX_RECIPIENTS} recipients, this one says ${n}`);
   const headerBytes = HEADER_BYTES + n * SLOT_BYTES;
   if (envelope.length < headerBytes + TAG_BYTES) fail("ENVELOPE_MALFORMED", `an envelope for ${n} recipient(s) has at least ${headerBytes + TAG_BYTES} bytes, got ${envelope.length}`);
@@ -217,25 +249,44 @@ export function readEnvelopeHeader(envelope: Uint8Array): EnvelopeHeader {
       wrappedKey: envelope.subarray(at + KEY_TAG_BYTES + ENC_BYTES, at + SLOT_BYTES),
     });
   }
-  return { kind, recipients, headerBytes, plaintextBytes: envelope.length - headerBytes - TAG_BYTES };
+  return { kind, commitment: envelope.subarray(4, 4 + COMMITMENT_BYTES), recipients, headerBytes, plaintextBytes: envelope.length - headerBytes - TAG_BYTES };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** What opening an envelope gives: the plaintext, and the content key that anyone can use to check it. */
+export interface OpenedEnvelope {
+  plaintext: Uint8Array;
+  /** The envelope's content key: reveal it (with the envelope) to prove the plaintext, see {@link revealEnvelope}. */
+  contentKey: Uint8Array;
+}
+
+async function openContent(header: EnvelopeHeader, envelope: Uint8Array, contentKey: Uint8Array, backend: HpkeBackend): Promise<Uint8Array> {
+  if (contentKey.length !== 32 || !sameBytes(keyCommitment(contentKey), header.commitment)) {
+    fail("ENVELOPE_OPEN_FAILED", "the content key does not match the envelope's key commitment");
+  }
+  try {
+    return await backend.aeadOpen(contentKey, new Uint8Array(12), envelope.subarray(header.headerBytes), envelope.subarray(0, header.headerBytes));
+  } catch {
+    return fail("ENVELOPE_OPEN_FAILED", "the envelope's content does not authenticate: it was changed after sealing");
+  }
+}
+
 /**
- * Opens an envelope with a recipient's key pair. Refuses with ENVELOPE_NOT_A_RECIPIENT when no slot carries the key's
- * tag, and ENVELOPE_OPEN_FAILED when a slot or the content does not authenticate (a tampered envelope, another
- * context, another key with a colliding tag).
+ * Opens an envelope with a recipient's key pair and returns the plaintext with the content key. Refuses with
+ * ENVELOPE_NOT_A_RECIPIENT when no slot carries the key's tag, and ENVELOPE_OPEN_FAILED when a slot or the content
+ * does not authenticate (a tampered envelope, another context, another key with a colliding tag) or the content key
+ * does not match the commitment.
  */
-export async function openEnvelope(
+export async function openEnvelopeDetailed(
   kind: EnvelopeKind,
   envelope: Uint8Array,
   keyPair: EncryptionKeyPair,
   context: EnvelopeContext,
   backend: HpkeBackend = portableHpke,
-): Promise<Uint8Array> {
+): Promise<OpenedEnvelope> {
   checkKey(keyPair.privateKey, "the private key");
   const header = readEnvelopeHeader(envelope);
   if (header.kind !== kind) fail("ENVELOPE_MALFORMED", `expected a ${kind} envelope, got a ${header.kind} envelope`);
@@ -250,15 +301,32 @@ export async function openEnvelope(
     } catch {
       continue;
     }
-    try {
-      return await backend.aeadOpen(contentKey, new Uint8Array(12), envelope.subarray(header.headerBytes), envelope.subarray(0, header.headerBytes));
-    } catch {
-      fail("ENVELOPE_OPEN_FAILED", "the envelope's content does not authenticate: it was changed after sealing");
-    } finally {
-      contentKey.fill(0);
-    }
+    return { plaintext: await openContent(header, envelope, contentKey, backend), contentKey };
   }
   return fail("ENVELOPE_OPEN_FAILED", "the envelope does not open with this key in this context (another job, chain or market, or changed bytes)");
+}
+
+/** {@link openEnvelopeDetailed}, the plaintext only. */
+export async function openEnvelope(
+  kind: EnvelopeKind,
+  envelope: Uint8Array,
+  keyPair: EncryptionKeyPair,
+  context: EnvelopeContext,
+  backend: HpkeBackend = portableHpke,
+): Promise<Uint8Array> {
+  const opened = await openEnvelopeDetailed(kind, envelope, keyPair, context, backend);
+  opened.contentKey.fill(0);
+  return opened.plaintext;
+}
+
+/**
+ * Opens an envelope with its revealed content key, no private key needed: how a client proves to the DAO (or anyone)
+ * what it asked or received. The key commitment makes the answer unique: no other key opens the same envelope.
+ */
+export async function revealEnvelope(kind: EnvelopeKind, envelope: Uint8Array, contentKey: Uint8Array, backend: HpkeBackend = portableHpke): Promise<Uint8Array> {
+  const header = readEnvelopeHeader(envelope);
+  if (header.kind !== kind) fail("ENVELOPE_MALFORMED", `expected a ${kind} envelope, got a ${header.kind} envelope`);
+  return openContent(header, envelope, contentKey, backend);
 }
 
 /**

@@ -5,13 +5,17 @@ import { isAitbcError } from "../../../lib/errors.js";
 import { nodeHpke } from "../../../lib/node/hpke-node.js";
 import {
   deriveResultKeyPair,
+  envelopeOverhead,
   generateEncryptionKeyPair,
+  isEnvelope,
   keyTag,
   MAX_RECIPIENTS,
   openEnvelope,
+  openEnvelopeDetailed,
   portableHpke,
   readEnvelopeHeader,
   resultKeyMessage,
+  revealEnvelope,
   sealEnvelope,
   type EncryptionKeyPair,
   type EnvelopeContext,
@@ -30,6 +34,9 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
   }
   throw new Error("expected a refusal");
 }
+
+/** The fixed header: marker, version, kind, recipient count and the 32-byte key commitment. */
+const H = 4 + 32;
 
 const backends = [
   ["portable", portableHpke],
@@ -63,7 +70,10 @@ describe("lib/privacy/envelope: private prompts and results", function () {
     const header = readEnvelopeHeader(envelope);
     expect(header.plaintextBytes).to.equal(prompt.length);
     expect(header.recipients.map((r) => Buffer.from(r.keyTag).toString("hex"))).to.deep.equal([Buffer.from(keyTag(alice.publicKey)).toString("hex")]);
-    expect(envelope.length).to.equal(3 + 88 + prompt.length + 16);
+    expect(envelope.length).to.equal(H + 88 + prompt.length + 16);
+    expect(envelopeOverhead(1)).to.equal(envelope.length - prompt.length);
+    expect(isEnvelope(envelope)).to.equal(true);
+    expect(isEnvelope(prompt)).to.equal(false);
   });
 
   it("does not open in another context: chain, market, client, job id or kind", async function () {
@@ -84,7 +94,7 @@ describe("lib/privacy/envelope: private prompts and results", function () {
     const envelope = await sealEnvelope("prompt", prompt, [alice.publicKey, bob.publicKey], context);
     const accepted = new Set(["ENVELOPE_OPEN_FAILED", "ENVELOPE_NOT_A_RECIPIENT", "ENVELOPE_MALFORMED"]);
     // Every byte of the header and a sample of the content.
-    const positions = [...Array(3 + 2 * 88).keys(), 3 + 2 * 88, envelope.length - 17, envelope.length - 1];
+    const positions = [...Array(H + 2 * 88).keys(), H + 2 * 88, envelope.length - 17, envelope.length - 1];
     for (const at of positions) {
       const tampered = envelope.slice();
       tampered[at] ^= 0x01;
@@ -92,12 +102,27 @@ describe("lib/privacy/envelope: private prompts and results", function () {
       expect(accepted.has(code), `byte ${at}: ${code}`).to.equal(true);
     }
     expect(await refusal(openEnvelope("prompt", envelope.subarray(0, envelope.length - 1), bob, context))).to.equal("ENVELOPE_OPEN_FAILED");
-    expect(await refusal(openEnvelope("prompt", envelope.subarray(0, 3 + 2 * 88 + 15), bob, context))).to.equal("ENVELOPE_MALFORMED");
+    expect(await refusal(openEnvelope("prompt", envelope.subarray(0, H + 2 * 88 + 15), bob, context))).to.equal("ENVELOPE_MALFORMED");
     // Drop Alice's slot and say there is one recipient: Bob's wrapped key still opens, but the content's additional
     // data (the header) changed, so nobody reads the content.
-    const withoutAlice = new Uint8Array([...envelope.subarray(0, 3), ...envelope.subarray(3 + 88)]);
-    withoutAlice[2] = 1;
+    const withoutAlice = new Uint8Array([...envelope.subarray(0, H), ...envelope.subarray(H + 88)]);
+    withoutAlice[3] = 1;
     expect(await refusal(openEnvelope("prompt", withoutAlice, bob, context))).to.equal("ENVELOPE_OPEN_FAILED");
+  });
+
+  it("commits to its content key: the revealed key opens it for anyone, no other key does", async function () {
+    const envelope = await sealEnvelope("result", prompt, [alice.publicKey], resultContext, nodeHpke);
+    const opened = await openEnvelopeDetailed("result", envelope, alice, resultContext);
+    expect(opened.plaintext).to.deep.equal(prompt);
+    for (const [, backend] of backends) expect(await revealEnvelope("result", envelope, opened.contentKey, backend)).to.deep.equal(prompt);
+    const otherKey = opened.contentKey.slice();
+    otherKey[0] ^= 1;
+    expect(await refusal(revealEnvelope("result", envelope, otherKey))).to.equal("ENVELOPE_OPEN_FAILED");
+    expect(await refusal(revealEnvelope("prompt", envelope, opened.contentKey))).to.equal("ENVELOPE_MALFORMED");
+    // A key that matches the commitment but content that was changed: the AEAD refuses.
+    const changed = envelope.slice();
+    changed[changed.length - 20] ^= 1;
+    expect(await refusal(revealEnvelope("result", changed, opened.contentKey))).to.equal("ENVELOPE_OPEN_FAILED");
   });
 
   it("refuses bad recipient lists and bad keys by code", async function () {
@@ -117,16 +142,19 @@ describe("lib/privacy/envelope: private prompts and results", function () {
     expect(await refusal(sealEnvelope("prompt", prompt, [alice.publicKey], { ...context, client: "alice" }))).to.equal("ENVELOPE_BAD_CONTEXT");
   });
 
-  it("reads only version 1 envelopes of a known kind", async function () {
+  it("reads only marked version 1 envelopes of a known kind", async function () {
     const envelope = await sealEnvelope("prompt", prompt, [alice.publicKey], context);
+    const unmarked = envelope.slice();
+    unmarked[0] = 0x7b;
+    expect(await refusal(openEnvelope("prompt", unmarked, alice, context))).to.equal("ENVELOPE_MALFORMED");
     const v2 = envelope.slice();
-    v2[0] = 2;
+    v2[1] = 2;
     expect(await refusal(openEnvelope("prompt", v2, alice, context))).to.equal("ENVELOPE_MALFORMED");
     const kind = envelope.slice();
-    kind[1] = 9;
+    kind[2] = 9;
     expect(await refusal(openEnvelope("prompt", kind, alice, context))).to.equal("ENVELOPE_MALFORMED");
     const zero = envelope.slice();
-    zero[2] = 0;
+    zero[3] = 0;
     expect(await refusal(openEnvelope("prompt", zero, alice, context))).to.equal("ENVELOPE_MALFORMED");
   });
 
