@@ -8,6 +8,7 @@ import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
 import { formatTokenAmount } from "../money/amounts.js";
 import { receiptKeyMismatch } from "../node/key-file.js";
+import { parseServiceUrl } from "../market/endpoint.js";
 import { findModel, readRateCard } from "../market/rates.js";
 import { connectMarket, providerEntry, providerOf } from "./market.js";
 import { sendTransaction, type ProgressFn, type SentTx } from "./tx.js";
@@ -116,4 +117,38 @@ export async function registerProvider(
     actions.push("add-models");
   }
   return { provider: address, actions, transactions };
+}
+
+export interface EndpointResult {
+  provider: string;
+  /** `set` when a transaction published the endpoint, `current` when the chain already held it. */
+  action: "set" | "current";
+  transactions: SentTx[];
+}
+
+/**
+ * Publishes the relayer's service URL and X25519 encryption key (`ProviderRegistry.setEndpoint`) unless the chain
+ * already holds exactly these, so clients can find the offer and seal private prompts to this provider.
+ *
+ * @throws {AitbcError} `BAD_SERVICE_URL`, `PROVIDER_NOT_REGISTERED`, `TX_WOULD_REVERT`.
+ */
+export async function publishEndpoint(
+  signer: Signer,
+  deployment: Deployment,
+  endpoint: { encryptionKey: string; serviceUrl: string },
+  options: { onProgress?: ProgressFn } = {},
+): Promise<EndpointResult> {
+  const url = parseServiceUrl(endpoint.serviceUrl);
+  const key = endpoint.encryptionKey.toLowerCase();
+  const m = connectMarket(deployment, providerOf(signer));
+  const address = await signer.getAddress();
+  const entry = await providerEntry(m.providers, address);
+  if (!entry.registered) {
+    throw new AitbcError("PROVIDER_NOT_REGISTERED", `${address} is not a registered provider`, { hint: "Register first (provider:register or miner:start), then publish the endpoint." });
+  }
+  const current = await m.providers.endpointOf(address);
+  if (current.encryptionKey.toLowerCase() === key && current.serviceUrl === url) return { provider: address, action: "current", transactions: [] };
+  const providers = m.providers.connect(signer);
+  const tx = await sendTransaction("set endpoint", { estimate: () => providers.setEndpoint.estimateGas(key, url), send: () => providers.setEndpoint(key, url) }, { onProgress: options.onProgress });
+  return { provider: address, action: "set", transactions: [tx] };
 }

@@ -15,6 +15,7 @@ export const minerTasks = [
     .addOption({ name: "minerConfig", description: "Miner JSON config file (see docs/MINER.md); flags override it", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "account", description: "Local chains: index of the node's development account to mine with (default 1)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "keyFile", description: "Receipt key file (default .aitbc/keys/<network>/<address>.ed25519.json, shared with provider:register; created with mode 0600 if missing)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "serviceUrl", description: "URL where clients reach this relayer's API, published on-chain with the encryption key for private jobs (default on a local chain: the API's own address; required elsewhere for private jobs)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "rotateKey", description: "Replace a different receipt key already registered: receipts it signed stay verifiable for the time it was registered, later ones must carry the new key" })
     .addFlag({ name: "yes", description: "Bond without asking on a live network" })
     .addFlag({ name: "jsonLogs", description: "JSON log lines on stdout instead of the live status line" })

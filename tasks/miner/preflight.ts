@@ -11,6 +11,21 @@ import path from "node:path";
 import { AitbcError } from "../../lib/errors.js";
 import type { RelayerConfig } from "../../relayer/app/config.js";
 
+/** A port that is free on `host` now (the operating system's pick). */
+export async function pickFreePort(host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new AitbcError("PORT_UNAVAILABLE", `cannot listen on ${host} (${error.code ?? error.message})`, { hint: "Pass a --port, or check the configured http.host.", details: { host } })),
+    );
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** `PORT_IN_USE` when something listens on `host:port` already (port 0 and -1 need no check). */
 export async function checkPortFree(host: string, port: number): Promise<void> {
   if (port <= 0) return;

@@ -6,16 +6,17 @@ import { pino } from "pino";
 
 import { AitbcError } from "../../lib/errors.js";
 import { isLocalChain } from "../../lib/sdk/deployment.js";
-import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/node/key-file.js";
+import { defaultEncryptionKeyFile, defaultKeyFile, loadOrCreateEncryptionKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/node/key-file.js";
+import { parseServiceUrl } from "../../lib/market/endpoint.js";
 import { formatTokenAmount } from "../../lib/money/amounts.js";
-import { registerProvider } from "../../lib/sdk/miner.js";
+import { publishEndpoint, registerProvider } from "../../lib/sdk/miner.js";
 import { startMiner } from "../../relayer/index.js";
 import { defaultJournalPath, loadRelayerConfig } from "../../relayer/app/config.js";
 import { devAccount, resolveEvmWallet } from "../../relayer/app/keys.js";
 import { formatStatusLine } from "../../relayer/app/status-line.js";
 import { PROJECT_HINTS } from "../../relayer/app/hints.js";
 import { runTask, withDeployment, type DeployedContext } from "../shared/cli.js";
-import { checkJournalWritable, checkPortFree, checkRuntime } from "./preflight.js";
+import { checkJournalWritable, checkPortFree, checkRuntime, pickFreePort } from "./preflight.js";
 
 interface StartArgs {
   runtime: string;
@@ -26,6 +27,7 @@ interface StartArgs {
   minerConfig: string;
   account: string;
   keyFile: string;
+  serviceUrl: string;
   rotateKey: boolean;
   yes: boolean;
   jsonLogs: boolean;
@@ -99,6 +101,32 @@ async function ensureRegistered(
   return result.actions.length === 0 ? "registration up to date" : result.actions.map((a) => said[a] ?? a).join("; ");
 }
 
+/**
+ * Publishes where clients find this relayer's offer and the key private prompts are sealed to, unless the chain holds
+ * them already. On a local chain the URL defaults to the API's own address; elsewhere it must be given, since only the
+ * operator knows the public address.
+ */
+async function ensureEndpoint(
+  ctx: DeployedContext,
+  wallet: Wallet | HDNodeWallet,
+  http: { host: string; port: number },
+  serviceUrlFlag: string,
+  local: boolean,
+): Promise<string> {
+  if (http.port < 0) return "none (the API is disabled, so there is no offer and no private jobs)";
+  const given = serviceUrlFlag.trim();
+  const host = http.host === "0.0.0.0" || http.host === "::" ? "127.0.0.1" : http.host.includes(":") ? `[${http.host}]` : http.host;
+  const url = given !== "" ? parseServiceUrl(given) : local ? `http://${host}:${http.port}` : undefined;
+  if (url === undefined) {
+    return "none published: clients cannot check this relayer's offer or send it private jobs (pass --service-url https://<public address>)";
+  }
+  const keyFile = defaultEncryptionKeyFile(ctx.networkName, wallet.address);
+  const { key, created } = await loadOrCreateEncryptionKeyFile(keyFile);
+  if (created) ctx.say(`Encryption key ${key.publicKeyHex} (generated and stored in ${keyFile}, mode 0600)`);
+  const result = await publishEndpoint(wallet.connect(ctx.ethers.provider), ctx.deployment, { encryptionKey: key.publicKeyHex, serviceUrl: url }, { onProgress: (line) => ctx.say(`  · ${line}`) });
+  return result.action === "set" ? `${url} published with encryption key ${key.publicKeyHex}` : `${url} (up to date)`;
+}
+
 export default async function minerStartAction(args: StartArgs, hre: HardhatRuntimeEnvironment) {
   return runTask(hre, { json: false }, async (base) => {
     const ctx = await withDeployment(base);
@@ -126,12 +154,16 @@ export default async function minerStartAction(args: StartArgs, hre: HardhatRunt
 
     // Everything that could stop the relayer from starting is checked before the registration is touched.
     await checkPortFree(config.http.host, config.http.port);
+    // A free port is picked now, not by the server, so the endpoint published below names the port the API will use.
+    if (config.http.port === 0) config.http.port = await pickFreePort(config.http.host);
+    if (args.serviceUrl.trim() !== "") parseServiceUrl(args.serviceUrl);
     await checkJournalWritable(journal);
     await checkRuntime(config.runtime);
 
     const { key, created } = await loadOrCreateKeyFile(keyFile);
     ctx.say(`Receipt key ${key.keyId} (${created ? "generated and stored in" : "loaded from"} ${keyFile}, mode 0600)`);
     ctx.say(`Registration: ${await ensureRegistered(ctx, wallet, { key, file: keyFile }, Object.keys(config.models), { yes: args.yes, local, rotateKey: args.rotateKey })}`);
+    ctx.say(`Endpoint: ${await ensureEndpoint(ctx, wallet, config.http, args.serviceUrl, local)}`);
 
     const logger = args.jsonLogs ? pino({ level: config.logLevel }) : pino({ level: "error" }, pino.destination(2));
     ctx.say(`Journal ${journal}; loading the ${config.runtime.kind} runtime…`);

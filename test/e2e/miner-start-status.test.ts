@@ -55,7 +55,10 @@ describe("miner:start: the status line shows why the relayer is degraded", funct
     miner.stdout?.on("data", (c: Buffer) => (out += c.toString()));
     miner.stderr?.on("data", (c: Buffer) => (out += c.toString()));
 
-    await outputMatches(/^Serving .*API http:\/\/127\.0\.0\.1:\d+/m, "start");
+    const serving = await outputMatches(/^Serving .*API (http:\/\/127\.0\.0\.1:\d+)/m, "start");
+    // On a local chain the endpoint is published for the port the API really listens on (here one picked at start).
+    const published = await outputMatches(/^Endpoint: (http:\/\/127\.0\.0\.1:\d+) published with encryption key (0x[0-9a-f]{64})$/m, "endpoint");
+    expect(published[1]).to.equal(serving[1]);
     await outputMatches(/^\[ok\] jobs seen \d+ run \d+ .*\| gpu_seconds \d+\.\d{2} \| receipts \d+ \| batches \d+\/\d+$/m, "healthy status line");
 
     await node.stop();
