@@ -210,6 +210,12 @@ function refusalError(refusals: readonly Refusal[], job: ProposedJob, directed: 
     case "MODEL_NOT_SERVED":
       return new AitbcError("MODEL_NOT_OFFERED", `no provider's offer serves ${job.model}: ${first.detail}`, { hint: refusalHint("MODEL_NOT_OFFERED"), details });
     case "NO_ENDPOINT":
+      if (job.private) {
+        return new AitbcError("PRIVATE_NOT_OFFERED", `${who} has published no endpoint (encryption key and service URL), so a private prompt cannot be sealed to it`, {
+          hint: `Pass --public (with --force: no offer can be checked), or --provider one that published an endpoint (\`npx hardhat providers\`).`,
+          details,
+        });
+      }
       return new AitbcError("OFFER_UNREACHABLE", `${who} has registered no service URL, so its offer cannot be checked`, { hint: refusalHint("OFFER_UNREACHABLE"), details });
     case "OFFER_MALFORMED":
     case "OFFER_MISMATCH":
@@ -219,6 +225,13 @@ function refusalError(refusals: readonly Refusal[], job: ProposedJob, directed: 
     default:
       return new AitbcError(first.reason, says, { hint: refusalHint(first.reason), details });
   }
+}
+
+function tooManyRecipients(providers: readonly ProviderListing[], job: ProposedJob): AitbcError {
+  return new AitbcError("TOO_MANY_RECIPIENTS", `${providers.length} providers would take this ${job.model} job; a private prompt is sealed to at most ${MAX_PROVIDER_RECIPIENTS}`, {
+    hint: "Direct the job to one provider with --provider (see `npx hardhat providers`).",
+    details: { providers: providers.map((p) => p.address) },
+  });
 }
 
 interface Admission {
@@ -250,6 +263,7 @@ async function admit(
         hint: refusalHint("PRIVATE_NOT_OFFERED"),
       });
     }
+    if (keyed.length > MAX_PROVIDER_RECIPIENTS) throw tooManyRecipients(keyed, job);
     return { recipients: keyed, warnings: [] };
   }
   if (candidates.length === 0) {
@@ -270,12 +284,7 @@ async function admit(
     } else accepted.push({ listing: o, verdict });
   }
   if (accepted.length === 0) throw refusalError(refusals, job, options.addressed !== undefined);
-  if (job.private && accepted.length > MAX_PROVIDER_RECIPIENTS) {
-    throw new AitbcError("TOO_MANY_RECIPIENTS", `${accepted.length} providers would take this ${job.model} job; a private prompt is sealed to at most ${MAX_PROVIDER_RECIPIENTS}`, {
-      hint: "Direct the job to one provider with --provider (see `npx hardhat providers`).",
-      details: { providers: accepted.map((a) => a.listing.address) },
-    });
-  }
+  if (job.private && accepted.length > MAX_PROVIDER_RECIPIENTS) throw tooManyRecipients(accepted.map((a) => a.listing), job);
   return { recipients: accepted.map((a) => a.listing), warnings: accepted.flatMap((a) => a.verdict.warnings.map((w) => `${a.listing.address}: ${w}`)) };
 }
 

@@ -46,8 +46,8 @@ describe("lib/sdk/client: submitJob checks the offers before escrowing and seals
 
   beforeEach(async function () {
     f = await networkHelpers.loadFixture(async function twoProvidersWithEndpoints(): Promise<Fixture> {
-      const [deployer, a, b, client] = await ethers.getSigners();
-      const deployment = await deploySystem(deployer, { network: "hardhat", devAccounts: [a.address, b.address, client.address] });
+      const [deployer, a, b, client, ...more] = await ethers.getSigners();
+      const deployment = await deploySystem(deployer, { network: "hardhat", devAccounts: [a, b, client, ...more.slice(0, 14)].map((s) => s.address) });
       const c = deployment.contracts;
       const registry = ProviderRegistry__factory.connect(c.ProviderRegistry as string, deployer);
       const bond = await registry.minBond();
@@ -152,6 +152,35 @@ describe("lib/sdk/client: submitJob checks the offers before escrowing and seals
     const gone = await refused({ provider: f.providers[0] });
     expect(gone.code).to.equal("OFFER_UNREACHABLE");
     expect(gone.hint).to.include("--force");
+  });
+
+  it("a provider without an endpoint: a private job cannot be sealed to it, a public one needs --force", async function () {
+    const [, a] = await ethers.getSigners();
+    await (await ProviderRegistry__factory.connect(f.deployment.contracts.ProviderRegistry as string, a).clearEndpoint()).wait();
+    const sealed = await refused({ provider: f.providers[0] });
+    expect(sealed.code).to.equal("PRIVATE_NOT_OFFERED");
+    expect(sealed.hint).to.include("--public");
+    expect((await refused({ provider: f.providers[0], private: false })).code).to.equal("OFFER_UNREACHABLE");
+    expect((await refused({ provider: f.providers[0], force: true })).code, "nothing to seal to, even forced").to.equal("PRIVATE_NOT_OFFERED");
+    const forced = await submitJob(await client(), f.deployment, { model: "llama3.2", prompt: "hi", maxUnits: "2", provider: f.providers[0], private: false, force: true });
+    expect(forced).to.deep.include({ private: false, provider: f.providers[0] });
+    // An open private job is sealed only to the provider that still has an endpoint.
+    const open = await submitJob(await client(), f.deployment, { model: "llama3.2", prompt: "hi", maxUnits: "2" });
+    expect(open.recipients).to.deep.equal([f.providers[1]]);
+  });
+
+  it("refuses to seal an open job to more than 15 providers (TOO_MANY_RECIPIENTS, naming --provider)", async function () {
+    const signers = await ethers.getSigners();
+    const registry = ProviderRegistry__factory.connect(f.deployment.contracts.ProviderRegistry as string, ethers.provider);
+    const bond = await registry.minBond();
+    for (const signer of signers.slice(4, 18)) {
+      await (await AITBCToken__factory.connect(f.deployment.contracts.AITBCToken, signer).approve(await registry.getAddress(), bond)).wait();
+      await (await registry.connect(signer).register(toHex(getPublicKey(randomSecretKey())), [1], bond)).wait();
+      await (await registry.connect(signer).setEndpoint(toHex((await generateEncryptionKeyPair()).publicKey), "http://127.0.0.1:9")).wait();
+    }
+    const many = await refused({ force: true });
+    expect(many.code).to.equal("TOO_MANY_RECIPIENTS");
+    expect(many.hint).to.include("--provider");
   });
 
   it("--force skips the offers: a job nobody offers to run is escrowed and sealed to the registered keys", async function () {
