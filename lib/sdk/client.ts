@@ -179,7 +179,7 @@ function refusalError(refusals: readonly Refusal[], job: ProposedJob, directed: 
   const details = { providers: refusals.map((r) => ({ provider: r.provider, reason: r.reason, detail: r.detail })) };
   const who = directed ? `provider ${first.provider}` : refusals.length === 1 ? `the one provider serving ${job.model} (${first.provider})` : `none of the ${refusals.length} providers serving ${job.model}`;
   const says = `${who} ${directed || refusals.length === 1 ? "would refuse" : "would take"} this job: ${first.detail}`;
-  const other = directed ? "" : " or --provider one whose offer takes it";
+  const other = directed ? "" : ", or --provider one whose offer takes it";
   switch (first.reason) {
     case "UNITS_TOO_LARGE":
     case "PRICE_TOO_HIGH": {

@@ -59,7 +59,7 @@ export const marketTasks = [
     .addOption({ name: "provider", description: "Only this provider may accept the job (default: any provider serving the model)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "deadline", description: "Seconds from now (3600) or an ISO time (2026-12-01T12:00:00Z) by which it must be settled (default: 3600)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "approve", description: "Use approve + createJob even when the token supports a permit signature" })
-    .addFlag({ name: "public", description: "Send the prompt in the clear (readable by anyone in calldata and the JobCreated event, for ever) and get the result unencrypted; default: private" })
+    .addFlag({ name: "public", description: "Send the prompt in the clear (readable by anyone in calldata and the JobCreated event, for ever) and get the result unencrypted; without it the prompt is sealed to the provider(s) and the result to you" })
     .addFlag({ name: "force", description: "Skip the providers' offers: escrow even if no relayer says it will run the job (the chain's own checks still apply)" })
     .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
