@@ -2,7 +2,7 @@
  * What a client does with the marketplace: submit a job (funded by an EIP-2612 permit when the wallet can sign one,
  * by `approve` otherwise), dispute a settled job inside its window, and withdraw refunds and earnings.
  */
-import { Signature, ZeroAddress, type Signer } from "ethers";
+import { hexlify, Signature, ZeroAddress, type Signer } from "ethers";
 
 import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
@@ -11,9 +11,14 @@ import { formatTokenAmount, milliToUnits } from "../money/amounts.js";
 import { parseAddressOption, parseDeadline, parseMaxUnits } from "../market/jobs.js";
 import { findModel, readRateCard } from "../market/rates.js";
 import { escrowFor } from "../money/prices.js";
+import { checkOffer, type Offer, type OfferVerdict, type ProposedJob } from "../market/offer.js";
+import { envelopeOverhead, portableHpke, type HpkeBackend } from "../privacy/envelope.js";
+import { MAX_PROVIDER_RECIPIENTS, sealJobRequest } from "../privacy/request.js";
 import { MAX_PROMPT_BYTES } from "../protocol.js";
 import type { AITBCToken } from "../../typechain-types/index.js";
 import { chainTime, connectMarket, providerBatches, providerEntry, providerOf, readJob, requireJobStatus, sameAddress } from "./market.js";
+import { DEFAULT_OFFER_TIMEOUT_MS, discoverProviders, offersFor, providerListing, refusalHint, type ProviderListing, type ProviderOffer } from "./offers.js";
+import { resultKeyFor } from "./results.js";
 import { sendTransaction, type ProgressFn, type SentTx } from "./tx.js";
 
 /** Deadline of a job when the caller names none: an hour of chain time. */
@@ -81,6 +86,15 @@ export interface SubmitJobRequest {
   deadline?: bigint | string;
   /** `"auto"` (default): an existing allowance, else a permit, else `approve`; `"approve"`: never a permit. */
   funding?: "auto" | "approve";
+  /**
+   * Seal the prompt to the provider(s) and the result to the client (default `true`). `false` sends the prompt in the
+   * clear: it stays readable in calldata and in the `JobCreated` event for ever.
+   */
+  private?: boolean;
+  /** Skip the offers (admission): escrow even if no relayer says it will run the job. The chain's checks still apply. */
+  force?: boolean;
+  /** How long to wait for each provider's offer (default 5 s). */
+  offerTimeoutMs?: number;
 }
 
 export interface SubmittedJob {
@@ -101,22 +115,208 @@ export interface SubmittedJob {
   funding: "allowance" | "permit" | "approve";
   /** Every transaction sent, in order (an `approve` first when one was needed). */
   transactions: SentTx[];
+  /** Whether the prompt went on-chain sealed (and the result will be sealed to {@link resultKey}). */
+  private: boolean;
+  /** The providers the prompt was sealed to (checksummed); empty for a public job. */
+  recipients: string[];
+  /** 0x hex of the client's result public key the result will be sealed to; `null` for a public job. */
+  resultKey: string | null;
+  /** What the offers warn about (a provider at capacity); the job was still escrowed. */
+  warnings: string[];
+}
+
+/** The order in which refusals are reported for an open job: what the client can fix first. */
+const REFUSAL_ORDER = [
+  "PROMPT_NOT_UTF8",
+  "PROMPT_EMPTY",
+  "PROMPT_TOO_LONG",
+  "UNITS_TOO_LARGE",
+  "PRICE_TOO_HIGH",
+  "DEADLINE_TOO_CLOSE",
+  "RATE_TOO_LOW",
+  "PRIVATE_NOT_OFFERED",
+  "PUBLIC_NOT_OFFERED",
+  "MODEL_NOT_SERVED",
+  "DEGRADED",
+  "OFFER_MALFORMED",
+  "OFFER_MISMATCH",
+  "OFFER_UNREACHABLE",
+  "NO_ENDPOINT",
+] as const;
+
+interface Refusal {
+  provider: string;
+  reason: string;
+  detail: string;
+  offer: Offer | null;
+}
+
+function largestUnits(offers: readonly Offer[], job: ProposedJob): bigint | undefined {
+  const caps = offers.flatMap((o) => {
+    const m = o.models.find((x) => x.name === job.model);
+    if (m === undefined) return [];
+    let cap = m.maxUnitsMilli;
+    if (o.limits.maxJobPrice !== null && job.rate > 0n) {
+      const byPrice = (o.limits.maxJobPrice * 1000n) / job.rate;
+      if (byPrice < cap) cap = byPrice;
+    }
+    return [cap];
+  });
+  return caps.length === 0 ? undefined : caps.reduce((a, b) => (b > a ? b : a));
 }
 
 /**
- * Escrows tokens for a job and creates it. Everything is checked before anything is sent: the model is on the rate
- * card and enabled, the addressed provider can serve it, the deadline fits the escrow's window, the balance covers
- * the escrow, and the escrow's own quote equals `lib/money/prices.ts` arithmetic.
+ * The one error for a job that no provider's offer accepts: the reason the client can act on first, with a hint that
+ * names the fix (with the numbers from the offers), and every provider's answer in `details.providers`.
+ */
+function refusalError(refusals: readonly Refusal[], job: ProposedJob, directed: boolean): AitbcError {
+  const rank = (r: string) => {
+    const i = (REFUSAL_ORDER as readonly string[]).indexOf(r);
+    return i < 0 ? REFUSAL_ORDER.length : i;
+  };
+  const first = [...refusals].sort((a, b) => rank(a.reason) - rank(b.reason))[0];
+  const offers = refusals.flatMap((r) => (r.offer === null ? [] : [r.offer]));
+  const details = { providers: refusals.map((r) => ({ provider: r.provider, reason: r.reason, detail: r.detail })) };
+  const who = directed ? `provider ${first.provider}` : refusals.length === 1 ? `the one provider serving ${job.model} (${first.provider})` : `none of the ${refusals.length} providers serving ${job.model}`;
+  const says = `${who} ${directed || refusals.length === 1 ? "would refuse" : "would take"} this job: ${first.detail}`;
+  const other = directed ? "" : ", or --provider one whose offer takes it";
+  switch (first.reason) {
+    case "UNITS_TOO_LARGE":
+    case "PRICE_TOO_HIGH": {
+      const cap = largestUnits(offers, job);
+      return new AitbcError(first.reason, says, {
+        hint: cap === undefined || cap === 0n ? refusalHint(first.reason) : `Use a smaller --max-units, at most ${milliToUnits(cap)}${other}.`,
+        details: { ...details, largestMaxUnitsMilli: cap?.toString() ?? null },
+      });
+    }
+    case "DEADLINE_TOO_CLOSE": {
+      const longestRun = Number((job.maxUnitsMilli + 999n) / 1000n);
+      const margins = offers.map((o) => o.limits.deadlineMarginSeconds);
+      // A few seconds on top of the offer's need: the creation has to be mined before the relayer sees the job.
+      const least = margins.length === 0 ? undefined : longestRun + Math.min(...margins) + 15;
+      return new AitbcError("DEADLINE_TOO_CLOSE", says, {
+        hint: least === undefined ? refusalHint("DEADLINE_TOO_CLOSE") : `Use a later --deadline, at least ${least} s from now (--deadline ${least}), or a smaller --max-units.`,
+        details: { ...details, leastDeadlineSeconds: least ?? null },
+      });
+    }
+    case "PROMPT_TOO_LONG": {
+      const limits = offers.map((o) => o.limits.maxPromptBytes);
+      const most = limits.length === 0 ? undefined : Math.max(...limits);
+      return new AitbcError("PROMPT_TOO_LONG", says, {
+        hint: most === undefined ? refusalHint("PROMPT_TOO_LONG") : `Shorten the prompt to at most ${most} bytes${other}.`,
+        details: { ...details, maxPromptBytes: most ?? null },
+      });
+    }
+    case "MODEL_NOT_SERVED":
+      return new AitbcError("MODEL_NOT_OFFERED", `no provider's offer serves ${job.model}: ${first.detail}`, { hint: refusalHint("MODEL_NOT_OFFERED"), details });
+    case "NO_ENDPOINT":
+      if (job.private) {
+        return new AitbcError("PRIVATE_NOT_OFFERED", `${who} has published no endpoint (encryption key and service URL), so a private prompt cannot be sealed to it`, {
+          hint: `Pass --public (with --force: no offer can be checked), or --provider one that published an endpoint (\`npx hardhat providers\`).`,
+          details,
+        });
+      }
+      return new AitbcError("OFFER_UNREACHABLE", `${who} has registered no service URL, so its offer cannot be checked`, { hint: refusalHint("OFFER_UNREACHABLE"), details });
+    case "OFFER_MALFORMED":
+    case "OFFER_MISMATCH":
+      return new AitbcError(first.reason, `${who}: ${first.detail}`, { hint: refusalHint("OFFER_UNREACHABLE"), details });
+    case "OFFER_UNREACHABLE":
+      return new AitbcError("OFFER_UNREACHABLE", `${who}: ${first.detail}`, { hint: refusalHint("OFFER_UNREACHABLE"), details });
+    default:
+      return new AitbcError(first.reason, says, { hint: refusalHint(first.reason), details });
+  }
+}
+
+function tooManyRecipients(providers: readonly ProviderListing[], job: ProposedJob): AitbcError {
+  return new AitbcError("TOO_MANY_RECIPIENTS", `${providers.length} providers would take this ${job.model} job; a private prompt is sealed to at most ${MAX_PROVIDER_RECIPIENTS}`, {
+    hint: "Direct the job to one provider with --provider (see `npx hardhat providers`).",
+    details: { providers: providers.map((p) => p.address) },
+  });
+}
+
+interface Admission {
+  /** The providers to seal the prompt to (private jobs). */
+  recipients: ProviderListing[];
+  warnings: string[];
+}
+
+/**
+ * Admission before escrow: the providers that may take the job, their offers, and the verdict of the relayer's own
+ * rule on each. Refuses with the error that names the fix when none would run the job; sends nothing.
+ */
+async function admit(
+  signerProvider: ReturnType<typeof providerOf>,
+  deployment: Deployment,
+  job: ProposedJob,
+  options: { addressed?: string; force: boolean; now: bigint; chainId: bigint; escrow: string; timeoutMs: number },
+): Promise<Admission> {
+  const candidates =
+    options.addressed !== undefined
+      ? [await providerListing(deployment, signerProvider, options.addressed, { model: job.model })]
+      : (await discoverProviders(deployment, signerProvider, { model: job.model })).filter((p) => p.canServe);
+  const sealable = (list: readonly ProviderListing[]) => list.filter((p) => p.encryptionKey !== null);
+  if (options.force) {
+    if (!job.private) return { recipients: [], warnings: [] };
+    const keyed = sealable(candidates);
+    if (keyed.length === 0) {
+      throw new AitbcError("PRIVATE_NOT_OFFERED", options.addressed !== undefined ? `provider ${options.addressed} has registered no encryption key` : `no provider serving ${job.model} has registered an encryption key`, {
+        hint: refusalHint("PRIVATE_NOT_OFFERED"),
+      });
+    }
+    if (keyed.length > MAX_PROVIDER_RECIPIENTS) throw tooManyRecipients(keyed, job);
+    return { recipients: keyed, warnings: [] };
+  }
+  if (candidates.length === 0) {
+    throw new AitbcError("MODEL_NOT_OFFERED", `no registered provider can take ${job.model} jobs now`, { hint: refusalHint("MODEL_NOT_OFFERED") });
+  }
+  const offers: ProviderOffer[] = await offersFor(candidates, { timeoutMs: options.timeoutMs, expect: { chainId: options.chainId, escrow: options.escrow } });
+  const refusals: Refusal[] = [];
+  const accepted: { listing: ProviderListing; verdict: Extract<OfferVerdict, { ok: true }> }[] = [];
+  for (const o of offers) {
+    if (o.offer === null) {
+      refusals.push({ provider: o.address, reason: o.error?.code ?? "OFFER_UNREACHABLE", detail: o.error?.message ?? "no offer", offer: null });
+      continue;
+    }
+    const verdict = checkOffer(o.offer, job, Number(options.now));
+    if (!verdict.ok) refusals.push({ provider: o.address, reason: verdict.reason, detail: verdict.detail, offer: o.offer });
+    else if (job.private && o.encryptionKey === null) {
+      refusals.push({ provider: o.address, reason: "PRIVATE_NOT_OFFERED", detail: `${o.address} has registered no encryption key on-chain`, offer: o.offer });
+    } else accepted.push({ listing: o, verdict });
+  }
+  if (accepted.length === 0) throw refusalError(refusals, job, options.addressed !== undefined);
+  if (job.private && accepted.length > MAX_PROVIDER_RECIPIENTS) throw tooManyRecipients(accepted.map((a) => a.listing), job);
+  return { recipients: accepted.map((a) => a.listing), warnings: accepted.flatMap((a) => a.verdict.warnings.map((w) => `${a.listing.address}: ${w}`)) };
+}
+
+/**
+ * Escrows tokens for a job and creates it. Everything is checked before anything is signed or sent: the model is on
+ * the rate card and enabled, the addressed provider can serve it, the deadline fits the escrow's window, the balance
+ * covers the escrow, the escrow's own quote equals `lib/money/prices.ts` arithmetic, and (unless `force`) the offer of
+ * the addressed provider, or of every provider serving the model, accepts the job under the relayer's own rule
+ * (`checkOffer`).
+ *
+ * A private job (the default) is sealed to the addressed provider's registered encryption key, or for an open job to
+ * every provider whose offer accepts it (at most {@link MAX_PROVIDER_RECIPIENTS}), and to the client's result key
+ * ({@link resultKeyFor}: one signature of the signer, no transaction).
  *
  * @throws {AitbcError} `UNKNOWN_MODEL`, `MODEL_DISABLED`, `BAD_UNITS`, `BAD_DEADLINE`, `BAD_PROMPT`, `BAD_ADDRESS`,
- *   `PROVIDER_CANNOT_SERVE`, `INSUFFICIENT_BALANCE`, `QUOTE_MISMATCH`, `TX_WOULD_REVERT`, `TX_FAILED`.
+ *   `PROVIDER_CANNOT_SERVE`, `INSUFFICIENT_BALANCE`, `QUOTE_MISMATCH`; admission: `MODEL_NOT_OFFERED`,
+ *   `UNITS_TOO_LARGE`, `PRICE_TOO_HIGH`, `DEADLINE_TOO_CLOSE`, `RATE_TOO_LOW`, `PROMPT_NOT_UTF8`, `PROMPT_TOO_LONG`,
+ *   `PRIVATE_NOT_OFFERED`, `PUBLIC_NOT_OFFERED`, `DEGRADED`, `OFFER_UNREACHABLE`, `OFFER_MALFORMED`, `OFFER_MISMATCH`,
+ *   `TOO_MANY_RECIPIENTS`, `ENVELOPE_TOO_LARGE`; `TX_WOULD_REVERT`, `TX_FAILED`.
  */
-export async function submitJob(signer: Signer, deployment: Deployment, request: SubmitJobRequest, options: { onProgress?: ProgressFn } = {}): Promise<SubmittedJob> {
+export async function submitJob(
+  signer: Signer,
+  deployment: Deployment,
+  request: SubmitJobRequest,
+  options: { onProgress?: ProgressFn; hpke?: HpkeBackend } = {},
+): Promise<SubmittedJob> {
   const say = options.onProgress ?? (() => undefined);
   if (request.model.trim() === "") throw new AitbcError("MISSING_OPTION", "a job needs a model", { hint: "Pick a model from the rate card, e.g. llama3.2." });
   const maxUnitsMilli = parseMaxUnits(request.maxUnits);
   const addressed = request.provider === undefined || request.provider.trim() === "" ? undefined : parseAddressOption(request.provider, "provider");
   const prompt = encodePrompt(request.prompt);
+  const isPrivate = request.private ?? true;
   const provider = providerOf(signer);
   const m = connectMarket(deployment, provider);
   const client = await signer.getAddress();
@@ -142,8 +342,48 @@ export async function submitJob(signer: Signer, deployment: Deployment, request:
       details: { balance: balance.toString(), needed: escrow.toString() },
     });
   }
+  const chainId = (await provider.getNetwork()).chainId;
+  const proposed: ProposedJob = {
+    model: model.name,
+    rate: model.rate,
+    maxUnitsMilli,
+    deadline: Number(deadline),
+    prompt,
+    private: isPrivate,
+    addressedProvider: addressed?.toLowerCase() ?? null,
+  };
+  const admission = await admit(provider, deployment, proposed, {
+    addressed,
+    force: request.force === true,
+    now,
+    chainId,
+    escrow: m.addresses.escrow,
+    timeoutMs: request.offerTimeoutMs ?? DEFAULT_OFFER_TIMEOUT_MS,
+  });
+  let onChainPrompt: Uint8Array = prompt;
+  let resultKey: string | null = null;
+  if (isPrivate) {
+    const size = 1 + 32 + prompt.length + envelopeOverhead(admission.recipients.length + 1);
+    if (size > MAX_PROMPT_BYTES) {
+      throw new AitbcError("ENVELOPE_TOO_LARGE", `sealed to ${admission.recipients.length} provider(s) and you, the prompt makes ${size} bytes; the escrow accepts at most ${MAX_PROMPT_BYTES}`, {
+        hint: `Shorten the prompt by ${size - MAX_PROMPT_BYTES} bytes, or direct the job to one provider with --provider (each recipient adds 88 bytes).`,
+        details: { bytes: size, max: MAX_PROMPT_BYTES },
+      });
+    }
+    const keyPair = await resultKeyFor(signer, chainId);
+    resultKey = hexlify(keyPair.publicKey);
+    onChainPrompt = await sealJobRequest(
+      { prompt, resultKey: keyPair.publicKey },
+      admission.recipients.map((r) => r.encryptionKey as Uint8Array),
+      { chainId, market: m.addresses.escrow, client },
+      options.hpke ?? portableHpke,
+    );
+    keyPair.privateKey.fill(0);
+  }
   say(`Job: ${model.name} (model ${model.id}), up to ${milliToUnits(maxUnitsMilli)} ${model.unitType} at ${aitbc(model.rate)} → escrow ${aitbc(escrow)}`);
   say(`  deadline ${formatTimestamp(deadline)}${addressed === undefined ? "" : `, only provider ${addressed}`}`);
+  say(isPrivate ? `  private: prompt sealed to ${admission.recipients.map((r) => r.address).join(", ")} and your result key` : "  public: the prompt goes on-chain in the clear");
+  for (const warning of admission.warnings) say(`  warning: ${warning}`);
 
   const escrowContract = m.escrow.connect(signer);
   const providerArg = addressed ?? ZeroAddress;
@@ -156,8 +396,8 @@ export async function submitJob(signer: Signer, deployment: Deployment, request:
   if (permit !== undefined) {
     funding = "permit";
     created = await sendTransaction("create job (with permit)", {
-      estimate: () => escrowContract.createJobWithPermit.estimateGas(model.id, maxUnitsMilli, providerArg, deadline, prompt, permitDeadline, permit.v, permit.r, permit.s),
-      send: () => escrowContract.createJobWithPermit(model.id, maxUnitsMilli, providerArg, deadline, prompt, permitDeadline, permit.v, permit.r, permit.s),
+      estimate: () => escrowContract.createJobWithPermit.estimateGas(model.id, maxUnitsMilli, providerArg, deadline, onChainPrompt, permitDeadline, permit.v, permit.r, permit.s),
+      send: () => escrowContract.createJobWithPermit(model.id, maxUnitsMilli, providerArg, deadline, onChainPrompt, permitDeadline, permit.v, permit.r, permit.s),
     }, { onProgress: say });
   } else {
     if (allowance < escrow) {
@@ -170,8 +410,8 @@ export async function submitJob(signer: Signer, deployment: Deployment, request:
       );
     }
     created = await sendTransaction("create job", {
-      estimate: () => escrowContract.createJob.estimateGas(model.id, maxUnitsMilli, providerArg, deadline, prompt),
-      send: () => escrowContract.createJob(model.id, maxUnitsMilli, providerArg, deadline, prompt),
+      estimate: () => escrowContract.createJob.estimateGas(model.id, maxUnitsMilli, providerArg, deadline, onChainPrompt),
+      send: () => escrowContract.createJob(model.id, maxUnitsMilli, providerArg, deadline, onChainPrompt),
     }, { onProgress: say });
   }
   sent.push(created);
@@ -201,6 +441,10 @@ export async function submitJob(signer: Signer, deployment: Deployment, request:
     inputHash: event.args.inputHash as string,
     funding,
     transactions: sent,
+    private: isPrivate,
+    recipients: isPrivate ? admission.recipients.map((r) => r.address) : [],
+    resultKey,
+    warnings: admission.warnings,
   };
 }
 

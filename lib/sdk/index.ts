@@ -58,6 +58,26 @@ export {
   type ServedReceipt,
   type WaitForReceiptOptions,
 } from "./relayer-api.js";
+export {
+  DEFAULT_OFFER_TIMEOUT_MS,
+  discoverProviders,
+  fetchOffer,
+  offersFor,
+  providerListing,
+  refusalHint,
+  type ProviderListing,
+  type ProviderOffer,
+} from "./offers.js";
+export {
+  fetchResult,
+  jobRelayerState,
+  resultKeyFor,
+  type FetchedResult,
+  type FetchResultRequest,
+  type JobRelayerStateRequest,
+  type RelayerJobView,
+} from "./results.js";
+export { checkOffer, offerJson, parseOffer, type Offer, type OfferVerdict, type ProposedJob } from "../market/offer.js";
 
 // ── receipts ────────────────────────────────────────────────────────────────────────────────────────────────────
 export {

@@ -48,7 +48,10 @@ export const marketTasks = [
     .setAction(projectAction(() => import("./provider-status.js")))
     .build(),
 
-  task("job:submit", "Create a compute job: quotes and escrows its maximum price (permit signature, or approve), then prints the job id")
+  task(
+    "job:submit",
+    "Create a compute job: checks the providers' offers, seals the prompt (private by default), escrows its maximum price (permit signature, or approve), then prints the job id",
+  )
     .addOption({ name: "model", description: "Required. Model name from the rate card (see `rates`)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "prompt", description: "Prompt text (or use --prompt-file)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "promptFile", description: "File whose bytes are the prompt (at most 64 KiB)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
@@ -56,15 +59,37 @@ export const marketTasks = [
     .addOption({ name: "provider", description: "Only this provider may accept the job (default: any provider serving the model)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "deadline", description: "Seconds from now (3600) or an ISO time (2026-12-01T12:00:00Z) by which it must be settled (default: 3600)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "approve", description: "Use approve + createJob even when the token supports a permit signature" })
+    .addFlag({ name: "public", description: "Send the prompt in the clear (readable by anyone in calldata and the JobCreated event, for ever) and get the result unencrypted; without it the prompt is sealed to the provider(s) and the result to you" })
+    .addFlag({ name: "force", description: "Skip the providers' offers: escrow even if no relayer says it will run the job (the chain's own checks still apply)" })
     .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
     .setAction(projectAction(() => import("./job-submit.js")))
     .build(),
 
-  task("job:status", "Show a job: status, parties, rate, escrow, deadline, and once settled its units, price, batch and dispute window")
+  task(
+    "job:status",
+    "Show a job: status, parties, rate, escrow, deadline, once settled its units, price, batch and dispute window, and what the provider's relayer says (running, refused and why, given back)",
+  )
     .addOption({ name: "id", description: JOB_ID, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "relayer", description: "Ask this relayer API URL about the job (default: the registered service URL of the job's provider, or of every provider serving the model for an open job)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addFlag({ name: "json", description: JSON_FLAG })
     .setAction(projectAction(() => import("./job-status.js")))
+    .build(),
+
+  task("job:result", "Fetch a job's result from its provider's relayer, check it against the signed receipt's result_hash, open it when private, and print it (or write it to --out)")
+    .addOption({ name: "id", description: JOB_ID, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "out", description: "Write the result's bytes to this file instead of printing them (an existing file is kept unless --force)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "force", description: "Overwrite the --out file if it exists" })
+    .addOption({ name: "relayer", description: "Fetch from this relayer API URL (default: the registered service URL of the job's provider)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "from", description: "Account whose result key opens a private result (default: the job's client, when the network can sign for it)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "json", description: JSON_FLAG })
+    .setAction(projectAction(() => import("./job-result.js")))
+    .build(),
+
+  task("providers", "List the registered providers: models, endpoint (service URL, encryption key), and whether their relayer's offer answers, with its limits and health")
+    .addOption({ name: "model", description: "Only providers serving this model (see `rates`)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "json", description: JSON_FLAG })
+    .setAction(projectAction(() => import("./providers.js")))
     .build(),
 
   task("job:cancel", "Cancel your Open job before a provider accepts it; the whole escrow comes back at once")

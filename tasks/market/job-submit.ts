@@ -4,6 +4,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
 import { parseAddressOption, parseMaxUnits } from "../../lib/market/jobs.js";
+import { nodeHpke } from "../../lib/node/hpke-node.js";
 import { encodePrompt, submitJob } from "../../lib/sdk/client.js";
 import { runTask } from "../shared/cli.js";
 import { aitbc, openMarket, pickSender, txJson } from "./shared.js";
@@ -16,6 +17,8 @@ interface SubmitArgs {
   provider: string;
   deadline: string;
   approve: boolean;
+  public: boolean;
+  force: boolean;
   from: string;
   json: boolean;
 }
@@ -51,10 +54,24 @@ export default async function jobSubmitAction(args: SubmitArgs, hre: HardhatRunt
     const job = await submitJob(
       sender,
       m.deployment,
-      { model: args.model.trim(), prompt, maxUnits: args.maxUnits, provider: addressed, deadline: args.deadline.trim() === "" ? undefined : args.deadline, funding: args.approve ? "approve" : "auto" },
-      { onProgress: (line) => ctx.say(line) },
+      {
+        model: args.model.trim(),
+        prompt,
+        maxUnits: args.maxUnits,
+        provider: addressed,
+        deadline: args.deadline.trim() === "" ? undefined : args.deadline,
+        funding: args.approve ? "approve" : "auto",
+        private: !args.public,
+        force: args.force,
+      },
+      { onProgress: (line) => ctx.say(line), hpke: nodeHpke },
     );
     ctx.say(`Created job ${job.jobId}; escrowed ${aitbc(job.escrow)}. Follow it with \`npx hardhat job:status --id ${job.jobId} --network ${ctx.networkName}\`.`);
+    ctx.say(
+      job.private
+        ? `Private: the prompt is sealed to ${job.recipients.join(", ")} and to your result key; fetch the result with \`npx hardhat job:result --id ${job.jobId} --network ${ctx.networkName}\`.`
+        : "Public: the prompt is readable by anyone in the transaction and the JobCreated event.",
+    );
     return {
       jobId: job.jobId,
       model: job.model,
@@ -66,6 +83,11 @@ export default async function jobSubmitAction(args: SubmitArgs, hre: HardhatRunt
       escrow: job.escrow,
       deadline: job.deadline,
       inputHash: job.inputHash,
+      txHash: job.txHash,
+      private: job.private,
+      recipients: job.recipients,
+      resultKey: job.resultKey,
+      warnings: job.warnings,
       funding: job.funding,
       transactions: job.transactions.map(txJson),
     };

@@ -68,7 +68,8 @@ describe("e2e: marketplace tasks on anvil (1 s interval mining)", function () {
 
   it("a job submitted with the CLI is run and settled by the relayer process; the client's refund is withdrawn", async function () {
     const submitted = await ok<{ jobId: string; escrow: string; funding: string }>(
-      "job:submit", "--model", "llama3.2", "--prompt", "Say hello", "--max-units", "2.5", "--deadline", "600", "--from", "2",
+      // Public and forced: the relayer starts after the job exists, so no offer answers yet.
+      "job:submit", "--model", "llama3.2", "--prompt", "Say hello", "--max-units", "2.5", "--deadline", "600", "--public", "--force", "--from", "2",
     );
     expect(submitted).to.deep.include({ jobId: "1", escrow: (5n * E18).toString(), funding: "permit" });
 

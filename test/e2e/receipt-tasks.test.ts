@@ -55,7 +55,7 @@ describe("e2e: receipt tasks on hardhat node", function () {
     dir = path.join(ws.dir, "receipts");
     await mkdir(dir);
     for (const [i, prompt] of ["first", "second"].entries()) {
-      const job = await ok<{ jobId: string; inputHash: string }>("job:submit", "--model", "llama3.2", "--prompt", prompt, "--max-units", "3", "--from", "2");
+      const job = await ok<{ jobId: string; inputHash: string }>("job:submit", "--model", "llama3.2", "--prompt", prompt, "--max-units", "3", "--public", "--force", "--from", "2");
       await (await escrow.acceptJob(BigInt(job.jobId))).wait();
       const unitsMilli = 1_000n + BigInt(i) * 250n;
       const now = Math.floor(Date.now() / 1000);
