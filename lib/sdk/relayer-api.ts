@@ -214,7 +214,14 @@ export function parseRelayerReceiptList(body: string): RelayerReceiptList {
 }
 
 /** Relayer job states after which no receipt will come. */
-const HOPELESS_STATES = new Set(["failed", "expired", "refused"]);
+const HOPELESS_STATES = new Set(["failed", "expired", "refused", "given_back"]);
+
+/** What the client can do about a job the relayer will not deliver, by the relayer's state. */
+function notServedHint(state: string): string {
+  if (state === "refused") return "Nothing was charged: cancel the job (`job:cancel`) for the whole escrow at once, then submit it again as the reason says (or to another provider).";
+  if (state === "given_back") return "The provider gave the job back on-chain: the whole escrow is already back with the client. Submit it again, perhaps to another provider.";
+  return "Submit the job again (perhaps to another provider); the escrow can be reclaimed after the deadline (`job:reclaim`).";
+}
 const ANCHORED_BATCH_STATES = new Set(["confirmed", "finalized"]);
 
 export interface WaitForReceiptOptions {
@@ -276,12 +283,18 @@ export async function waitForReceipt(relayerUrl: string, jobId: bigint, options:
     if (options.signal?.aborted === true) throw abortError(options.signal);
     const jobBody = await relayerGet(base, `/api/v1/jobs/${jobId}`, options.signal);
     if (jobBody !== undefined) {
-      const job = JSON.parse(jobBody) as { state: string; receipt_id: string | null; failure?: unknown; refusal?: unknown };
+      const job = JSON.parse(jobBody) as { state: string; receipt_id: string | null; failure?: { code?: string; message?: string } | null; refusal?: string | null; refusal_detail?: string | null };
       lastState = job.state;
       if (HOPELESS_STATES.has(job.state)) {
-        throw new AitbcError("JOB_NOT_SERVED", `the relayer will not deliver job ${jobId}: it is ${job.state}`, {
-          hint: "Submit the job again (perhaps to another provider); the escrow can be reclaimed after the deadline.",
-          details: { state: job.state, failure: job.failure ?? null, refusal: job.refusal ?? null },
+        const why =
+          job.state === "refused" && typeof job.refusal === "string"
+            ? `: refused, ${job.refusal}${typeof job.refusal_detail === "string" ? ` (${job.refusal_detail})` : ""}`
+            : job.failure?.code !== undefined
+              ? `: ${job.state.replace("_", " ")}, ${job.failure.code}${job.failure.message === undefined ? "" : ` (${job.failure.message})`}`
+              : `: it is ${job.state.replace("_", " ")}`;
+        throw new AitbcError("JOB_NOT_SERVED", `the relayer will not deliver job ${jobId}${why}`, {
+          hint: notServedHint(job.state),
+          details: { state: job.state, failure: job.failure ?? null, refusal: job.refusal ?? null, refusalDetail: job.refusal_detail ?? null },
         });
       }
       if (job.receipt_id !== null) {

@@ -2,7 +2,8 @@ import { expect } from "chai";
 
 import { isAitbcError } from "../../../lib/errors.js";
 import { JsonNumber } from "../../../lib/receipts/canonical.js";
-import { parseRelayerReceipt, parseRelayerReceiptList } from "../../../lib/sdk/relayer-api.js";
+import { parseRelayerReceipt, parseRelayerReceiptList, waitForReceipt } from "../../../lib/sdk/relayer-api.js";
+import { startFixedServer } from "../../fixtures/fixed-server.js";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -75,5 +76,44 @@ describe("lib/sdk/relayer-api: the one reader of relayer receipt answers", funct
     expect(page.nextCursor).to.equal("c1");
     expect(parseRelayerReceiptList('{"items":[],"next_cursor":null}')).to.deep.equal({ items: [], nextCursor: null });
     for (const bad of ["nope", '{"items":{}}', "[]"]) expect(codeOf(() => parseRelayerReceiptList(bad)), bad).to.equal("RELAYER_ERROR");
+  });
+});
+
+describe("lib/sdk/relayer-api: waitForReceipt tells the client why a job will not come", function () {
+  it("stops at once with the relayer's refusal reason, a give-back or a failure, each with its fix", async function () {
+    const server = await startFixedServer();
+    try {
+      const job = (state: string, extra: Record<string, unknown> = {}) => ({ job_id: "7", state, receipt_id: null, failure: null, refusal: null, refusal_detail: null, ...extra });
+      const cases = [
+        { view: job("refused", { refusal: "UNITS_TOO_LARGE", refusal_detail: "maxUnitsMilli 90000 exceeds 60000 for llama3.2" }), says: /refused, UNITS_TOO_LARGE \(maxUnitsMilli 90000/, hint: /job:cancel/ },
+        { view: job("given_back", { failure: { code: "RUNTIME_DOWN", message: "the runtime does not answer" } }), says: /given back, RUNTIME_DOWN/, hint: /already back/ },
+        { view: job("failed", { failure: { code: "RUN_FAILED", message: "3 attempts" } }), says: /failed, RUN_FAILED/, hint: /job:reclaim/ },
+      ];
+      for (const c of cases) {
+        server.json("/api/v1/jobs/7", c.view);
+        let caught: unknown;
+        try {
+          await waitForReceipt(server.url, 7n, { timeoutMs: 5_000, pollIntervalMs: 50 });
+        } catch (error) {
+          caught = error;
+        }
+        expect(isAitbcError(caught) && caught.code).to.equal("JOB_NOT_SERVED");
+        if (!isAitbcError(caught)) throw new Error("expected JOB_NOT_SERVED");
+        expect(caught.message).to.match(c.says);
+        expect(caught.hint).to.match(c.hint);
+        expect((caught.details as { state: string }).state).to.equal(c.view.state);
+      }
+      // A job still running is waited for, until the timeout.
+      server.json("/api/v1/jobs/7", job("running"));
+      let timeout: unknown;
+      try {
+        await waitForReceipt(server.url, 7n, { timeoutMs: 300, pollIntervalMs: 50 });
+      } catch (error) {
+        timeout = error;
+      }
+      expect(isAitbcError(timeout) && timeout.code).to.equal("RECEIPT_TIMEOUT");
+    } finally {
+      await server.close();
+    }
   });
 });
