@@ -1,5 +1,6 @@
 /**
- * Miner: register as a provider (bond, Ed25519 receipt key, models) and run the relayer inside this process. The
+ * Miner: register as a provider (bond, Ed25519 receipt key, models), publish the endpoint (the API's URL and an X25519
+ * key, so clients can read the offer and seal private prompts to it) and run the relayer inside this process. The
  * relayer watches the escrow, accepts jobs for the served models, runs them on the configured runtime (an embedded
  * llama.cpp with a tiny generated model by default), signs receipts and settles them in anchored batches, and serves
  * its read API.
@@ -10,6 +11,7 @@
  * It imports the package `aitbc-evm`: copied into a project that depends on it, drop `--conditions=aitbc-source`
  * (that condition, used from this repository only, maps the package to its TypeScript sources instead of dist/).
  */
+import { createServer } from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -17,7 +19,7 @@ import { pathToFileURL } from "node:url";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 
 import { loadDeployment } from "aitbc-evm";
-import { loadOrCreateKeyFile, registerProvider, startMiner, type RelayerApp } from "aitbc-evm/miner";
+import { loadOrCreateEncryptionKeyFile, loadOrCreateKeyFile, publishEndpoint, registerProvider, startMiner, type RelayerApp } from "aitbc-evm/miner";
 
 export interface MinerExampleOptions {
   rpcUrl: string;
@@ -31,6 +33,18 @@ export interface MinerExampleOptions {
   log?: (line: string) => void;
 }
 
+/** A port free on 127.0.0.1 now: the endpoint is published before the relayer listens, so it must name the port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
 export async function main(options: MinerExampleOptions): Promise<{ app: RelayerApp; apiUrl: string }> {
   const log = options.log ?? console.log;
   const models = options.models ?? ["llama3.2"];
@@ -39,10 +53,17 @@ export async function main(options: MinerExampleOptions): Promise<{ app: Relayer
   const { key, created } = await loadOrCreateKeyFile(keyFile);
   log(`receipt key ${key.keyId} (${created ? "new" : "existing"}, ${keyFile})`);
 
+  const port = options.port === 0 ? await freePort() : options.port;
+  const encryptionKeyFile = path.join(options.dataDir, "encryption-key.json");
+  const { key: encryptionKey } = await loadOrCreateEncryptionKeyFile(encryptionKeyFile);
   const provider = new JsonRpcProvider(options.rpcUrl, undefined, { staticNetwork: true });
   try {
-    const registration = await registerProvider(new NonceManager(new Wallet(options.privateKey, provider)), deployment, { receiptKey: key.publicKeyHex, models });
+    const signer = new NonceManager(new Wallet(options.privateKey, provider));
+    const registration = await registerProvider(signer, deployment, { receiptKey: key.publicKeyHex, models });
     log(`provider ${registration.provider}: ${registration.actions.length === 0 ? "registration up to date" : registration.actions.join(", ")}`);
+    // A public miner publishes the URL clients reach it at (behind TLS); this example serves on loopback.
+    const endpoint = await publishEndpoint(signer, deployment, { encryptionKey: encryptionKey.publicKeyHex, serviceUrl: `http://127.0.0.1:${port}` });
+    log(`endpoint http://127.0.0.1:${port}: ${endpoint.action === "set" ? "published" : "up to date"}`);
   } finally {
     provider.destroy();
   }
@@ -53,12 +74,13 @@ export async function main(options: MinerExampleOptions): Promise<{ app: Relayer
       rpcUrl: options.rpcUrl,
       deploymentFile: path.resolve(options.deploymentFile),
       providerKeyFile: keyFile,
+      encryptionKeyFile,
       journalPath: path.join(options.dataDir, "journal.sqlite"),
       models: Object.fromEntries(models.map((m) => [m, {}])),
       // Small batches settle quickly; a production miner batches more to save gas.
       batching: { maxItems: 20, maxAgeSeconds: 1 },
       chain: { pollIntervalMs: 250 },
-      http: { port: options.port, host: "127.0.0.1" },
+      http: { port, host: "127.0.0.1" },
       logLevel: "warn",
     },
     { privateKey: options.privateKey },

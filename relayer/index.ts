@@ -10,8 +10,8 @@ import { startRelayerApp, type RelayerApp, type StartOptions } from "./app/start
 
 export type { RelayerApp, StartOptions } from "./app/start.js";
 export type { RelayerConfig, RelayerConfigInput } from "./app/config.js";
-export { registerProvider, type ProviderRegistration, type RegistrationResult } from "../lib/sdk/miner.js";
-export { loadOrCreateKeyFile, readKeyFile, type ReceiptKey } from "../lib/node/key-file.js";
+export { publishEndpoint, registerProvider, type EndpointResult, type ProviderRegistration, type RegistrationResult } from "../lib/sdk/miner.js";
+export { loadOrCreateEncryptionKeyFile, loadOrCreateKeyFile, readEncryptionKeyFile, readKeyFile, type EncryptionKey, type ReceiptKey } from "../lib/node/key-file.js";
 
 /**
  * Validates `config` (the relayer's configuration document, see docs/MINER.md) and starts the relayer: it watches

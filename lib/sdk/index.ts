@@ -126,7 +126,7 @@ export { followAnchoredBatches, readAnchoredBatches, type AnchoredBatch, type Ba
 
 // ── miners ──────────────────────────────────────────────────────────────────────────────────────────────────────
 export { loadOrCreateKeyFile, readKeyFile, type ReceiptKey } from "../node/key-file.js";
-export { registerProvider, type ProviderRegistration, type RegistrationResult } from "./miner.js";
+export { publishEndpoint, registerProvider, type EndpointResult, type ProviderRegistration, type RegistrationResult } from "./miner.js";
 // The relayer itself (startMiner) is the `aitbc-evm/miner` entry: relayer/index.ts.
 export { loadOrCreateEncryptionKeyFile, readEncryptionKeyFile, type EncryptionKey } from "../node/key-file.js";
 export { parseServiceUrl } from "../market/endpoint.js";
