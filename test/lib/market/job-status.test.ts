@@ -7,6 +7,7 @@ import { network } from "hardhat";
 import { jobStatusName } from "../../../lib/market/jobs.js";
 import { JOB_STATUSES } from "../../../lib/protocol.js";
 import { readJob } from "../../../lib/sdk/market.js";
+import { describeContractRevert } from "../../../lib/sdk/reverts.js";
 import { createJobs, deployMarketFixture } from "../../../tools/market-fixture.js";
 
 const { ethers } = await network.create();
@@ -35,5 +36,27 @@ describe("lib/market: the GivenBack status, read from the chain", function () {
     const job = await readJob(escrow, id);
     expect(job.status).to.equal("GivenBack");
     expect(job.escrow).to.equal(onChain.escrow);
+  });
+
+  it("names the reverts of a refused give-back through the SDK: not the provider, and a job already given back", async function () {
+    const f = await deployMarketFixture(ethers, { clients: 1, providers: 2 });
+    const [id] = await createJobs(f, f.clients[0], 1);
+    const escrow = f.market.jobEscrow;
+    await (await escrow.connect(f.providers[0]).acceptJob(id)).wait();
+    const refusal = async (call: Promise<unknown>) => {
+      try {
+        await call;
+      } catch (error) {
+        return describeContractRevert(error);
+      }
+      throw new Error("the give-back was not refused");
+    };
+    const other = await refusal(escrow.connect(f.providers[1]).giveBackJob(id));
+    expect(other?.name).to.equal("JobEscrowNotProvider");
+    expect(other?.text).to.equal(`JobEscrowNotProvider(${id}, ${f.providers[1].address})`);
+    await (await escrow.connect(f.providers[0]).giveBackJob(id)).wait();
+    const twice = await refusal(escrow.connect(f.providers[0]).giveBackJob(id));
+    expect(twice?.name).to.equal("JobEscrowUnexpectedStatus");
+    expect(twice?.text).to.equal(`JobEscrowUnexpectedStatus(${id}, 9)`);
   });
 });
