@@ -1,17 +1,23 @@
 /**
  * Deterministic gas benchmark of the marketplace: `./node_modules/.bin/hardhat run bench/gas.ts`.
- * Prints a table and writes `bench/results/gas.json`; the scenarios and their definitions are in
+ * Prints the figures with their traffic and writes `bench/results/gas.json` (figures at the top level, compared with
+ * the baseline by `bench/report.ts`; the traffic of each under `traffic`). The scenarios and their definitions are in
  * `bench/gas-scenarios.ts`.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 
 import { network } from "hardhat";
 
-import { measureGas } from "./gas-scenarios.js";
+import { measureGasReport } from "./gas-scenarios.js";
 
 const { ethers } = await network.create();
-const results = await measureGas(ethers);
-console.table(Object.entries(results).map(([metric, gas]) => ({ metric, gas })));
+const { figures, traffic } = await measureGasReport(ethers);
+console.table(
+  Object.entries(figures).map(([metric, gas]) => {
+    const t = traffic[metric];
+    return { metric, gas, clients: t?.clients, "jobs/create": t?.jobsPerCreate, "prompt B": t?.promptBytes, "÷ jobs": t?.jobs, counts: t?.counts };
+  }),
+);
 mkdirSync("bench/results", { recursive: true });
-writeFileSync("bench/results/gas.json", `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync("bench/results/gas.json", `${JSON.stringify({ ...figures, traffic }, null, 2)}\n`);
 console.log("wrote bench/results/gas.json");

@@ -154,6 +154,28 @@ export function e2eSection(doc: Record<string, unknown> | undefined): { chart: s
   return { chart: bars.length === 0 ? null : barChart("e2e: settled jobs/s by offered load (red: not drained)", bars, "jobs/s"), lines };
 }
 
+/** The traffic of each figure, where a results document gives it (bench:gas: `traffic`, see bench/gas-scenarios.ts). */
+export interface FigureTraffic {
+  clients: number;
+  jobsPerCreate: number;
+  promptBytes: number;
+  jobs: number;
+  counts: string;
+}
+
+export function trafficOf(doc: Record<string, unknown>): Record<string, FigureTraffic> {
+  const t = doc.traffic;
+  return typeof t === "object" && t !== null && !Array.isArray(t) ? (t as Record<string, FigureTraffic>) : {};
+}
+
+const GAS_TRAFFIC_NOTE =
+  "Each gas figure is per job unless its name says otherwise, with its traffic: distinct clients, jobs per create " +
+  "call, prompt bytes on-chain (an envelope for private rows), and the number of jobs it is divided by. The yardstick " +
+  "is `one_job_per_tx_lifecycle`, the project's own path with one job per transaction (release and withdraws " +
+  "included); the best traffic (`settle_per_job_batch256`, 16 clients; `lifecycle_full_per_job_25_per_create`) stands " +
+  "next to the worst (`settle_per_job_batch256_256_clients`; `lifecycle_full_per_job_1_per_create`). " +
+  "`prompt_gas_per_kib_*` are gas per KiB of prompt.";
+
 const STATUS_MARK: Record<Figure["status"], string> = {
   ok: "✓",
   better: "▲ better",
@@ -189,11 +211,23 @@ function main(): void {
   mkdirSync(chartsDir, { recursive: true });
   const charts: string[] = [];
   const gas = docs.gas === undefined ? {} : numericFigures(docs.gas);
-  const gasBars = ["settle_per_job_batch256", "lifecycle_per_job_batch100", "naive_lifecycle_per_job", "create_single", "accept_single", "settle_single", "anchor_root"]
+  const gasBars = [
+    "settle_per_job_batch256",
+    "settle_per_job_batch256_256_clients",
+    "lifecycle_full_per_job_25_per_create",
+    "lifecycle_full_per_job_1_per_create",
+    "one_job_per_tx_lifecycle",
+    "create_single",
+    "create_private_open_4_recipients",
+    "accept_single",
+    "settle_single",
+    "give_back_single",
+    "anchor_root",
+  ]
     .filter((k) => gas[k] !== undefined)
-    .map((k) => ({ label: k, value: gas[k], highlight: k.startsWith("naive") }));
+    .map((k) => ({ label: k, value: gas[k], highlight: k === "one_job_per_tx_lifecycle" }));
   if (gasBars.length > 0) {
-    writeFileSync(path.join(chartsDir, "gas.svg"), barChart("Gas (per job unless noted) — red: naive per-job escrow", gasBars, "gas"));
+    writeFileSync(path.join(chartsDir, "gas.svg"), barChart("Gas (per job unless noted) — red: the one-job-per-transaction path", gasBars, "gas"));
     charts.push("![gas](charts/gas.svg)");
   }
   const throughput: { label: string; value: number }[] = [];
@@ -232,10 +266,20 @@ function main(): void {
     const doc = docs[suite];
     const machine = (doc.machine ?? {}) as Record<string, unknown>;
     const where = [doc.cpu_model ?? machine.cpu, doc.node_version ?? machine.node, doc.runtime_device].filter((x) => x !== undefined).join(", ");
-    lines.push(`## ${suite}${where === "" ? "" : ` (${where})`}`, "", "| figure | value | baseline | change | status |", "|---|---:|---:|---:|---|");
+    const traffic = trafficOf(doc);
+    const withTraffic = Object.keys(traffic).length > 0;
+    lines.push(
+      `## ${suite}${where === "" ? "" : ` (${where})`}`,
+      "",
+      ...(withTraffic ? [GAS_TRAFFIC_NOTE, ""] : []),
+      `| figure | value | baseline | change | status |${withTraffic ? " clients | jobs/create | prompt B | ÷ jobs | counts |" : ""}`,
+      `|---|---:|---:|---:|---|${withTraffic ? "---:|---:|---:|---:|---|" : ""}`,
+    );
     for (const f of figures.filter((x) => x.suite === suite)) {
       const change = f.worsePct === undefined ? "" : `${f.worsePct > 0 ? "+" : ""}${(f.direction === "lower" ? f.worsePct : -f.worsePct).toFixed(1)} %`;
-      lines.push(`| ${f.key} | ${fmt(f.value)} | ${f.baseline === undefined ? "—" : fmt(f.baseline)} | ${change} | ${STATUS_MARK[f.status]} |`);
+      const t = traffic[f.key];
+      const extra = !withTraffic ? "" : t === undefined ? " | | | | |" : ` ${t.clients} | ${t.jobsPerCreate} | ${t.promptBytes} | ${t.jobs} | ${t.counts} |`;
+      lines.push(`| ${f.key} | ${fmt(f.value)} | ${f.baseline === undefined ? "—" : fmt(f.baseline)} | ${change} | ${STATUS_MARK[f.status]} |${extra}`);
     }
     lines.push("");
   }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 
-import { barChart, compare, directionOf, numericFigures } from "../../bench/report.js";
+import { barChart, compare, directionOf, numericFigures, trafficOf } from "../../bench/report.js";
 
 describe("bench report", function () {
   it("treats throughput as higher-is-better and gas, seconds and overhead as lower-is-better", function () {
@@ -9,6 +9,15 @@ describe("bench report", function () {
     expect(directionOf("receipts", "merkle_1m_s")).to.equal("lower");
     expect(directionOf("relayer", "overhead_pct")).to.equal("lower");
     expect(directionOf("gas", "settle_per_job_batch256")).to.equal("lower");
+  });
+
+  it("reads each gas figure's traffic, which is descriptive and never compared", function () {
+    const traffic = { settle_per_job_batch256: { clients: 16, jobsPerCreate: 16, promptBytes: 0, jobs: 256, counts: "settleBatch of 256" } };
+    const doc = { settle_per_job_batch256: 7613, traffic };
+    expect(trafficOf(doc)).to.deep.equal(traffic);
+    expect(Object.keys(numericFigures(doc))).to.deep.equal(["settle_per_job_batch256"]);
+    expect(trafficOf({ jobs_per_s: 10 })).to.deep.equal({});
+    expect(trafficOf({ traffic: [1, 2] })).to.deep.equal({});
   });
 
   it("fails any gas figure above its baseline, even by one unit", function () {

@@ -29,6 +29,13 @@ contract EscrowInvariantsTest is Test {
         handler.unbond(0);
         handler.withdrawBond(0);
         assertEq(handler.bondWithdrawals(), 0, "exposure keeps the bond");
+        handler.create(2, 0, 5_000, false);
+        handler.accept(1, 2);
+        handler.giveBack(0, 2);
+        assertEq(handler.givenBack(), 0, "only the accepting provider gives back");
+        handler.giveBack(1, 2);
+        assertEq(handler.givenBack(), 1, "give-back reached");
+        invariant_giveBackMovesExactlyTheEscrow();
         handler.dispute(0);
         handler.resolve(0, 5_000, 10e18);
         assertGt(handler.slashed(), 0, "slash reached");
@@ -48,6 +55,11 @@ contract EscrowInvariantsTest is Test {
         (uint256 jobs, uint256 batches) = sys.escrow.counters();
         (uint256 accounted, uint256 held) = Market.accountedFunds(sys, jobs, batches, handler.allAccounts());
         assertEq(accounted, held, "escrow balance == accounted funds");
+    }
+
+    /// @dev Every give-back moved the job's escrow to its client and out of its provider's exposure, nothing else.
+    function invariant_giveBackMovesExactlyTheEscrow() public view {
+        assertEq(handler.giveBackMismatches(), 0, "a give-back moved something other than the escrow");
     }
 
     function invariant_noJobPaidTwice() public view {

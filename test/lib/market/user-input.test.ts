@@ -32,8 +32,8 @@ async function asyncCodeOf(fn: () => Promise<unknown>): Promise<string | undefin
 
 describe("lib/market: parsing what users type", function () {
   it("names job statuses in IJobEscrow enum order", function () {
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 8].map(jobStatusName)).to.deep.equal(["None", "Open", "Accepted", "Settled", "Finalized", "Cancelled", "Expired", "Disputed", "Resolved"]);
-    expect(codeOf(() => jobStatusName(9))).to.equal("UNKNOWN_JOB_STATUS");
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(jobStatusName)).to.deep.equal(["None", "Open", "Accepted", "Settled", "Finalized", "Cancelled", "Expired", "Disputed", "Resolved", "GivenBack"]);
+    expect(codeOf(() => jobStatusName(10))).to.equal("UNKNOWN_JOB_STATUS");
   });
 
   it("parses job ids and refuses zero, signs, hex and blanks", function () {
