@@ -7,6 +7,7 @@ import { pino } from "pino";
 
 import { Journal } from "../../../../relayer/adapters/journal/journal.js";
 import { createApiServer, type ApiServer, type ProcessProbe } from "../../../../relayer/adapters/http/server.js";
+import { JOB_STATES } from "../../../../relayer/core/job-state.js";
 import { CLIENT_A, CLIENT_B, hash32, origin, PROVIDER, receiptInput, seedSignedJob } from "../../../fixtures/relayer/journal/seed.js";
 
 /** Minimal parser of the Prometheus text format, independent of the renderer. */
@@ -203,7 +204,7 @@ describe("relayer/adapters/http", () => {
       expect(value("aitbc_relayer_jobs", { state: "settled" })).to.equal(2);
       expect(value("aitbc_relayer_jobs", { state: "signed" })).to.equal(3);
       expect(value("aitbc_relayer_jobs", { state: "seen" })).to.equal(1);
-      expect(samples.filter((s) => s.name === "aitbc_relayer_jobs")).to.have.length(11);
+      expect(samples.filter((s) => s.name === "aitbc_relayer_jobs")).to.have.length(JOB_STATES.length);
       expect(value("aitbc_relayer_gpu_seconds_total")).to.equal(12.5);
       expect(value("aitbc_relayer_receipts_signed_total")).to.equal(5);
       expect(value("aitbc_relayer_batches", { status: "confirmed" })).to.equal(1);
