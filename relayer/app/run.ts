@@ -164,7 +164,6 @@ export class Runner {
   }
 
   async #run({ job, runtimeModel, prompt: stored, timeoutMs }: PreparedRun): Promise<void> {
-    const { journal } = this.#w;
     const id = job.jobId;
     const key = id.toString();
     const opened = await this.#private.open(job, stored);
@@ -210,7 +209,8 @@ export class Runner {
     try {
       unitsMilli = meterUnitsMilli(result.timings, job.maxUnitsMilli);
     } catch (error) {
-      journal.jobs.applyEvent(id, { type: "fail", code: errorCode(error), message: errorMessage(error) }, sec(this.#w.now()));
+      // A run that cannot be metered cannot be billed: the client gets the escrow back now.
+      this.#giveBack(id, errorCode(error), errorMessage(error));
       return;
     }
     // The contract refuses zero units; a run too fast to measure is billed its smallest unit, one millisecond.
