@@ -131,8 +131,14 @@ export class Runner {
     const current = journal.jobs.get(id);
     if (current === null || (current.state !== "accepted" && current.state !== "running")) return;
     const nowSec = sec(this.#w.now());
-    if (view.status === "Expired" || view.status === "Cancelled" || (view.status === "Accepted" && view.provider === provider && ours)) {
+    if (view.status === "GivenBack" && view.provider === provider) {
+      journal.jobs.applyEvent(id, { type: "give_back", code: "GIVEN_BACK_ELSEWHERE", message: `job ${id} was given back on-chain by a transaction this journal did not send` }, nowSec);
+    } else if (view.status === "Expired" || view.status === "Cancelled") {
       journal.jobs.applyEvent(id, { type: "expire" }, nowSec);
+    } else if (view.status === "Accepted" && view.provider === provider && ours) {
+      // Accepted here but too close to its deadline to run and settle: given back, the client refunded now.
+      this.#giveBack(id, "DEADLINE_TOO_CLOSE", `job ${id} cannot finish and settle before its deadline ${view.deadline}`);
+      return;
     } else {
       const why = !ours ? "accepted through a transaction this journal did not send" : `on-chain status ${view.status} (provider ${view.provider})`;
       journal.jobs.applyEvent(id, { type: "fail", code: "NOT_RUNNABLE_ON_CHAIN", message: `job ${id} is not run: ${why}` }, nowSec);
@@ -148,8 +154,8 @@ export class Runner {
     // Past the deadline the contract refuses settlement: the client reclaims the escrow, nothing to run.
     const left = job.deadline - nowSec - s.batching.deadlineMarginSeconds;
     if (left <= 0) {
-      journal.jobs.apply(id, { type: "expire" }, nowSec);
-      this.#w.log.warn({ jobId: id.toString() }, "job expired before it could run");
+      // It can no longer be settled in time: given back now, the client need not wait for the deadline to reclaim.
+      this.#giveBack(id, "DEADLINE_TOO_CLOSE", `job ${id} cannot finish and settle before its deadline ${job.deadline}`);
       return null;
     }
     const model = s.models.get(job.model);
