@@ -12,6 +12,7 @@ import { nodeHpke } from "../../../lib/node/hpke-node.js";
 import { deriveResultKeyPair, generateEncryptionKeyPair, openEnvelope, resultKeyMessage, type EncryptionKeyPair } from "../../../lib/privacy/envelope.js";
 import { sealJobRequest } from "../../../lib/privacy/request.js";
 import { Eip1193Transport } from "../../../relayer/adapters/chain/rpc.js";
+import { RuntimeError, type RunRequest, type RunResult } from "../../../relayer/adapters/runtimes/types.js";
 import { parseRelayerConfig } from "../../../relayer/app/config.js";
 import { startRelayerApp, type RelayerApp } from "../../../relayer/app/start.js";
 import { formatStatusLine } from "../../../relayer/app/status-line.js";
@@ -33,6 +34,22 @@ function capturingLogger(): { logger: Logger; lines: string[] } {
   return { logger: pino({ level: "debug" }, { write: (line: string) => lines.push(line) }), lines };
 }
 
+/** The scripted runtime, able to hold runs until the relayer stops (they end RUNTIME_ABORTED and run again on start). */
+class GatedRuntime extends ScriptedRuntime {
+  hold = false;
+  started = 0;
+
+  override async run(request: RunRequest): Promise<RunResult> {
+    this.started++;
+    if (this.hold) {
+      await new Promise<never>((_resolve, reject) => {
+        request.signal?.addEventListener("abort", () => reject(new RuntimeError("RUNTIME_ABORTED", "the relayer stopped")), { once: true });
+      });
+    }
+    return super.run(request);
+  }
+}
+
 function contains(haystack: Uint8Array | string, needle: string): boolean {
   const h = typeof haystack === "string" ? Buffer.from(haystack, "utf8") : Buffer.from(haystack);
   return h.includes(Buffer.from(needle, "utf8"));
@@ -51,6 +68,7 @@ describe("relayer app: private jobs (in-process chain)", function () {
   let connection: Awaited<ReturnType<typeof network.create>>;
   let log: ReturnType<typeof capturingLogger>;
   let start: (encryptionKeyFile: string) => Promise<RelayerApp>;
+  const runtime = new GatedRuntime();
   /** Every API answer read in this file, searched for plaintext at the end. */
   const answers: string[] = [];
 
@@ -104,7 +122,7 @@ describe("relayer app: private jobs (in-process chain)", function () {
           http: { port: 0 },
           logLevel: "debug",
         }),
-        { transport: new Eip1193Transport(connection.provider, "in-process"), runtime: new ScriptedRuntime(), logger: log.logger, lockDir: fixture.dir },
+        { transport: new Eip1193Transport(connection.provider, "in-process"), runtime, logger: log.logger, lockDir: fixture.dir },
       );
     app = await start(published.file);
   });
@@ -215,6 +233,27 @@ describe("relayer app: private jobs (in-process chain)", function () {
       expect(contains(log.lines.join(""), secret)).to.equal(false);
       expect(contains(journalBytes(), secret)).to.equal(false);
     }
+  });
+
+  it("a private job interrupted mid-run is opened again from its journaled envelope after a restart and settles", async function () {
+    const client = fixture.clients[1];
+    const clientAddress = (await client.getAddress()).toLowerCase();
+    const prompt = "interrupted private prompt 9d0e";
+    const envelope = await sealedPrompt(client, prompt, [published.key.publicKey]);
+    runtime.hold = true;
+    const startedBefore = runtime.started;
+    const [id] = await createJobs(fixture, client, [{ model: fixture.modelIds.get("llama3.2") as number, prompt: envelope }], chainNow);
+    await waitFor("the run started", () => runtime.started > startedBefore);
+    await app.close();
+    runtime.hold = false;
+    app = await start(published.file);
+    await waitFor("settled after the restart", () => app.journal.getJob(id)?.state === "settled");
+    expect(app.journal.getJob(id)?.runAttempts).to.equal(2);
+    expect(Buffer.from(app.journal.jobs.prompt(id) as Uint8Array).equals(Buffer.from(envelope)), "the journal keeps the envelope as it is on-chain").to.equal(true);
+    const sealed = new Uint8Array(await (await get(`${app.relayer.apiUrl}/api/v1/jobs/${id}/result`)).arrayBuffer());
+    const opened = await openEnvelope("result", sealed, await resultKeys(client), { chainId, market: escrow, client: clientAddress, jobId: id }, nodeHpke);
+    expect(new TextDecoder().decode(opened)).to.equal(`echo:${prompt}`);
+    expect(contains(log.lines.join(""), prompt)).to.equal(false);
   });
 
   it("with a key file that is not the published key it runs public jobs only and says so (status line, offer)", async function () {
