@@ -169,8 +169,9 @@ function escrowEvent(log: WatchedLog): EscrowEvent | null {
  * lost, a receipt is never signed twice with different content (its id is derived from the job and it is journaled
  * idempotently), and a job is never settled twice (one live batch per receipt; the contract refuses a second).
  *
- * A job the relayer cannot finish (runtime failure, bad input, deadline passed) is never settled: after its deadline
- * the client takes the whole escrow back with `reclaimExpired` (the contract path), so failing is always safe.
+ * A job the relayer cannot finish (runtime down or failing, deadline too close) is never settled: it is given back
+ * on-chain (`giveBackJob`, state `given_back`) so the client has the whole escrow back at once; should that not land,
+ * the client takes it back after the deadline with `reclaimExpired` (the contract path), so failing is always safe.
  */
 export class Relayer {
   readonly provider: string;

@@ -151,7 +151,7 @@ export class Runner {
     const { journal, settings: s } = this.#w;
     const nowSec = sec(this.#w.now());
     const id = job.jobId;
-    // Past the deadline the contract refuses settlement: the client reclaims the escrow, nothing to run.
+    // Too close to the deadline to run and settle: nothing to run.
     const left = job.deadline - nowSec - s.batching.deadlineMarginSeconds;
     if (left <= 0) {
       // It can no longer be settled in time: given back now, the client need not wait for the deadline to reclaim.
