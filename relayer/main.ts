@@ -30,6 +30,7 @@ const FLAGS = {
   "dev-account": { type: "string" },
   journal: { type: "string" },
   "key-file": { type: "string" },
+  "encryption-key-file": { type: "string" },
   port: { type: "string" },
   "log-level": { type: "string" },
   json: { type: "boolean" },
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   }
   if (values.help === true) {
     console.log(`usage: aitbc-miner [--config file] [--network name] [--rpc-url url] [--deployment-file file]
-                   [--dev-account index] [--journal file] [--key-file file] [--port n] [--log-level level] [--json] [--verbose]
+                   [--dev-account index] [--journal file] [--key-file file] [--encryption-key-file file] [--port n] [--log-level level] [--json] [--verbose]
 The EVM key comes from AITBC_RELAYER_PRIVATE_KEY or --dev-account (local chains). The deployment file
 (default deployments/<network>.json) is the JSON the marketplace's deployment wrote: ask its operator for it.
 The receipt key file defaults to .aitbc/keys/<network>/<address>.ed25519.json. See docs/MINER.md.`);
@@ -73,6 +74,7 @@ The receipt key file defaults to .aitbc/keys/<network>/<address>.ed25519.json. S
     deploymentFile: values["deployment-file"],
     journalPath: values.journal,
     providerKeyFile: values["key-file"],
+    encryptionKeyFile: values["encryption-key-file"],
     logLevel: values["log-level"],
     evm: { devAccountIndex: num("dev-account", values["dev-account"]) },
     http: { port: num("port", values.port) },

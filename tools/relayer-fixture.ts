@@ -10,7 +10,7 @@ import { ZeroAddress, type Signer } from "ethers";
 
 import { deploySystem } from "../lib/deploy/system.js";
 import type { Deployment } from "../lib/deployments.js";
-import { loadOrCreateKeyFile, type ReceiptKey } from "../lib/node/key-file.js";
+import { loadOrCreateEncryptionKeyFile, loadOrCreateKeyFile, type EncryptionKey, type ReceiptKey } from "../lib/node/key-file.js";
 import { AITBCToken__factory, JobEscrow__factory, ModelRegistry__factory, ProviderRegistry__factory } from "../typechain-types/index.js";
 
 export interface SystemFixture {
@@ -47,6 +47,18 @@ export async function deployForRelayer(deployer: Signer, provider: Signer, clien
     await (await AITBCToken__factory.connect(c.AITBCToken, client).approve(c.JobEscrow as string, 2n ** 255n)).wait();
   }
   return { dir, deployment, deploymentFile, providerKey, keyFile, provider, clients, modelIds };
+}
+
+/**
+ * Gives the fixture's provider an X25519 encryption key file (mode 0600, in the fixture's folder) and publishes its
+ * public key with `setEndpoint`, as `provider:endpoint` does: what a relayer needs to run private jobs.
+ */
+export async function publishEncryptionKey(fixture: SystemFixture, serviceUrl = "http://127.0.0.1:8787"): Promise<{ file: string; key: EncryptionKey }> {
+  const file = path.join(fixture.dir, "provider-key.x25519.json");
+  const { key } = await loadOrCreateEncryptionKeyFile(file);
+  const registry = ProviderRegistry__factory.connect(fixture.deployment.contracts.ProviderRegistry as string, fixture.provider);
+  await (await registry.setEndpoint(key.publicKeyHex, serviceUrl)).wait();
+  return { file, key };
 }
 
 export interface JobSpec {

@@ -71,6 +71,10 @@ export const DECISION_REASONS = [
   "PROMPT_TOO_LONG",
   "PROMPT_NOT_UTF8",
   "AT_CAPACITY",
+  /** A private job whose envelope carries no key of this provider's (or a relayer that runs public jobs only). */
+  "NOT_A_RECIPIENT",
+  /** A private job whose envelope is malformed or does not open. */
+  "BAD_ENVELOPE",
 ] as const;
 
 export type DecisionReason = (typeof DECISION_REASONS)[number];

@@ -1,6 +1,7 @@
 import type { FailedEvent } from "../adapters/chain/sender.js";
 import { decide, type PolicyConfig } from "../core/policy.js";
 import { acceptCalldata } from "./contracts.js";
+import type { PrivateJobs } from "./private.js";
 import { sec, type Work } from "./work.js";
 
 /**
@@ -17,9 +18,20 @@ export class Acceptor {
   /** Jobs whose group accept failed while they were still open: they go alone next time. */
   readonly #solo = new Set<string>();
 
-  constructor(work: Work, policy: PolicyConfig, tokens: { contextTokens: number | null; countTokens: (prompt: Uint8Array) => number }) {
+  readonly #private: PrivateJobs;
+  readonly #runtimeUp: () => boolean;
+
+  constructor(
+    work: Work,
+    policy: PolicyConfig,
+    tokens: { contextTokens: number | null; countTokens: (prompt: Uint8Array) => number },
+    privateJobs: PrivateJobs,
+    runtimeUp: () => boolean,
+  ) {
     this.#w = work;
     this.#policy = policy;
+    this.#private = privateJobs;
+    this.#runtimeUp = runtimeUp;
     this.#contextTokens = tokens.contextTokens;
     this.#countTokens = tokens.countTokens;
   }
@@ -39,8 +51,13 @@ export class Acceptor {
     this.#pending.delete(jobId.toString());
   }
 
-  decide(): void {
+  /**
+   * Decides every `seen` job. Nothing is accepted while the runtime does not answer: the jobs wait in `seen` (their
+   * deadline check runs again once it is back). A private job is decided on its opened prompt, which stays in memory.
+   */
+  async decide(): Promise<void> {
     const { journal, log } = this.#w;
+    if (!this.#runtimeUp()) return;
     const seen = journal.jobs.list(["seen"]);
     if (seen.length === 0) return;
     const nowSec = sec(this.#w.now());
@@ -50,7 +67,14 @@ export class Acceptor {
     for (const job of seen) {
       const key = job.jobId.toString();
       if (this.#pending.has(key)) continue;
-      const prompt = journal.jobs.prompt(job.jobId) ?? new Uint8Array();
+      const opened = await this.#private.open(job, journal.jobs.prompt(job.jobId) ?? new Uint8Array());
+      if (!opened.ok) {
+        if (journal.jobs.get(job.jobId)?.state !== "seen") continue;
+        journal.jobs.applyEvent(job.jobId, { type: "refuse", reason: `${opened.reason}: ${opened.detail}` }, nowSec);
+        log.info({ jobId: key, reason: opened.reason }, "private job refused");
+        continue;
+      }
+      const prompt = opened.prompt;
       const decision = decide(
         this.#policy,
         {
@@ -67,6 +91,7 @@ export class Acceptor {
       );
       if (!decision.take) {
         if (decision.retryable) continue;
+        if (journal.jobs.get(job.jobId)?.state !== "seen") continue;
         journal.jobs.applyEvent(job.jobId, { type: "refuse", reason: `${decision.reason}: ${decision.detail}` }, nowSec);
         log.info({ jobId: key, reason: decision.reason }, "job refused");
         continue;

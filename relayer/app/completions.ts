@@ -24,6 +24,8 @@ export interface Completion {
   jobId: bigint;
   unitsMilli: bigint;
   output: string;
+  /** The bytes to journal instead of `output` (a private job's sealed result), with their content type. */
+  body?: { bytes: Uint8Array; contentType: string };
   /** Unix milliseconds, from the runtime's timings. */
   startedAtMs: number;
   completedAtMs: number;
@@ -99,11 +101,11 @@ export function commitCompletions(
     for (const c of completions) {
       try {
         const item = journal.transaction(() => {
-          const body = encoder.encode(c.output);
+          const body = c.body?.bytes ?? encoder.encode(c.output);
           const done = journal.jobs.recordDone(
             c.jobId,
             { unitsMilli: c.unitsMilli, resultHash: keccak256(body), startedAt: sec(c.startedAtMs), completedAt: sec(c.completedAtMs) },
-            { body, contentType: RESULT_CONTENT_TYPE },
+            { body, contentType: c.body?.contentType ?? RESULT_CONTENT_TYPE },
             nowSec,
           );
           return signJobReceipt(journal, signer, done, nowSec);

@@ -54,6 +54,12 @@ export const relayerConfigSchema = z.strictObject({
    * network and account, `.aitbc/keys/<network>/<address>.ed25519.json` (the one `provider:register` and `miner:start` use).
    */
   providerKeyFile: z.string().min(1).optional(),
+  /**
+   * File holding the provider's X25519 encryption key (private jobs), as written by `provider:endpoint` or
+   * `miner:start`. Defaults to `.aitbc/keys/<network>/<address>.x25519.json`. Never created here: without it, or when
+   * it is not the key published on-chain (`ProviderRegistry.endpointOf`), the relayer runs public jobs only.
+   */
+  encryptionKeyFile: z.string().min(1).optional(),
   /** Defaults to `.aitbc/relayer/<network>-<provider>.sqlite`. */
   journalPath: z.string().min(1).optional(),
   runtime: runtimeConfigSchema.default({ kind: "embedded" }),

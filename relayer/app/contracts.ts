@@ -19,7 +19,7 @@ export const JOB_STATUS = JOB_STATUSES;
 export type OnChainJobStatus = (typeof JOB_STATUS)[number];
 
 /** The escrow events the relayer follows, by topic. */
-export const WATCHED_EVENTS = ["JobCreated", "JobAccepted", "JobExpired", "JobCancelled", "BatchSettled"] as const;
+export const WATCHED_EVENTS = ["JobCreated", "JobAccepted", "JobExpired", "JobCancelled", "JobGivenBack", "BatchSettled"] as const;
 export type WatchedEvent = (typeof WATCHED_EVENTS)[number];
 
 export const WATCHED_TOPICS: string[] = WATCHED_EVENTS.map((name) => escrowInterface.getEvent(name).topicHash.toLowerCase());
@@ -58,6 +58,10 @@ export function acceptCalldata(jobIds: readonly bigint[]): string {
 
 export function settleCalldata(items: Uint8Array): string {
   return escrowInterface.encodeFunctionData("settleBatch", [items]);
+}
+
+export function giveBackCalldata(jobId: bigint): string {
+  return escrowInterface.encodeFunctionData("giveBackJob", [jobId]);
 }
 
 export function releaseCalldata(batchIds: readonly bigint[]): string {
@@ -116,6 +120,14 @@ export class MarketReader {
     const raw = await this.#call(this.#providers, providerRegistryInterface.encodeFunctionData("provider", [address]));
     const [p] = providerRegistryInterface.decodeFunctionResult("provider", raw);
     return { registered: Boolean(p.registered), bond: BigInt(p.bond), unbondingSince: Number(p.unbondingSince), receiptKey: String(p.receiptKey).toLowerCase() };
+  }
+
+  /** The provider's published endpoint: its X25519 encryption key (`null` when none) and service URL. */
+  async endpoint(address: string): Promise<{ encryptionKey: string | null; serviceUrl: string }> {
+    const raw = await this.#call(this.#providers, providerRegistryInterface.encodeFunctionData("endpointOf", [address]));
+    const [e] = providerRegistryInterface.decodeFunctionResult("endpointOf", raw);
+    const key = String(e.encryptionKey).toLowerCase();
+    return { encryptionKey: /^0x0{64}$/.test(key) ? null : key, serviceUrl: String(e.serviceUrl) };
   }
 
   async minBond(): Promise<bigint> {

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 
+import { guaranteedPromptBytes, type Offer } from "../../lib/market/offer.js";
 import type { RpcClient, RpcHealth } from "../adapters/chain/rpc.js";
 import type { TxSender } from "../adapters/chain/sender.js";
 import type { LogBatch, LogWatcher, WatchedLog } from "../adapters/chain/watcher.js";
@@ -10,11 +11,12 @@ import { RelayerError } from "../core/errors.js";
 import { reduceEvent, reduceRemovedEvent, type EscrowEvent, type EventEffect, type EventView } from "../core/escrow-events.js";
 import { assessHealth, type HealthIssue, type HealthReport, type HealthThresholds } from "../core/health.js";
 import type { JobState } from "../core/job-state.js";
-import { validatePolicyConfig, type ModelPolicy } from "../core/policy.js";
+import { validatePolicyConfig, type ModelPolicy, type PolicyConfig } from "../core/policy.js";
 import type { JournalMetrics } from "../core/read-model.js";
 import { Acceptor } from "./accept.js";
 import { normalizeProvider, parseEscrowLog, type MarketReader } from "./contracts.js";
 import { identityMismatch, type LiveIdentity } from "./identity.js";
+import { PrivateJobs, type PrivateKeyState } from "./private.js";
 import { Runner } from "./run.js";
 import { Settler } from "./settle.js";
 import { errorCode, errorMessage, sec, type Work } from "./work.js";
@@ -45,6 +47,11 @@ export interface RelayerOptions {
    * moment the chain is not the journal's any more (reset, replaced, contracts redeployed).
    */
   identity?: { check: () => Promise<LiveIdentity>; journalPath: string };
+  /**
+   * The X25519 key private prompts are sealed to (checked against the provider's on-chain endpoint by start.ts), or
+   * why the relayer runs public jobs only. Absent: public jobs only.
+   */
+  encryption?: PrivateKeyState;
 }
 
 /** Health settings of the running relayer: the thresholds of `/health` plus its own monitor's. */
@@ -99,6 +106,8 @@ export interface RelayerStatus {
   lastError: { code: string; message: string; at: number } | null;
   /** Set once the chain stopped being the journal's: the relayer serves nothing more until restarted. */
   halted: { code: string; message: string } | null;
+  /** Whether private jobs are run, and why not when they are not. */
+  privateJobs: { enabled: boolean; warning: string | null };
 }
 
 /** A broadcast transaction the node still does not know after this long was swallowed on the way. */
@@ -135,6 +144,8 @@ function escrowEvent(log: WatchedLog): EscrowEvent | null {
     case "JobCancelled":
     case "JobExpired":
       return { name: parsed.name, jobId: BigInt(a.jobId) };
+    case "JobGivenBack":
+      return { name: "JobGivenBack", jobId: BigInt(a.jobId), provider: String(a.provider).toLowerCase() };
     case "BatchSettled":
       return { name: "BatchSettled", provider: String(a.provider).toLowerCase(), root: String(a.root).toLowerCase(), onChainBatchId: Number(a.batchId) };
     default:
@@ -158,8 +169,9 @@ function escrowEvent(log: WatchedLog): EscrowEvent | null {
  * lost, a receipt is never signed twice with different content (its id is derived from the job and it is journaled
  * idempotently), and a job is never settled twice (one live batch per receipt; the contract refuses a second).
  *
- * A job the relayer cannot finish (runtime failure, bad input, deadline passed) is never settled: after its deadline
- * the client takes the whole escrow back with `reclaimExpired` (the contract path), so failing is always safe.
+ * A job the relayer cannot finish (runtime down or failing, deadline too close) is never settled: it is given back
+ * on-chain (`giveBackJob`, state `given_back`) so the client has the whole escrow back at once; should that not land,
+ * the client takes it back after the deadline with `reclaimExpired` (the contract path), so failing is always safe.
  */
 export class Relayer {
   readonly provider: string;
@@ -173,6 +185,8 @@ export class Relayer {
   readonly #acceptor: Acceptor;
   readonly #runner: Runner;
   readonly #settler: Settler;
+  readonly #private: PrivateJobs;
+  readonly #policy: PolicyConfig;
   #api: ApiServer | null = null;
   #apiUrl: string | null = null;
 
@@ -217,6 +231,8 @@ export class Relayer {
       contextTokens,
       maxTokens: s.maxTokens,
     });
+    this.#policy = policy;
+    this.#private = new PrivateJobs(options.encryption ?? { enabled: false, warning: "no encryption key configured" }, options.chainId, options.contracts.escrow);
     this.#market = options.market;
     this.#sender = options.sender;
     this.#watcher = options.watch((batch) => this.#onLogs(batch));
@@ -236,9 +252,9 @@ export class Relayer {
       kick: () => this.kick(),
     };
     this.#settler = new Settler(work);
-    this.#acceptor = new Acceptor(work, policy, { contextTokens, countTokens });
+    this.#acceptor = new Acceptor(work, policy, { contextTokens, countTokens }, this.#private, () => this.#runner.runtimeUp);
     const receiptSigner = { chainId: options.chainId, escrow: options.contracts.escrow, provider: this.provider, secretKey: options.receiptSecretKey };
-    this.#runner = new Runner(work, options.runtime, receiptSigner, (receipt) => this.#settler.add(receipt), this.#abort.signal);
+    this.#runner = new Runner(work, options.runtime, receiptSigner, (receipt) => this.#settler.add(receipt), this.#abort.signal, this.#private);
     this.#wireEvents();
   }
 
@@ -277,6 +293,7 @@ export class Relayer {
       health: this.#healthThresholds(),
       logger: this.#o.logger,
       corsOrigin: this.#o.settings.corsOrigin,
+      offer: () => this.offerTerms(),
     });
     let address;
     try {
@@ -306,6 +323,15 @@ export class Relayer {
       this.#recordError(error, "initial catch-up with the chain failed; the watcher keeps trying");
     }
     await this.#settler.reconcile();
+    // The runtime is asked once before anything is accepted: a runtime that does not answer at start means degraded
+    // from the start (RUNTIME_DOWN), and nothing is accepted until a probe reaches it.
+    const runtimeIssue = await this.#probeRuntime();
+    if (runtimeIssue !== null) {
+      this.#probeIssues = [runtimeIssue];
+      this.#log.warn({ reason: runtimeIssue.code }, `${runtimeIssue.detail}; nothing is accepted until it answers`);
+    }
+    const privateWarning = this.#private.warning;
+    if (privateWarning !== null) this.#log.warn({ privateJobs: false }, `public jobs only: ${privateWarning}`);
     this.#running = true;
     const now = this.#now();
     this.#lastPollOkAt = Math.max(this.#lastPollOkAt, now);
@@ -347,6 +373,32 @@ export class Relayer {
       health: this.health(),
       lastError: this.#lastError,
       halted: this.#halted,
+      privateJobs: { enabled: this.#private.enabled, warning: this.#private.warning },
+    };
+  }
+
+  /**
+   * What `GET /api/v1/offer` publishes, less the health and the active count (the API fills both in from the same
+   * reads as `/health` and `/metrics`): this relayer's own admission policy, so a client's check and this relayer's
+   * decision are the same rule over the same terms.
+   */
+  offerTerms(): Omit<Offer, "health" | "capacity"> & { maxConcurrentJobs: number } {
+    const p = this.#policy;
+    return {
+      provider: this.provider,
+      chainId: this.#o.chainId,
+      escrow: this.#o.contracts.escrow.toLowerCase(),
+      encryptionKey: this.#private.publicKey,
+      accepts: { public: true, private: this.#private.enabled },
+      models: [...p.models].map(([name, m]) => ({ name, minRate: m.minRate, maxUnitsMilli: m.maxUnitsMilli })),
+      limits: {
+        maxPromptBytes: guaranteedPromptBytes(p),
+        contextTokens: p.contextTokens ?? null,
+        maxTokens: p.maxTokens ?? 0,
+        deadlineMarginSeconds: Math.max(p.deadlineMarginSeconds, p.settlementMarginSeconds ?? 0),
+        maxJobPrice: p.maxJobPrice,
+      },
+      maxConcurrentJobs: p.maxConcurrentJobs,
     };
   }
 
@@ -522,7 +574,7 @@ export class Relayer {
 
   async #step(): Promise<void> {
     if (this.#halted !== null) return;
-    this.#acceptor.decide();
+    await this.#acceptor.decide();
     this.#runner.start();
     this.#runner.signDone();
     await this.#settler.step();
@@ -560,6 +612,9 @@ export class Relayer {
       if (tx.purpose === "accept") {
         const ids = tx.key.split(",");
         this.#background(() => this.#acceptor.onFailed(ids, event), `reconciling failed accept ${tx.key}`);
+      } else if (tx.purpose === "other" && tx.key.startsWith("give-back:")) {
+        // The job is no longer Accepted on-chain (expired, reclaimed): nothing more to give back.
+        this.#log.warn({ jobId: tx.key.slice("give-back:".length), code: event.code }, "give-back did not land; the client reclaims the escrow at the deadline");
       } else if (tx.purpose === "settle") {
         const batchId = Number(tx.key.slice("batch-".length));
         this.#background(() => this.#settler.onFailed(batchId, `${event.code}: ${event.reason}`), `reconciling failed settlement ${tx.key}`);

@@ -3,16 +3,24 @@ import type { PlannedReceipt } from "../core/batch-planner.js";
 import type { JobRecord } from "../core/job-state.js";
 import { meterUnitsMilli } from "../core/metering.js";
 import { commitCompletions, signJobReceipt, type Completion, type ReceiptSigner } from "./completions.js";
+import { giveBackCalldata } from "./contracts.js";
+import { ENVELOPE_CONTENT_TYPE, type PrivateJobs } from "./private.js";
 import { errorCode, errorMessage, sec, type Work } from "./work.js";
 
 interface PreparedRun {
   job: JobRecord;
   runtimeModel: string;
+  /** The prompt as journaled: a private job's envelope, opened only for the run. */
   prompt: Uint8Array;
   timeoutMs: number;
 }
 
 const RUNTIME_RETRY_MS = 2_000;
+/**
+ * Runs of one job that found the runtime unavailable before the job is given back on-chain (`giveBackJob`): the client
+ * gets the whole escrow back at once instead of at the deadline.
+ */
+export const GIVE_BACK_AFTER_UNAVAILABLE = 3;
 
 /**
  * Run and sign: checks each accepted job against the chain, runs it on the runtime, meters it, and journals the
@@ -33,9 +41,13 @@ export class Runner {
   readonly #completed: { completion: Completion; committed: () => void }[] = [];
   #commitScheduled = false;
   #runtimeUp = true;
+  /** Runs per job that found the runtime unavailable, in a row. */
+  readonly #unavailable = new Map<string, number>();
+  readonly #private: PrivateJobs;
 
-  constructor(work: Work, runtime: Runtime, signer: ReceiptSigner, onReceipt: (receipt: PlannedReceipt) => void, signal: AbortSignal) {
+  constructor(work: Work, runtime: Runtime, signer: ReceiptSigner, onReceipt: (receipt: PlannedReceipt) => void, signal: AbortSignal, privateJobs: PrivateJobs) {
     this.#w = work;
+    this.#private = privateJobs;
     this.#runtime = runtime;
     this.#signer = signer;
     this.#onReceipt = onReceipt;
@@ -119,8 +131,14 @@ export class Runner {
     const current = journal.jobs.get(id);
     if (current === null || (current.state !== "accepted" && current.state !== "running")) return;
     const nowSec = sec(this.#w.now());
-    if (view.status === "Expired" || view.status === "Cancelled" || (view.status === "Accepted" && view.provider === provider && ours)) {
+    if (view.status === "GivenBack" && view.provider === provider) {
+      journal.jobs.applyEvent(id, { type: "give_back", code: "GIVEN_BACK_ELSEWHERE", message: `job ${id} was given back on-chain by a transaction this journal did not send` }, nowSec);
+    } else if (view.status === "Expired" || view.status === "Cancelled") {
       journal.jobs.applyEvent(id, { type: "expire" }, nowSec);
+    } else if (view.status === "Accepted" && view.provider === provider && ours) {
+      // Accepted here but too close to its deadline to run and settle: given back, the client refunded now.
+      this.#giveBack(id, "DEADLINE_TOO_CLOSE", `job ${id} cannot finish and settle before its deadline ${view.deadline}`);
+      return;
     } else {
       const why = !ours ? "accepted through a transaction this journal did not send" : `on-chain status ${view.status} (provider ${view.provider})`;
       journal.jobs.applyEvent(id, { type: "fail", code: "NOT_RUNNABLE_ON_CHAIN", message: `job ${id} is not run: ${why}` }, nowSec);
@@ -133,11 +151,11 @@ export class Runner {
     const { journal, settings: s } = this.#w;
     const nowSec = sec(this.#w.now());
     const id = job.jobId;
-    // Past the deadline the contract refuses settlement: the client reclaims the escrow, nothing to run.
+    // Too close to the deadline to run and settle: nothing to run.
     const left = job.deadline - nowSec - s.batching.deadlineMarginSeconds;
     if (left <= 0) {
-      journal.jobs.apply(id, { type: "expire" }, nowSec);
-      this.#w.log.warn({ jobId: id.toString() }, "job expired before it could run");
+      // It can no longer be settled in time: given back now, the client need not wait for the deadline to reclaim.
+      this.#giveBack(id, "DEADLINE_TOO_CLOSE", `job ${id} cannot finish and settle before its deadline ${job.deadline}`);
       return null;
     }
     const model = s.models.get(job.model);
@@ -151,38 +169,88 @@ export class Runner {
     return { job, runtimeModel: model.runtimeModel, prompt, timeoutMs: Math.max(1, Math.min(s.runTimeoutMs, left * 1000)) };
   }
 
-  async #run({ job, runtimeModel, prompt, timeoutMs }: PreparedRun): Promise<void> {
-    const { journal } = this.#w;
+  async #run({ job, runtimeModel, prompt: stored, timeoutMs }: PreparedRun): Promise<void> {
     const id = job.jobId;
+    const key = id.toString();
+    const opened = await this.#private.open(job, stored);
+    if (!opened.ok) {
+      // It opened when it was accepted: the key file changed under the relayer. The client gets the escrow back.
+      this.#giveBack(id, opened.reason, `cannot run job ${id}: ${opened.detail}`);
+      return;
+    }
     let result;
     try {
-      result = await this.#runtime.run({ jobId: id, model: runtimeModel, prompt, maxTokens: this.#w.settings.maxTokens, timeoutMs, signal: this.#signal });
+      result = await this.#runtime.run({ jobId: id, model: runtimeModel, prompt: opened.prompt, maxTokens: this.#w.settings.maxTokens, timeoutMs, signal: this.#signal });
       this.#runtimeUp = true;
     } catch (error) {
       if (isRuntimeError(error, "RUNTIME_ABORTED")) return; // shutdown: the job stays `running` and runs again on start
+      // A private job's runtime error may quote its prompt: only the code leaves this function.
+      const message = opened.private ? `the runtime failed the private job (${errorCode(error)})` : errorMessage(error);
       if (isRuntimeError(error, "RUNTIME_UNAVAILABLE")) {
         this.#runtimeUp = false;
-        this.#retryAt.set(id.toString(), this.#w.now() + RUNTIME_RETRY_MS);
-        this.#w.recordError(error, `job ${id}: runtime unavailable, will retry`);
+        const tries = (this.#unavailable.get(key) ?? 0) + 1;
+        this.#unavailable.set(key, tries);
+        const retryAt = this.#w.now() + RUNTIME_RETRY_MS;
+        const lastUseful = (job.deadline - this.#w.settings.batching.deadlineMarginSeconds) * 1000;
+        if (tries >= GIVE_BACK_AFTER_UNAVAILABLE || retryAt >= lastUseful) {
+          this.#retryAt.delete(key);
+          this.#unavailable.delete(key);
+          this.#giveBack(id, "RUNTIME_UNAVAILABLE", `the runtime did not answer ${tries} run(s) of job ${id}: ${message}`);
+          return;
+        }
+        this.#retryAt.set(key, retryAt);
+        if (opened.private) this.#w.log.warn({ jobId: key, code: errorCode(error) }, "runtime unavailable, will retry");
+        else this.#w.recordError(error, `job ${id}: runtime unavailable, will retry`);
         return;
       }
-      journal.jobs.applyEvent(id, { type: "fail", code: errorCode(error), message: errorMessage(error) }, sec(this.#w.now()));
-      this.#w.log.warn({ jobId: id.toString(), code: errorCode(error) }, "job failed on the runtime");
+      this.#retryAt.delete(key);
+      this.#unavailable.delete(key);
+      this.#w.log.warn({ jobId: key, code: errorCode(error) }, "job failed on the runtime");
+      this.#giveBack(id, errorCode(error), message);
       return;
     }
-    this.#retryAt.delete(id.toString());
+    this.#retryAt.delete(key);
+    this.#unavailable.delete(key);
     let unitsMilli: bigint;
     try {
       unitsMilli = meterUnitsMilli(result.timings, job.maxUnitsMilli);
     } catch (error) {
-      journal.jobs.applyEvent(id, { type: "fail", code: errorCode(error), message: errorMessage(error) }, sec(this.#w.now()));
+      // A run that cannot be metered cannot be billed: the client gets the escrow back now.
+      this.#giveBack(id, errorCode(error), errorMessage(error));
       return;
     }
     // The contract refuses zero units; a run too fast to measure is billed its smallest unit, one millisecond.
     if (unitsMilli === 0n) unitsMilli = 1n;
+    // A private result is sealed once, here, to the client's result key: the envelope is what is journaled, hashed
+    // into the receipt and served; the plaintext never reaches the journal.
+    const sealed = opened.private ? await this.#private.sealResult(job, opened.resultKey, new TextEncoder().encode(result.output)) : null;
     // The run's promise (and with it the job's slot in #runs) settles only once the group commit holding its result
     // and receipt is durable, so the job is never started again while its completion waits to be journaled.
-    await this.#commitLater({ jobId: id, unitsMilli, output: result.output, startedAtMs: result.timings.startedAt, completedAtMs: result.timings.completedAt });
+    await this.#commitLater({
+      jobId: id,
+      unitsMilli,
+      output: sealed === null ? result.output : "",
+      body: sealed === null ? undefined : { bytes: sealed, contentType: ENVELOPE_CONTENT_TYPE },
+      startedAtMs: result.timings.startedAt,
+      completedAtMs: result.timings.completedAt,
+    });
+  }
+
+  /**
+   * Gives an accepted job back on-chain: the `giveBackJob` intent and the move to `given_back` commit together, so a
+   * crash either leaves the job to run or sends the give-back on restart (the sender owns the intent; its key makes a
+   * second call a no-op). The client is refunded the whole escrow when it lands.
+   */
+  #giveBack(jobId: bigint, code: string, message: string): void {
+    const { journal, sender, contracts, log } = this.#w;
+    const done = journal.transaction(() => {
+      const job = journal.jobs.get(jobId);
+      if (job === null || (job.state !== "accepted" && job.state !== "running")) return false;
+      sender.submit({ purpose: "other", idempotencyKey: `give-back:${jobId}`, to: contracts.escrow, data: giveBackCalldata(jobId) });
+      journal.jobs.apply(jobId, { type: "give_back", code, message }, sec(this.#w.now()));
+      return true;
+    });
+    if (done) log.warn({ jobId: jobId.toString(), code }, "job given back on-chain: it cannot run here");
   }
 
   /**

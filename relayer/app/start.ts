@@ -7,7 +7,7 @@ import { pino, type Logger } from "pino";
 import { contractAddress, type Deployment } from "../../lib/deployments.js";
 import { isAitbcError } from "../../lib/errors.js";
 import { loadDeployment } from "../../lib/node/deployments-fs.js";
-import { defaultKeyFile, loadOrCreateKeyFile, type ReceiptKey } from "../../lib/node/key-file.js";
+import { defaultEncryptionKeyFile, defaultKeyFile, loadOrCreateKeyFile, readEncryptionKeyFile, type ReceiptKey } from "../../lib/node/key-file.js";
 import { ChainError } from "../adapters/chain/errors.js";
 import { HttpTransport, RpcClient, RpcHealth, type RpcTransport } from "../adapters/chain/rpc.js";
 import { TxSender } from "../adapters/chain/sender.js";
@@ -20,6 +20,7 @@ import { defaultConfirmations, defaultJournalPath, type RelayerConfig } from "./
 import { MarketReader, WATCHED_TOPICS } from "./contracts.js";
 import { resolveEvmWallet } from "./keys.js";
 import { PACKAGE_HINTS, type RelayerHints } from "./hints.js";
+import type { PrivateKeyState } from "./private.js";
 import { Relayer, type RelayerSettings } from "./relayer.js";
 import { hasAllCode, identityMismatch, readLiveIdentity, type HistoryMarks, type LiveIdentity } from "./identity.js";
 import { acquireLock, defaultLockDir, identityLockFile, type HeldLock } from "./locks.js";
@@ -173,6 +174,29 @@ async function verifyJournalIdentity(journal: Journal, live: LiveIdentity, rpc: 
 }
 
 /**
+ * The encryption key private jobs need: the key file's, when it is the one the provider published on-chain. A missing
+ * file, a provider with no published key, or another key published means public jobs only, with the fix in the
+ * warning. A file that exists but is unreadable or corrupt stops the start (`KEY_FILE_*`).
+ */
+async function privateKeyState(market: MarketReader, address: string, file: string): Promise<PrivateKeyState> {
+  let key;
+  try {
+    key = await readEncryptionKeyFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return { enabled: false, warning: `no encryption key file ${file}; create and publish one with \`npx hardhat provider:endpoint\`` };
+  }
+  const published = (await market.endpoint(address)).encryptionKey;
+  if (published === null) {
+    return { enabled: false, warning: `${address} has published no encryption key on-chain; publish ${file} with \`npx hardhat provider:endpoint\`` };
+  }
+  if (published !== key.publicKeyHex.toLowerCase()) {
+    return { enabled: false, warning: `the encryption key in ${file} (${key.publicKeyHex}) is not the one published on-chain (${published}); publish it with \`npx hardhat provider:endpoint\` or point encryptionKeyFile at the published key's file` };
+  }
+  return { enabled: true, keyPair: { publicKey: key.publicKey, privateKey: key.privateKey } };
+}
+
+/**
  * Builds every adapter from a validated config, checks the chain, the deployment and the provider's registration,
  * and starts the relayer. Anything wrong is reported as one error naming the fix; nothing is left half-open.
  *
@@ -196,6 +220,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
   const wallet = resolveEvmWallet({ privateKey: options.privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId: deploymentChainId });
   const provider = wallet.address.toLowerCase();
   const keyFile = path.resolve(root, config.providerKeyFile ?? defaultKeyFile(config.network, wallet.address));
+  const encryptionKeyFile = path.resolve(root, config.encryptionKeyFile ?? defaultEncryptionKeyFile(config.network, wallet.address));
   const journalPath = path.resolve(root, config.journalPath ?? defaultJournalPath(config.network, wallet.address, root));
   const lockDir = options.lockDir ?? defaultLockDir();
 
@@ -261,6 +286,8 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
         details: { registeredKey: entry.receiptKey, localKey: providerKey.publicKeyHex },
       });
     }
+
+    const encryption = await privateKeyState(market, wallet.address, encryptionKeyFile);
 
     runtime ??= await createRuntime(runtimeConfigFor(config));
     const confirmations = config.chain.confirmations ?? defaultConfirmations(chainId);
@@ -344,6 +371,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       contracts,
       settings,
       identity: { check: () => readLiveIdentity(rpc, contracts, deployment.block, journalMarks(j0)), journalPath },
+      encryption,
     });
     await relayer.start();
     let closed: Promise<void> | null = null;

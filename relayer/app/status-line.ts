@@ -10,10 +10,11 @@ export function formatStatusLine(s: RelayerStatus): string {
   const health = s.health.status === "ok" ? "[ok]" : `[DEGRADED: ${s.health.reasons.map((r) => `${r.code} (${r.detail})`).join("; ")}]`;
   const halted = s.halted === null ? "" : ` | STOPPED ${s.halted.code}: ${s.halted.message}`;
   const err = s.lastError === null ? "" : ` | last warning ${s.lastError.code}: ${s.lastError.message.slice(0, 160)}`;
+  const jobs = s.privateJobs.enabled ? " | private+public" : ` | PUBLIC ONLY: ${s.privateJobs.warning ?? "private jobs are off"}`;
   return (
     `${health} jobs seen ${j.seen} run ${j.accepted + j.running} done ${j.done + j.signed} batched ${j.batched} ` +
-    `settled ${j.settled + j.finalized} failed ${j.failed + j.expired} refused ${j.refused} | gpu_seconds ${s.gpuSeconds.toFixed(2)} | ` +
-    `receipts ${s.receiptsSigned} | batches ${b.confirmed + b.finalized}/${b.intent + b.sent + b.confirmed + b.finalized}${halted}${err}`
+    `settled ${j.settled + j.finalized} failed ${j.failed + j.expired} refused ${j.refused} given back ${j.given_back} | gpu_seconds ${s.gpuSeconds.toFixed(2)} | ` +
+    `receipts ${s.receiptsSigned} | batches ${b.confirmed + b.finalized}/${b.intent + b.sent + b.confirmed + b.finalized}${jobs}${halted}${err}`
   );
 }
 

@@ -11,6 +11,7 @@ export type EscrowEvent =
   | { name: "JobCreated"; jobId: bigint }
   | { name: "JobAccepted"; jobId: bigint; provider: string }
   | { name: "JobCancelled" | "JobExpired"; jobId: bigint }
+  | { name: "JobGivenBack"; jobId: bigint; provider: string }
   | { name: "BatchSettled"; provider: string; root: string; onChainBatchId: number }
   | { name: "other"; event: string };
 
@@ -81,6 +82,16 @@ export function reduceEvent(event: EscrowEvent, origin: EventOrigin, view: Event
       if (job.state === "signed" && job.receiptId !== null) out.push({ type: "drop-receipt", receiptId: job.receiptId });
       out.push({ type: "job", jobId: event.jobId, event: { type: "expire" } });
       return out;
+    }
+    case "JobGivenBack": {
+      // Normally the job is `given_back` already (the state moves with the journaled intent); this catches a give-back
+      // sent from another journal of this provider, so the job is not run here for nothing.
+      const job = view.job(event.jobId);
+      if (job === null || event.provider !== view.provider || (job.state !== "accepted" && job.state !== "running")) return [];
+      return [
+        { type: "job", jobId: event.jobId, event: { type: "give_back", code: "GIVEN_BACK_ELSEWHERE", message: `given back on-chain in transaction ${origin.txHash}, which this journal did not send` } },
+        { type: "warn", message: "job given back by this provider from another journal", details: { jobId: event.jobId.toString(), tx: origin.txHash } },
+      ];
     }
     case "BatchSettled": {
       if (event.provider !== view.provider) return [];

@@ -10,6 +10,9 @@ import { RelayerError } from "./errors.js";
  *     │         │       (restart)    │          failed)
  *     ├─► refused                    │
  *     └─────────┴──────────┴─────────┴────────┴─► expired / failed (see {@link TRANSITIONS})
+ *
+ * An accepted job the relayer cannot run (the runtime is down, the run failed) goes from `accepted` or `running` to
+ * `given_back`: its `giveBackJob` transaction is journaled in the same step and refunds the client on-chain at once.
  */
 export const JOB_STATES = [
   "seen",
@@ -23,6 +26,7 @@ export const JOB_STATES = [
   "failed",
   "expired",
   "refused",
+  "given_back",
 ] as const;
 
 export type JobState = (typeof JOB_STATES)[number];
@@ -30,9 +34,9 @@ export type JobState = (typeof JOB_STATES)[number];
 /** The explicit transition table: `TRANSITIONS[from]` lists every state `from` may move to. */
 export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   seen: ["accepted", "refused", "expired", "failed"],
-  accepted: ["running", "expired", "failed"],
+  accepted: ["running", "expired", "failed", "given_back"],
   // running → running: the process died mid-run; the job is run again from the start.
-  running: ["running", "done", "expired", "failed"],
+  running: ["running", "done", "expired", "failed", "given_back"],
   done: ["signed", "expired", "failed"],
   // A receipt that cannot be settled before the deadline is worthless on-chain: the client reclaims the escrow.
   signed: ["batched", "expired"],
@@ -44,6 +48,7 @@ export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   failed: [],
   expired: [],
   refused: [],
+  given_back: [],
 };
 
 export const TERMINAL_STATES: readonly JobState[] = JOB_STATES.filter((s) => TRANSITIONS[s].length === 0);
@@ -84,6 +89,8 @@ export interface JobFailure {
 /** One job with the data every state needs to resume. Fields are `null` until the step that sets them. */
 export interface JobRecord extends JobOrigin {
   state: JobState;
+  /** Whether the prompt is a sealed envelope (a private job): its prompt and result never leave the relayer in clear. */
+  private: boolean;
   acceptTxHash: string | null;
   /** Number of times the job was started on a runtime (restarts after a crash increase it). */
   runAttempts: number;
@@ -117,7 +124,9 @@ export type JobEvent =
   | { type: "finalize" }
   | { type: "fail"; code: string; message: string }
   | { type: "expire" }
-  | { type: "refuse"; reason: string };
+  | { type: "refuse"; reason: string }
+  /** The job is given back on-chain (`giveBackJob`): `code`/`message` say why it could not run. */
+  | { type: "give_back"; code: string; message: string };
 
 export type JobEventType = JobEvent["type"];
 
@@ -133,6 +142,7 @@ const EVENT_TARGET: Readonly<Record<Exclude<JobEventType, "unbatch" | "reorg">, 
   fail: "failed",
   expire: "expired",
   refuse: "refused",
+  give_back: "given_back",
 };
 
 export function targetState(event: JobEvent): JobState {
@@ -153,7 +163,7 @@ function invalid(jobId: bigint, message: string, details: Record<string, unknown
 }
 
 /** A fresh record in state `seen`. Validates the event data so a malformed job never enters the journal. */
-export function newJob(origin: JobOrigin, now: number): JobRecord {
+export function newJob(origin: JobOrigin, now: number, isPrivate = false): JobRecord {
   const id = origin.jobId;
   if (id < 0n) throw invalid(id, "job id is negative");
   if (origin.model.length === 0) throw invalid(id, "model is empty");
@@ -170,6 +180,7 @@ export function newJob(origin: JobOrigin, now: number): JobRecord {
   return {
     ...origin,
     state: "seen",
+    private: isPrivate,
     acceptTxHash: null,
     runAttempts: 0,
     startedAt: null,
@@ -256,6 +267,7 @@ export function transition(job: JobRecord, event: JobEvent, now: number): JobRec
     case "expire":
       break;
     case "fail":
+    case "give_back":
       next.failure = { code: event.code, message: event.message };
       break;
     case "refuse":

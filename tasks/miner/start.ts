@@ -112,6 +112,7 @@ async function ensureEndpoint(
   http: { host: string; port: number },
   serviceUrlFlag: string,
   local: boolean,
+  encryptionKeyFile: string,
 ): Promise<string> {
   if (http.port < 0) return "none (the API is disabled, so there is no offer and no private jobs)";
   const given = serviceUrlFlag.trim();
@@ -120,7 +121,7 @@ async function ensureEndpoint(
   if (url === undefined) {
     return "none published: clients cannot check this relayer's offer or send it private jobs (pass --service-url https://<public address>)";
   }
-  const keyFile = defaultEncryptionKeyFile(ctx.networkName, wallet.address);
+  const keyFile = encryptionKeyFile;
   const { key, created } = await loadOrCreateEncryptionKeyFile(keyFile);
   if (created) ctx.say(`Encryption key ${key.publicKeyHex} (generated and stored in ${keyFile}, mode 0600)`);
   const result = await publishEndpoint(wallet.connect(ctx.ethers.provider), ctx.deployment, { encryptionKey: key.publicKeyHex, serviceUrl: url }, { onProgress: (line) => ctx.say(`  · ${line}`) });
@@ -163,11 +164,14 @@ export default async function minerStartAction(args: StartArgs, hre: HardhatRunt
     const { key, created } = await loadOrCreateKeyFile(keyFile);
     ctx.say(`Receipt key ${key.keyId} (${created ? "generated and stored in" : "loaded from"} ${keyFile}, mode 0600)`);
     ctx.say(`Registration: ${await ensureRegistered(ctx, wallet, { key, file: keyFile }, Object.keys(config.models), { yes: args.yes, local, rotateKey: args.rotateKey })}`);
-    ctx.say(`Endpoint: ${await ensureEndpoint(ctx, wallet, config.http, args.serviceUrl, local)}`);
+    ctx.say(`Endpoint: ${await ensureEndpoint(ctx, wallet, config.http, args.serviceUrl, local, config.encryptionKeyFile ?? defaultEncryptionKeyFile(ctx.networkName, wallet.address))}`);
 
     const logger = args.jsonLogs ? pino({ level: config.logLevel }) : pino({ level: "error" }, pino.destination(2));
     ctx.say(`Journal ${journal}; loading the ${config.runtime.kind} runtime…`);
-    const app = await startMiner({ ...config, providerKeyFile: keyFile }, { privateKey: wallet.privateKey, logger, hints: PROJECT_HINTS });
+    const encryptionKeyFile = config.encryptionKeyFile ?? defaultEncryptionKeyFile(ctx.networkName, wallet.address);
+    const app = await startMiner({ ...config, providerKeyFile: keyFile, encryptionKeyFile }, { privateKey: wallet.privateKey, logger, hints: PROJECT_HINTS });
+    const jobs = app.relayer.status().privateJobs;
+    ctx.say(`Jobs: ${jobs.enabled ? `private and public (offer at ${app.relayer.apiUrl ?? "?"}/api/v1/offer)` : `public only: ${jobs.warning ?? "private jobs are off"}`}`);
     ctx.say(`Serving ${Object.keys(config.models).join(", ")}; API ${app.relayer.apiUrl ?? "disabled"}. Ctrl-C to stop.`);
     const interactive = !args.jsonLogs && process.stdout.isTTY === true;
     const timer = setInterval(() => {

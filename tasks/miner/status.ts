@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { AitbcError } from "../../lib/errors.js";
+import { parseOffer } from "../../lib/market/offer.js";
 import { DEFAULT_RELAYER_PORT } from "../../relayer/app/config.js";
 import { runOfflineTask } from "../shared/cli.js";
 
@@ -17,6 +18,8 @@ export interface MinerStatus {
   gpuSeconds: number;
   receiptsSigned: number;
   rpcErrorsTotal: number;
+  /** What the relayer's offer says of private jobs; `null` when it serves no offer (an older relayer). */
+  offer: { private: boolean; encryptionKey: string | null; models: string[] } | null;
 }
 
 /** Parses the Prometheus text the relayer serves into `name{labels} → value`. */
@@ -84,6 +87,13 @@ export async function readMinerStatus(base: string): Promise<MinerStatus> {
   const healthUrl = new URL("/health", root).toString();
   const health = parseHealth(healthUrl, await get(healthUrl));
   const metrics = parseMetrics(await get(new URL("/metrics", root).toString()));
+  let offer: MinerStatus["offer"] = null;
+  const offerRes = await fetch(new URL("/api/v1/offer", root), { signal: AbortSignal.timeout(5_000) }).catch(() => null);
+  if (offerRes?.ok === true) {
+    const o = parseOffer(await offerRes.text());
+    const hex = o.encryptionKey === null ? null : `0x${Buffer.from(o.encryptionKey).toString("hex")}`;
+    offer = { private: o.accepts.private, encryptionKey: hex, models: o.models.map((m) => m.name) };
+  }
   return {
     url: root.toString(),
     health,
@@ -92,6 +102,7 @@ export async function readMinerStatus(base: string): Promise<MinerStatus> {
     gpuSeconds: metrics.get("aitbc_relayer_gpu_seconds_total") ?? 0,
     receiptsSigned: metrics.get("aitbc_relayer_receipts_signed_total") ?? 0,
     rpcErrorsTotal: metrics.get("aitbc_relayer_rpc_errors_total") ?? 0,
+    offer,
   };
 }
 
@@ -104,6 +115,8 @@ export default async function minerStatusAction(args: StatusArgs, hre: HardhatRu
     console.log(`  jobs      ${nonZero(status.jobs)}`);
     console.log(`  batches   ${nonZero(status.batches)}`);
     console.log(`  gpu_seconds ${status.gpuSeconds.toFixed(3)}   receipts ${status.receiptsSigned}   RPC errors ${status.rpcErrorsTotal}`);
+    const o = status.offer;
+    console.log(`  offer     ${o === null ? "none served" : `${o.models.join(", ")}; ${o.private ? `private and public jobs (key ${o.encryptionKey ?? "?"})` : "public jobs only (no published encryption key matches the relayer's key file)"}`}`);
     console.log(`  journal   block ${status.health.journal_block ?? "-"} (lag ${status.health.journal_lag_blocks ?? "-"})`);
     return undefined;
   });

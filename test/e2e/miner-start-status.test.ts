@@ -1,13 +1,14 @@
 /**
  * `miner:start` prints the relayer's full status line (relayer/app/status-line.ts) when its output is not a terminal:
  * while healthy `[ok] … | gpu_seconds … |`, and once the chain stops answering the reasons and the last warning, by
- * default (no log level to raise).
+ * default (no log level to raise). It runs private jobs with the encryption key it published (its offer says so).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 
 import { expect } from "chai";
 
+import { parseOffer } from "../../lib/market/offer.js";
 import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
 import { createWorkspace, type Workspace } from "../fixtures/cli.js";
 
@@ -59,7 +60,13 @@ describe("miner:start: the status line shows why the relayer is degraded", funct
     // On a local chain the endpoint is published for the port the API really listens on (here one picked at start).
     const published = await outputMatches(/^Endpoint: (http:\/\/127\.0\.0\.1:\d+) published with encryption key (0x[0-9a-f]{64})$/m, "endpoint");
     expect(published[1]).to.equal(serving[1]);
-    await outputMatches(/^\[ok\] jobs seen \d+ run \d+ .*\| gpu_seconds \d+\.\d{2} \| receipts \d+ \| batches \d+\/\d+$/m, "healthy status line");
+    // The key it published is the one it opens private prompts with: private jobs on, in the output and the offer.
+    const jobs = await outputMatches(/^Jobs: private and public \(offer at (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/offer\)$/m, "private jobs on");
+    expect(jobs[1]).to.equal(serving[1]);
+    const offer = parseOffer(await (await fetch(`${serving[1]}/api/v1/offer`)).text());
+    expect(offer.accepts).to.deep.equal({ public: true, private: true });
+    expect(`0x${Buffer.from(offer.encryptionKey ?? new Uint8Array()).toString("hex")}`).to.equal(published[2]);
+    await outputMatches(/^\[ok\] jobs seen \d+ run \d+ .*given back \d+ \| gpu_seconds \d+\.\d{2} \| receipts \d+ \| batches \d+\/\d+ \| private\+public$/m, "healthy status line");
 
     await node.stop();
     node = undefined;

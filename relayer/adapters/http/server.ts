@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 
 import type { Logger } from "pino";
 
+import { offerJson, type Offer } from "../../../lib/market/offer.js";
 import { isRelayerError, RelayerError, type RelayerErrorCode } from "../../core/errors.js";
 import { assessHealth, type HealthIssue, type HealthThresholds } from "../../core/health.js";
 import type { JobRecord } from "../../core/job-state.js";
@@ -32,6 +33,11 @@ export interface ApiServerOptions {
   corsOrigin?: string;
   defaultLimit?: number;
   maxLimit?: number;
+  /**
+   * The relayer's terms for `GET /api/v1/offer`; the API adds the health (the same assessment `/health` gives) and
+   * the active jobs (from the journal's counters: no scan). Absent: the route answers 404.
+   */
+  offer?: () => Omit<Offer, "health" | "capacity"> & { maxConcurrentJobs: number };
 }
 
 export interface ApiServer {
@@ -122,10 +128,20 @@ function batchJson(b: BatchInfo | null): unknown {
   return { id: b.batchId, root: b.root, status: b.status, item_count: b.itemCount, tx_hash: b.txHash, block_number: b.blockNumber };
 }
 
+/** A refusal as journaled (`CODE: detail`, or `CODE detail` for the chain's own) split into its code and its text. */
+export function splitRefusal(refusal: string | null): { code: string | null; detail: string | null } {
+  if (refusal === null) return { code: null, detail: null };
+  const m = /^([A-Z][A-Z0-9_]*)(?::\s*|\s+|$)([\s\S]*)$/.exec(refusal);
+  if (m === null) return { code: refusal, detail: null };
+  return { code: m[1], detail: m[2] === "" ? null : m[2] };
+}
+
 function jobJson(j: JobRecord): unknown {
+  const refusal = splitRefusal(j.refusal);
   return {
     job_id: j.jobId.toString(),
     state: j.state,
+    private: j.private,
     model: j.model,
     client: j.client,
     addressed_provider: j.addressedProvider,
@@ -147,7 +163,8 @@ function jobJson(j: JobRecord): unknown {
     settle_tx_hash: j.settleTxHash,
     settle_block: j.settleBlock,
     failure: j.failure,
-    refusal: j.refusal,
+    refusal: refusal.code,
+    refusal_detail: refusal.detail,
     seen_at: j.seenAt,
     updated_at: j.updatedAt,
   };
@@ -227,7 +244,25 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return { status: 200, body: result.body, headers: { "content-type": result.contentType, "x-result-hash": result.resultHash } };
   }
 
-  function healthReport(m = source.metrics()): { status: "ok" | "degraded"; body: unknown } {
+  function getOffer(url: URL): Reply {
+    readQuery(url, []);
+    if (options.offer === undefined) fail("HTTP_ROUTE_NOT_FOUND", "this relayer publishes no offer", "run the relayer from relayer/app/start.ts");
+    const terms = options.offer();
+    const m = source.metrics();
+    const h = healthReport(m);
+    const reasons = h.report.reasons.slice(0, 32).map((r) => `${r.code}: ${r.detail}`.slice(0, 200));
+    const { maxConcurrentJobs, ...rest } = terms;
+    return Reply.json(
+      200,
+      offerJson({
+        ...rest,
+        capacity: { maxConcurrentJobs, activeJobs: m.jobsByState.accepted + m.jobsByState.running },
+        health: { status: h.status, reasons },
+      }),
+    );
+  }
+
+  function healthReport(m = source.metrics()): { status: "ok" | "degraded"; body: unknown; report: ReturnType<typeof assessHealth> } {
     const report = assessHealth(
       { rpcErrorsRecent: probe.rpcErrorsRecent(), runtimeUp: probe.runtimeUp(), chainHead: probe.chainHead(), journalBlock: m.cursorBlock, issues: probe.issues?.() ?? [] },
       options.health,
@@ -235,6 +270,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return {
       status: report.status,
       body: { status: report.status, reasons: report.reasons, journal_block: m.cursorBlock, journal_lag_blocks: report.journalLagBlocks },
+      report,
     };
   }
 
@@ -292,14 +328,15 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     else if (segments[0] === "api" && segments[1] === "v1") {
       const [, , resource, id, sub, ...rest] = segments;
       if (rest.length === 0) {
-        if (resource === "receipts" && id === undefined) handler = () => listReceipts(url);
+        if (resource === "offer" && id === undefined) handler = () => getOffer(url);
+        else if (resource === "receipts" && id === undefined) handler = () => listReceipts(url);
         else if (resource === "receipts" && id !== undefined && sub === undefined) handler = () => getReceipt(url, id);
         else if (resource === "jobs" && id !== undefined && sub === undefined) handler = () => getJob(url, id);
         else if (resource === "jobs" && id !== undefined && sub === "result") handler = () => getResult(url, id);
       }
     }
     if (handler === null) {
-      fail("HTTP_ROUTE_NOT_FOUND", `no route ${path}`, "routes: /api/v1/receipts, /api/v1/receipts/:id, /api/v1/jobs/:id, /api/v1/jobs/:id/result, /health, /metrics");
+      fail("HTTP_ROUTE_NOT_FOUND", `no route ${path}`, "routes: /api/v1/offer, /api/v1/receipts, /api/v1/receipts/:id, /api/v1/jobs/:id, /api/v1/jobs/:id/result, /health, /metrics");
     }
     if (method !== "GET" && method !== "HEAD") {
       fail("HTTP_METHOD_NOT_ALLOWED", `${method} is not supported on ${path}`, "this API is read-only: use GET");

@@ -1,3 +1,4 @@
+import { isEnvelope } from "../../../lib/privacy/envelope.js";
 import { RelayerError } from "../../core/errors.js";
 import { JOB_STATES, newJob, transition, type JobEvent, type JobOrigin, type JobRecord, type JobState } from "../../core/job-state.js";
 import type { StoredResult } from "../../core/read-model.js";
@@ -5,15 +6,20 @@ import { countsOf, inList, num, optBig, optNum, optStr, str, type Row, type Sql 
 
 export interface SeenJob {
   origin: JobOrigin;
-  /** Prompt bytes, kept so the job can be run again after a restart without re-reading the event. */
+  /**
+   * Prompt bytes as they are on-chain, kept so the job can be run again after a restart without re-reading the event.
+   * A private job's prompt is its sealed envelope: the journal never holds the plaintext.
+   */
   prompt: Uint8Array | null;
 }
 
 function jobFromRow(row: Row): JobRecord {
   const failureCode = optStr(row, "failure_code");
+  const prompt = row.prompt as Uint8Array | null | undefined;
   return {
     jobId: BigInt(str(row, "job_id")),
     state: str(row, "state") as JobState,
+    private: prompt !== null && prompt !== undefined && isEnvelope(prompt),
     model: str(row, "model"),
     client: str(row, "client"),
     addressedProvider: optStr(row, "addressed_provider"),

@@ -7,6 +7,11 @@ export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /**
+   * The step rebuilds tables that others reference: it runs with foreign keys off (they cannot be switched inside a
+   * transaction) and `foreign_key_check` must come back empty before it commits.
+   */
+  rebuildsTables?: boolean;
 }
 
 /**
@@ -256,6 +261,65 @@ CREATE TRIGGER attempts_count_delete AFTER DELETE ON tx_attempts BEGIN
 END;
 `,
   },
+  {
+    version: 4,
+    description: "job state given_back (an accepted job given back on-chain)",
+    // SQLite cannot change a CHECK constraint in place: the jobs table is rebuilt (its rows, index and counting
+    // triggers with it) while foreign keys are off, then checked before the step commits.
+    rebuildsTables: true,
+    sql: `
+CREATE TABLE jobs_v4 (
+  job_id            TEXT    PRIMARY KEY,
+  state             TEXT    NOT NULL CHECK (state IN ('seen','accepted','running','done','signed','batched','settled','finalized','failed','expired','refused','given_back')),
+  model             TEXT    NOT NULL,
+  client            TEXT    NOT NULL,
+  addressed_provider TEXT,
+  max_units_milli   TEXT    NOT NULL,
+  rate              TEXT    NOT NULL,
+  deadline          INTEGER NOT NULL,
+  input_hash        TEXT    NOT NULL,
+  prompt            BLOB,
+  created_block     INTEGER NOT NULL,
+  created_tx_hash   TEXT    NOT NULL,
+  accept_tx_hash    TEXT,
+  run_attempts      INTEGER NOT NULL DEFAULT 0,
+  started_at        INTEGER,
+  completed_at      INTEGER,
+  units_milli       TEXT,
+  result_hash       TEXT,
+  receipt_id        TEXT,
+  receipt_hash      TEXT,
+  batch_id          INTEGER,
+  settle_tx_hash    TEXT,
+  settle_block      INTEGER,
+  failure_code      TEXT,
+  failure_message   TEXT,
+  refusal           TEXT,
+  seen_at           INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL
+) STRICT;
+INSERT INTO jobs_v4 SELECT * FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v4 RENAME TO jobs;
+CREATE INDEX jobs_by_state ON jobs (state);
+CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'jobs:' || NEW.state;
+  UPDATE journal_counters SET n = n + COALESCE(CAST(NEW.units_milli AS INTEGER), 0) WHERE name = 'units_milli' AND NEW.units_milli IS NOT NULL;
+END;
+CREATE TRIGGER jobs_count_state AFTER UPDATE OF state ON jobs WHEN OLD.state IS NOT NEW.state BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'jobs:' || OLD.state;
+  UPDATE journal_counters SET n = n + 1 WHERE name = 'jobs:' || NEW.state;
+END;
+CREATE TRIGGER jobs_count_units AFTER UPDATE OF units_milli ON jobs WHEN OLD.units_milli IS NOT NEW.units_milli BEGIN
+  UPDATE journal_counters SET n = n + COALESCE(CAST(NEW.units_milli AS INTEGER), 0) - COALESCE(CAST(OLD.units_milli AS INTEGER), 0) WHERE name = 'units_milli';
+END;
+CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN
+  UPDATE journal_counters SET n = n - 1 WHERE name = 'jobs:' || OLD.state;
+  UPDATE journal_counters SET n = n - COALESCE(CAST(OLD.units_milli AS INTEGER), 0) WHERE name = 'units_milli';
+END;
+INSERT INTO journal_counters (name, n) VALUES ('jobs:given_back', 0);
+`,
+  },
 ];
 
 function userVersion(db: DatabaseSync): number {
@@ -287,9 +351,15 @@ export function applyMigrations(db: DatabaseSync, migrations: readonly Migration
   }
   const applied: number[] = [];
   for (const m of migrations.slice(current)) {
+    const foreignKeys = Number((db.prepare("PRAGMA foreign_keys").get() as { foreign_keys: number }).foreign_keys);
+    if (m.rebuildsTables === true) db.exec("PRAGMA foreign_keys = OFF");
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(m.sql);
+      if (m.rebuildsTables === true) {
+        const broken = db.prepare("PRAGMA foreign_key_check").all();
+        if (broken.length > 0) throw new Error(`${broken.length} row(s) break a foreign key after the rebuild`);
+      }
       // PRAGMA takes no bound parameters; the version is an integer we produced.
       db.exec(`PRAGMA user_version = ${m.version}`);
       db.exec("COMMIT");
@@ -300,6 +370,8 @@ export function applyMigrations(db: DatabaseSync, migrations: readonly Migration
         details: { version: m.version },
         hint: "the journal was left at the previous version; fix the cause and restart",
       });
+    } finally {
+      if (m.rebuildsTables === true && foreignKeys === 1) db.exec("PRAGMA foreign_keys = ON");
     }
     applied.push(m.version);
   }

@@ -10,6 +10,7 @@ import { ScriptedRuntime, verifyServedReceipt } from "../../fixtures/relayer/sys
 import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
 
 const STATUS_SETTLED = 3n;
+const STATUS_GIVEN_BACK = 9n;
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -119,10 +120,19 @@ describe("relayer app (in-process chain)", function () {
     expect(app.journal.getJob(tooLong)?.refusal).to.match(/^PROMPT_TOO_LONG/);
     expect(app.journal.getJob(notUtf8)?.refusal).to.match(/^PROMPT_NOT_UTF8/);
     expect(app.journal.getJob(unknownModel)?.refusal).to.match(/^MODEL_NOT_SERVED/);
-    await waitFor("the failing job failed", () => app.journal.getJob(failing)?.state === "failed");
+    // A run that fails is given back on-chain at once: the client has its escrow back long before the deadline.
+    await waitFor("the failing job given back", () => app.journal.getJob(failing)?.state === "given_back");
     expect(app.journal.getJob(failing)?.failure?.code).to.equal("RUNTIME_BAD_INPUT");
+    const escrow = JobEscrow__factory.connect(fixture.deployment.contracts.JobEscrow as string, ethersProvider);
+    await waitFor("the give-back mined", async () => (await escrow.job(failing)).status === STATUS_GIVEN_BACK);
     const res = await fetch(`${app.relayer.apiUrl}/api/v1/jobs/${failing}`);
-    expect(((await res.json()) as { state: string }).state).to.equal("failed");
+    const body = (await res.json()) as { state: string; private: boolean; failure: { code: string } };
+    expect(body.state).to.equal("given_back");
+    expect(body.private).to.equal(false);
+    expect(body.failure.code).to.equal("RUNTIME_BAD_INPUT");
+    const refused = (await (await fetch(`${app.relayer.apiUrl}/api/v1/jobs/${tooLong}`)).json()) as { refusal: string; refusal_detail: string };
+    expect(refused.refusal).to.equal("PROMPT_TOO_LONG");
+    expect(refused.refusal_detail).to.match(/200 bytes/);
   });
 
   it("resumes from the journal after a restart without signing or settling anything twice", async function () {
@@ -148,7 +158,7 @@ describe("relayer app (in-process chain)", function () {
     await ethersProvider.send("evm_increaseTime", [Number(disputeWindow) + 1]);
     await ethersProvider.send("evm_mine", []);
     // Runs last in this file: the chain is now past the dispute window of every batch above. What remains is the
-    // escrow of jobs still accepted and unsettled (a job whose run failed stays accepted until its deadline).
+    // escrow of jobs still accepted and unsettled (a job whose run failed was given back, so it holds none).
     const [jobCount] = await escrow.counters();
     let stillAccepted = 0n;
     for (let id = 1n; id <= jobCount; id++) {

@@ -94,4 +94,18 @@ describe("relayer/core/escrow-events", () => {
       { type: "warn", message: "event reorged out", details: { event: "JobAccepted", block: 7 } },
     ]);
   });
+
+  it("JobGivenBack by this provider moves a job still accepted or running here to given_back; otherwise nothing", () => {
+    for (const state of ["accepted", "running"] as const) {
+      const effects = reduceEvent({ name: "JobGivenBack", jobId: 1n, provider: ME }, at, view({ job: job(state) }));
+      expect(effects[0]).to.deep.include({ type: "job", jobId: 1n });
+      expect((effects[0] as { event: { type: string; code: string } }).event).to.include({ type: "give_back", code: "GIVEN_BACK_ELSEWHERE" });
+      expect(effects.some((e) => e.type === "warn")).to.equal(true);
+    }
+    for (const state of ["given_back", "seen", "settled"] as const) {
+      expect(reduceEvent({ name: "JobGivenBack", jobId: 1n, provider: ME }, at, view({ job: job(state) }))).to.deep.equal([]);
+    }
+    expect(reduceEvent({ name: "JobGivenBack", jobId: 1n, provider: OTHER }, at, view({ job: job("accepted") }))).to.deep.equal([]);
+    expect(reduceEvent({ name: "JobGivenBack", jobId: 1n, provider: ME }, at, view())).to.deep.equal([]);
+  });
 });

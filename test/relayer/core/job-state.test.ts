@@ -43,6 +43,7 @@ const EVENT_FOR: Record<Exclude<JobState, "seen">, JobEvent> = {
   failed: { type: "fail", code: "RUNTIME_CRASHED", message: "boom" },
   expired: { type: "expire" },
   refused: { type: "refuse", reason: "PROMPT_TOO_LONG" },
+  given_back: { type: "give_back", code: "RUNTIME_UNAVAILABLE", message: "the runtime did not answer" },
 };
 
 function eventTo(from: JobState, to: Exclude<JobState, "seen">): JobEvent {
@@ -65,6 +66,7 @@ function jobIn(state: JobState): JobRecord {
     failed: ["failed"],
     expired: ["expired"],
     refused: ["refused"],
+    given_back: ["accepted", "given_back"],
   };
   let job = newJob(origin(), 1);
   let from: JobState = "seen";
@@ -86,8 +88,13 @@ function expectCode(fn: () => unknown, code: Parameters<typeof isRelayerError>[1
 }
 
 describe("relayer/core/job-state", () => {
-  it("terminal states are exactly finalized, failed, expired, refused", () => {
-    expect([...TERMINAL_STATES].sort()).to.deep.equal(["expired", "failed", "finalized", "refused"]);
+  it("terminal states are exactly finalized, failed, expired, refused, given_back", () => {
+    expect([...TERMINAL_STATES].sort()).to.deep.equal(["expired", "failed", "finalized", "given_back", "refused"]);
+  });
+
+  it("only an accepted or running job can be given back, and it keeps why", () => {
+    expect(JOB_STATES.filter((s) => canTransition(s, "given_back")).sort()).to.deep.equal(["accepted", "running"]);
+    expect(jobIn("given_back").failure).to.deep.equal({ code: "RUNTIME_UNAVAILABLE", message: "the runtime did not answer" });
   });
 
   for (const from of JOB_STATES) {

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { pino } from "pino";
 
 import { Journal } from "../../../../relayer/adapters/journal/journal.js";
-import { createApiServer, type ApiServer, type ProcessProbe } from "../../../../relayer/adapters/http/server.js";
+import { createApiServer, splitRefusal, type ApiServer, type ProcessProbe } from "../../../../relayer/adapters/http/server.js";
+import { parseOffer } from "../../../../lib/market/offer.js";
+import { JOB_STATES } from "../../../../relayer/core/job-state.js";
 import { CLIENT_A, CLIENT_B, hash32, origin, PROVIDER, receiptInput, seedSignedJob } from "../../../fixtures/relayer/journal/seed.js";
 
 /** Minimal parser of the Prometheus text format, independent of the renderer. */
@@ -203,7 +205,7 @@ describe("relayer/adapters/http", () => {
       expect(value("aitbc_relayer_jobs", { state: "settled" })).to.equal(2);
       expect(value("aitbc_relayer_jobs", { state: "signed" })).to.equal(3);
       expect(value("aitbc_relayer_jobs", { state: "seen" })).to.equal(1);
-      expect(samples.filter((s) => s.name === "aitbc_relayer_jobs")).to.have.length(11);
+      expect(samples.filter((s) => s.name === "aitbc_relayer_jobs")).to.have.length(JOB_STATES.length);
       expect(value("aitbc_relayer_gpu_seconds_total")).to.equal(12.5);
       expect(value("aitbc_relayer_receipts_signed_total")).to.equal(5);
       expect(value("aitbc_relayer_batches", { status: "confirmed" })).to.equal(1);
@@ -213,6 +215,55 @@ describe("relayer/adapters/http", () => {
       expect(value("aitbc_relayer_degraded")).to.equal(1);
       expect(type.get("aitbc_relayer_gpu_seconds_total")).to.equal("counter");
       expect(type.get("aitbc_relayer_jobs")).to.equal("gauge");
+    });
+  });
+
+  describe("offer", () => {
+    it("is 404 HTTP_ROUTE_NOT_FOUND without terms; with terms it adds the /health assessment and the active jobs from the counters", async () => {
+      await expectError("/api/v1/offer", 404, "HTTP_ROUTE_NOT_FOUND");
+      const withOffer = createApiServer({
+        source: journal,
+        probe: processProbe,
+        health: { maxRecentRpcErrors: 3, maxJournalLagBlocks: 5 },
+        logger: pino({ level: "silent" }),
+        offer: () => ({
+          provider: PROVIDER,
+          chainId: 31337n,
+          escrow: `0x${"ee".repeat(20)}`,
+          encryptionKey: new Uint8Array(32).fill(7),
+          accepts: { public: true, private: true },
+          models: [{ name: "llama3.2", minRate: 3n, maxUnitsMilli: 90_000n }],
+          limits: { maxPromptBytes: 100, contextTokens: 2048, maxTokens: 16, deadlineMarginSeconds: 45, maxJobPrice: null },
+          maxConcurrentJobs: 9,
+        }),
+      });
+      try {
+        expect(withOffer.respond("/api/v1/offer?x=1").status).to.equal(400);
+        journal.jobs.recordSeen({ origin: origin(40n), prompt: new TextEncoder().encode("p") }, 400);
+        journal.jobs.applyEvent(40n, { type: "accept", txHash: hash32("acc", 40) }, 400);
+        const ok = parseOffer(String(withOffer.respond("/api/v1/offer").body));
+        expect(ok.capacity).to.deep.equal({ maxConcurrentJobs: 9, activeJobs: journal.metrics().jobsByState.accepted + journal.metrics().jobsByState.running });
+        expect(ok.capacity.activeJobs).to.be.greaterThan(0);
+        expect(ok.models).to.deep.equal([{ name: "llama3.2", minRate: 3n, maxUnitsMilli: 90_000n }]);
+        expect(ok.limits).to.deep.equal({ maxPromptBytes: 100, contextTokens: 2048, maxTokens: 16, deadlineMarginSeconds: 45, maxJobPrice: null });
+        expect(ok.health).to.deep.equal({ status: "ok", reasons: [] });
+        Object.assign(probe, { up: false });
+        const degraded = parseOffer(String(withOffer.respond("/api/v1/offer").body));
+        expect(degraded.health.status).to.equal("degraded");
+        expect(degraded.health.reasons[0]).to.match(/^RUNTIME_DOWN: /);
+      } finally {
+        Object.assign(probe, { up: true });
+        journal.jobs.applyEvent(40n, { type: "give_back", code: "RUNTIME_UNAVAILABLE", message: "down" }, 401);
+      }
+      const given = JSON.parse((await getJson("/api/v1/jobs/40")).text) as { state: string; private: boolean; failure: unknown; refusal: unknown; refusal_detail: unknown };
+      expect(given).to.deep.include({ state: "given_back", private: false, failure: { code: "RUNTIME_UNAVAILABLE", message: "down" }, refusal: null, refusal_detail: null });
+    });
+
+    it("splits a journaled refusal into its code and its text", () => {
+      expect(splitRefusal("UNITS_TOO_LARGE: maxUnitsMilli 9 exceeds 8")).to.deep.equal({ code: "UNITS_TOO_LARGE", detail: "maxUnitsMilli 9 exceeds 8" });
+      expect(splitRefusal("CANCELLED by the client")).to.deep.equal({ code: "CANCELLED", detail: "by the client" });
+      expect(splitRefusal("PROMPT_TOO_LONG")).to.deep.equal({ code: "PROMPT_TOO_LONG", detail: null });
+      expect(splitRefusal(null)).to.deep.equal({ code: null, detail: null });
     });
   });
 

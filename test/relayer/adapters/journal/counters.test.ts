@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { Journal } from "../../../../relayer/adapters/journal/journal.js";
-import { MIGRATIONS } from "../../../../relayer/adapters/journal/schema.js";
+import { applyMigrations, MIGRATIONS } from "../../../../relayer/adapters/journal/schema.js";
 import { isRelayerError } from "../../../../relayer/core/errors.js";
 import { hash32, origin, PROVIDER, seedSignedJob } from "../../../fixtures/relayer/journal/seed.js";
 
@@ -105,5 +105,29 @@ describe("relayer/adapters/journal: counters for /health and /metrics", () => {
     journal = Journal.open(path);
     expect(journal.pragmas().userVersion).to.equal(MIGRATIONS.length);
     expect(journal.metrics()).to.deep.equal(expected);
+  });
+
+  it("a version-3 journal gains the given_back state with its rows, references and counters intact", () => {
+    journal.close();
+    const v3path = join(dir, "v3.sqlite");
+    const db = new DatabaseSync(v3path);
+    db.exec("PRAGMA foreign_keys = ON");
+    applyMigrations(db, MIGRATIONS.slice(0, 3));
+    db.exec(`INSERT INTO jobs (job_id, state, model, client, max_units_milli, rate, deadline, input_hash, prompt, created_block, created_tx_hash, seen_at, updated_at)
+      VALUES ('7', 'seen', 'llama3.2', '${PROVIDER}', '1000', '1', 5000, '${hash32("in", 7)}', X'68690a', 3, '${hash32("tx", 7)}', 1, 1),
+             ('8', 'seen', 'llama3.2', '${PROVIDER}', '1000', '1', 5000, '${hash32("in", 8)}', X'6869', 3, '${hash32("tx", 8)}', 1, 1)`);
+    db.exec(`INSERT INTO results (job_id, body, content_type, result_hash, created_at) VALUES ('8', X'6f6b', 'text/plain', '${hash32("r", 8)}', 2)`);
+    expect(() => db.exec("UPDATE jobs SET state = 'given_back' WHERE job_id = '7'")).to.throw(/CHECK/);
+    db.close();
+    journal = Journal.open(v3path);
+    expect(journal.pragmas()).to.include({ userVersion: MIGRATIONS.length, foreignKeys: 1, integrity: "ok" });
+    expect(journal.getResult(8n)?.body).to.deep.equal(new Uint8Array([0x6f, 0x6b]));
+    expect(journal.jobs.prompt(7n)).to.deep.equal(new Uint8Array([0x68, 0x69, 0x0a]));
+    journal.jobs.applyEvent(7n, { type: "accept", txHash: hash32("acc", 7) }, 3);
+    journal.jobs.applyEvent(7n, { type: "give_back", code: "RUNTIME_UNAVAILABLE", message: "down" }, 4);
+    const m = journal.metrics();
+    expect(m.jobsByState).to.deep.include({ given_back: 1, seen: 1 });
+    expect(m).to.deep.equal(journal.recountMetrics());
+    expect(journal.getJob(7n)?.failure).to.deep.equal({ code: "RUNTIME_UNAVAILABLE", message: "down" });
   });
 });

@@ -8,6 +8,7 @@ import { ChainError, type ChainErrorCode } from "../../../../relayer/adapters/ch
 import { Journal } from "../../../../relayer/adapters/journal/journal.js";
 import { applyMigrations, MIGRATIONS, type Migration } from "../../../../relayer/adapters/journal/schema.js";
 import { isRelayerError, type RelayerErrorCode } from "../../../../relayer/core/errors.js";
+import { JOB_STATES } from "../../../../relayer/core/job-state.js";
 import { CLIENT_A, CLIENT_B, hash32, origin, PROVIDER, receiptInput, seedSignedJob } from "../../../fixtures/relayer/journal/seed.js";
 
 function expectCode(fn: () => unknown, code: RelayerErrorCode | ChainErrorCode): void {
@@ -310,7 +311,7 @@ describe("relayer/adapters/journal", () => {
     journal.jobs.applyEvent(3n, { type: "refuse", reason: "MODEL_NOT_SERVED" }, 1);
     const m = journal.metrics();
     expect(m.jobsByState).to.deep.include({ signed: 2, refused: 1, seen: 0 });
-    expect(Object.keys(m.jobsByState)).to.have.length(11);
+    expect(Object.keys(m.jobsByState)).to.have.length(JOB_STATES.length);
     expect(m.gpuMilliSecondsTotal).to.equal(5_000);
     expect(m.receiptsSigned).to.equal(2);
     expect(m.cursorBlock).to.equal(null);
