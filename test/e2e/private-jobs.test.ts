@@ -75,7 +75,7 @@ describe("e2e: private jobs, two providers with their relayers, on hardhat node"
       const reg = await ok<{ keyFile: string; provider: string }>("provider:register", "--models", "llama3.2", "--bond", "100", "--from", String(index));
       const port = await freePort();
       const api = `http://127.0.0.1:${port}`;
-      const endpoint = await ok<{ encryptionKeyFile: string }>("provider:endpoint", "--url", api, "--from", String(index));
+      const endpoint = await ok<{ keyFile: string }>("provider:endpoint", "--url", api, "--from", String(index));
       const address = (await rpc.getSigner(index)).address.toLowerCase();
       const dir = path.join(ws.dir, `relayer-${index}`);
       const journal = path.join(dir, "journal.sqlite");
@@ -88,7 +88,7 @@ describe("e2e: private jobs, two providers with their relayers, on hardhat node"
           deploymentFile: path.join(ws.dir, "deployments", "localhost.json"),
           evm: { devAccountIndex: index },
           providerKeyFile: path.resolve(ws.dir, reg.keyFile),
-          encryptionKeyFile: path.resolve(ws.dir, endpoint.encryptionKeyFile),
+          encryptionKeyFile: path.resolve(ws.dir, endpoint.keyFile),
           journalPath: journal,
           runtime: { kind: "embedded" },
           models: { "llama3.2": {} },
