@@ -5,6 +5,7 @@ import { createRoot } from "react-dom/client";
 import { ChainProvider, connectChain, useChain, type BlockInfo } from "./chain.js";
 import { loadConfig, type AppConfig } from "./config.js";
 import { MarketPage } from "./pages/Market.js";
+import { MyJobsPage } from "./pages/MyJobs.js";
 import { ProposalPage } from "./pages/Proposal.js";
 import { ProposalsPage } from "./pages/Proposals.js";
 import { RateCardPage } from "./pages/RateCard.js";
@@ -33,6 +34,8 @@ function Page(props: { route: string }): ReactNode {
       return <RateCardPage />;
     case "market":
       return <MarketPage />;
+    case "jobs":
+      return <MyJobsPage />;
     case "receipts":
       return id === undefined ? <ReceiptsPage /> : <ReceiptPage id={decodeURIComponent(id)} />;
     case "verify":
@@ -46,6 +49,7 @@ const NAV = [
   ["proposals", "Proposals"],
   ["rates", "Rate card"],
   ["market", "Marketplace"],
+  ["jobs", "My jobs"],
   ["receipts", "Receipts"],
   ["verify", "Verify"],
 ] as const;

@@ -91,7 +91,13 @@ export interface JobRelayerStateRequest {
   jobId: bigint;
   /** Ask this relayer instead of the one the job's provider registered. */
   relayerUrl?: string;
+  /** Reach a provider's registered service URL through this mapping (a dashboard's same-origin proxy). */
+  via?: (provider: string, serviceUrl: string) => string;
   signal?: AbortSignal;
+}
+
+function reach(request: { via?: (provider: string, serviceUrl: string) => string }, provider: string, serviceUrl: string | null): string | null {
+  return serviceUrl === null || request.via === undefined ? serviceUrl : request.via(provider, serviceUrl);
 }
 
 /**
@@ -105,12 +111,12 @@ export async function jobRelayerState(request: JobRelayerStateRequest): Promise<
   const m = connectMarket(request.deployment, request.provider);
   const job = await readJob(m.escrow, request.jobId, request.deployment.network);
   if (job.provider !== ZeroAddress) {
-    const url = request.relayerUrl ?? (await providerListing(request.deployment, request.provider, job.provider)).serviceUrl;
+    const url = request.relayerUrl ?? reach(request, job.provider, (await providerListing(request.deployment, request.provider, job.provider)).serviceUrl ?? null);
     return [await askRelayer(job.provider, url ?? null, request.jobId, request.signal)];
   }
   const card = await m.models.model(job.modelId);
   const providers = await discoverProviders(request.deployment, request.provider, { model: card.name });
-  const views = await Promise.all(providers.map((p) => askRelayer(p.address, p.serviceUrl, request.jobId, request.signal)));
+  const views = await Promise.all(providers.map((p) => askRelayer(p.address, reach(request, p.address, p.serviceUrl), request.jobId, request.signal)));
   return views.filter((v) => v.known || v.error !== null);
 }
 
@@ -121,6 +127,8 @@ export interface FetchResultRequest {
   jobId: bigint;
   /** The relayer to fetch from; by default the one the job's provider registered (`provider:endpoint`). */
   relayerUrl?: string;
+  /** Reach a provider's registered service URL through this mapping (a dashboard's same-origin proxy). */
+  via?: (provider: string, serviceUrl: string) => string;
   /** The client's result key ({@link resultKeyFor}); needed for a private result. */
   keyPair?: EncryptionKeyPair;
   signal?: AbortSignal;
@@ -226,7 +234,7 @@ export async function fetchResult(request: FetchResultRequest): Promise<FetchedR
       details: { status: job.status, relayers: views },
     });
   }
-  const url = parseRelayerUrl(request.relayerUrl ?? (await endpointUrl(request, job)));
+  const url = parseRelayerUrl(request.relayerUrl ?? (reach(request, job.provider, await endpointUrl(request, job)) as string));
 
   const served = await getBytesFrom(url, `/api/v1/jobs/${jobId}/result`, request.signal);
   if (served.status === 409 || (served.status === 404 && relayerErrorCode(served.body) === "HTTP_JOB_NOT_FOUND")) {

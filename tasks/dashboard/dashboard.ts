@@ -1,11 +1,27 @@
+import { JsonRpcProvider } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { isLocalChain } from "../../lib/sdk/deployment.js";
+import { IProviderRegistry__factory } from "../../typechain-types/factories/interfaces/IProviderRegistry__factory.js";
 import { readDeployment } from "../../lib/node/deployments-fs.js";
 import { AitbcError } from "../../lib/errors.js";
 import { runTask, withDeployment } from "../shared/cli.js";
 import { dashboardDist, ensureDashboardBuilt } from "./build.js";
 import { redact, startDashboardServer } from "./server.js";
+
+/** Reads providers' registered service URLs for the dashboard's provider proxy. */
+function serviceUrlReader(rpcUrl: string, deployment: Awaited<ReturnType<typeof readDeployment>>) {
+  const chain = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
+  const address = deployment.contracts.ProviderRegistry;
+  const providers = address === undefined ? undefined : IProviderRegistry__factory.connect(address, chain);
+  return {
+    async serviceUrlOf(provider: string): Promise<string | null> {
+      if (providers === undefined) return null;
+      const url = (await providers.endpointOf(provider)).serviceUrl;
+      return url === "" ? null : url;
+    },
+  };
+}
 
 interface DashboardArgs {
   port: number;
@@ -61,7 +77,8 @@ export default async function dashboardAction(args: DashboardArgs, hre: HardhatR
       devAccounts,
     });
 
-    const server = await startDashboardServer({ dist: dashboardDist(root), port: args.port, rpcUrl, relayerUrl, config });
+    const registry = serviceUrlReader(rpcUrl, await readDeployment(ctx.networkName));
+    const server = await startDashboardServer({ dist: dashboardDist(root), port: args.port, rpcUrl, relayerUrl, config, serviceUrlOf: registry.serviceUrlOf });
     ctx.say(`Dashboard for ${ctx.networkName} (chain ${ctx.chainId}, node ${redact(rpcUrl)}${relayerUrl === undefined ? "" : `, relayer ${relayerUrl}`})`);
     // Scripts and tests read this exact line to learn the URL (the port may have been chosen by the OS).
     console.log(`Dashboard listening on ${server.url}`);

@@ -14,6 +14,11 @@ export interface DashboardServerOptions {
   rpcUrl: string;
   /** A relayer's HTTP API base URL; the browser reaches it through `/relayer/…` on this server. */
   relayerUrl?: string;
+  /**
+   * A provider's registered service URL (`ProviderRegistry.endpointOf`), or `null`: the browser reaches providers'
+   * relayers through `/providers/<address>/api/v1/…` on this server.
+   */
+  serviceUrlOf?: (provider: string) => Promise<string | null>;
   /** The body of `/config.json`, computed per request so a redeploy only needs a page reload. */
   config: () => Promise<unknown>;
 }
@@ -45,8 +50,8 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 /**
- * Serves the built app, `/config.json`, a JSON-RPC proxy at `/rpc` and a read-only relayer proxy at `/relayer/…`, on
- * 127.0.0.1 only. Proxying keeps the browser on one origin, so neither the node nor the relayer needs CORS.
+ * Serves the built app, `/config.json`, a JSON-RPC proxy at `/rpc`, a read-only relayer proxy at `/relayer/…` and one
+ * to each provider's registered relayer at `/providers/<address>/…`, on 127.0.0.1 only. Proxying keeps the browser on one origin, so neither the node nor the relayer needs CORS.
  */
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const dist = path.resolve(options.dist);
@@ -83,6 +88,10 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     }
     if (url.pathname === "/relayer" || url.pathname.startsWith("/relayer/")) {
       await proxyRelayer(req, res, url);
+      return;
+    }
+    if (url.pathname.startsWith("/providers/")) {
+      await proxyProvider(req, res, url);
       return;
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -134,6 +143,42 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       return;
     }
     res.writeHead(upstream.status, { "Content-Type": upstream.headers.get("content-type") ?? "application/json", "Cache-Control": "no-store" });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  }
+
+  /**
+   * `/providers/<address>/<route>`: a read-only proxy to the relayer a provider registered on-chain. Only the routes a
+   * client needs are passed (the offer, a job, its result, a receipt), so a provider cannot make this server fetch
+   * anything else at its URL; the URL itself is re-read from the chain on every request.
+   */
+  async function proxyProvider(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const match = /^\/providers\/(0x[0-9a-fA-F]{40})(\/api\/v1\/(?:offer|jobs\/[0-9]{1,78}(?:\/result)?|receipts\/0x[0-9a-fA-F]{64}))$/.exec(url.pathname);
+    if (req.method !== "GET") {
+      sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "the provider proxy is read-only" } });
+      return;
+    }
+    if (match === null || url.search !== "") {
+      sendJson(res, 404, { error: { code: "HTTP_ROUTE_NOT_FOUND", message: `no provider route ${url.pathname}`, hint: "/providers/<address>/api/v1/offer, …/jobs/<id>, …/jobs/<id>/result, …/receipts/<id>" } });
+      return;
+    }
+    const serviceUrl = options.serviceUrlOf === undefined ? null : await options.serviceUrlOf(match[1]);
+    if (serviceUrl === null) {
+      sendJson(res, 404, { error: { code: "NO_ENDPOINT", message: `${match[1]} has registered no service URL`, hint: "The provider publishes one with `npx hardhat provider:endpoint`." } });
+      return;
+    }
+    const target = new URL(serviceUrl);
+    target.pathname = path.posix.join(target.pathname, match[2]);
+    let upstream: Response;
+    try {
+      upstream = await fetch(target, { redirect: "error" });
+    } catch (cause) {
+      sendJson(res, 502, { error: { code: "RELAYER_UNREACHABLE", message: `the relayer of ${match[1]} at ${redact(serviceUrl)} does not answer (${(cause as Error).message})` } });
+      return;
+    }
+    const headers: Record<string, string> = { "Content-Type": upstream.headers.get("content-type") ?? "application/json", "Cache-Control": "no-store" };
+    const resultHash = upstream.headers.get("x-result-hash");
+    if (resultHash !== null) headers["X-Result-Hash"] = resultHash;
+    res.writeHead(upstream.status, headers);
     res.end(Buffer.from(await upstream.arrayBuffer()));
   }
 
