@@ -12,7 +12,7 @@
  * with RESULT_HASH_MISMATCH and shows no text.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -22,9 +22,10 @@ import { getBytes, JsonRpcProvider } from "ethers";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 
 import { devAccount } from "../../relayer/app/keys.js";
-import { freePort, parseJsonOutput, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
-import { spawnRelayer, type RelayerProcess } from "../../tools/relayer-process.js";
+import { REPO_ROOT, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
+import type { RelayerProcess } from "../../tools/relayer-process.js";
 import { createWorkspace, type Workspace } from "../fixtures/cli.js";
+import { cliJson, startProviderRelayer } from "../fixtures/provider-relayer.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -113,11 +114,7 @@ describe("dashboard: My jobs decrypts a private result with a browser wallet (e2
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
 
-  const ok = async <T = Record<string, unknown>>(...args: string[]): Promise<T> => {
-    const result = await ws.run([...args, ...NET, "--json"], { timeoutMs: 180_000 });
-    expect(result.code, `${args.join(" ")}\n${result.stdout}\n${result.stderr}`).to.equal(0);
-    return parseJsonOutput<T>(result);
-  };
+  const ok = <T = Record<string, unknown>>(...args: string[]): Promise<T> => cliJson<T>(ws, ...args);
 
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is required and was not found at ${CHROMIUM}. Install it with \`apt-get install -y chromium\`.`);
@@ -145,37 +142,9 @@ describe("dashboard: My jobs decrypts a private result with a browser wallet (e2
 
   it("lists the wallet's private job, shows its prompt and its result after one signature, and refuses a tampered result", async function () {
     await ok("deploy");
-    const reg = await ok<{ keyFile: string }>("provider:register", "--models", "llama3.2", "--bond", "100", "--from", "1");
-    const port = await freePort();
-    const relayerUrl = `http://127.0.0.1:${port}`;
-    const endpoint = await ok<{ keyFile: string }>("provider:endpoint", "--url", relayerUrl, "--from", "1");
-    const configFile = path.join(ws.dir, "relayer.json");
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        network: "localhost",
-        rpcUrl: node.url,
-        deploymentFile: path.join(ws.dir, "deployments", "localhost.json"),
-        evm: { devAccountIndex: 1 },
-        providerKeyFile: path.resolve(ws.dir, reg.keyFile),
-        encryptionKeyFile: path.resolve(ws.dir, endpoint.keyFile),
-        journalPath: path.join(ws.dir, "journal.sqlite"),
-        runtime: { kind: "embedded" },
-        models: { "llama3.2": {} },
-        run: { maxTokens: 24, timeoutMs: 60_000 },
-        batching: { maxItems: 10, maxAgeSeconds: 1, deadlineMarginSeconds: 30 },
-        chain: { confirmations: 0, pollIntervalMs: 100 },
-        http: { port },
-        logLevel: "warn",
-      }),
-    );
-    relayer = spawnRelayer(configFile, ws.dir);
-    for (const until = Date.now() + 90_000; ; ) {
-      const offer = (await fetch(`${relayerUrl}/api/v1/offer`).then((r) => (r.ok ? r.json() : null)).catch(() => null)) as { accepts?: { private: boolean } } | null;
-      if (offer?.accepts?.private === true) break;
-      if (relayer.child.exitCode !== null || Date.now() > until) throw new Error(`the relayer did not offer private jobs:\n${relayer.output().slice(-4_000)}`);
-      await sleep(300);
-    }
+    const started = await startProviderRelayer(ws, node, 1);
+    relayer = started.relayer;
+    const relayerUrl = started.api;
 
     // The client submits a private job from the CLI and fetches its result there, for comparison.
     const submitted = await ok<{ jobId: string; private: boolean }>("job:submit", "--model", "llama3.2", "--prompt", SECRET, "--max-units", "20", "--from", String(CLIENT_INDEX));

@@ -9,18 +9,16 @@
  * the escrow emitted, both relayers' logs, their journals on disk and every answer of their API to an unauthenticated
  * reader. Neither prompt nor either result appears in any of them, as text or as hex.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 
 import { expect } from "chai";
 import { hexlify, JsonRpcProvider, keccak256, toUtf8Bytes } from "ethers";
 
 import { JobEscrow__factory } from "../../typechain-types/index.js";
-import { freePort, parseJsonOutput, startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
-import { spawnRelayer, type RelayerProcess } from "../../tools/relayer-process.js";
+import { startHardhatNode, type HardhatNode } from "../../tools/hardhat-node.js";
 import { createWorkspace, type Workspace } from "../fixtures/cli.js";
+import { cliJson, startProviderRelayer, type ProviderRelayer } from "../fixtures/provider-relayer.js";
 
-const NET = ["--network", "localhost"];
 const SETTLED = 3n;
 const SECRET_OPEN = "Confidential: the merger with Northwind closes on 14 March at 1.2 bn. Summarise the risks.";
 const SECRET_DIRECTED = "Patient 4471, 63 years, HbA1c 9.1 %: draft a letter proposing a change of treatment.";
@@ -30,14 +28,8 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-interface Provider {
-  index: number;
+interface Provider extends ProviderRelayer {
   address: string;
-  port: number;
-  api: string;
-  dir: string;
-  journal: string;
-  relayer: RelayerProcess;
 }
 
 describe("e2e: private jobs, two providers with their relayers, on hardhat node", function () {
@@ -47,11 +39,7 @@ describe("e2e: private jobs, two providers with their relayers, on hardhat node"
   let rpc: JsonRpcProvider;
   const providers: Provider[] = [];
 
-  const ok = async <T = Record<string, unknown>>(...args: string[]): Promise<T> => {
-    const result = await ws.run([...args, ...NET, "--json"], { timeoutMs: 180_000 });
-    expect(result.code, `${args.join(" ")}\n${result.stdout}\n${result.stderr}`).to.equal(0);
-    return parseJsonOutput<T>(result);
-  };
+  const ok = <T = Record<string, unknown>>(...args: string[]): Promise<T> => cliJson<T>(ws, ...args);
 
   before(async function () {
     node = await startHardhatNode();
@@ -70,48 +58,11 @@ describe("e2e: private jobs, two providers with their relayers, on hardhat node"
     const deployed = await ok<{ deployment: { contracts: Record<string, string> } }>("deploy");
     const escrowAddress = deployed.deployment.contracts.JobEscrow;
 
-    // Two providers: register, publish an endpoint (which creates the X25519 key file), start the relayer.
+    // Two providers: register, publish an endpoint (which creates the X25519 key file), start the relayer; both
+    // answer with an offer that takes private jobs.
     for (const index of [1, 2]) {
-      const reg = await ok<{ keyFile: string; provider: string }>("provider:register", "--models", "llama3.2", "--bond", "100", "--from", String(index));
-      const port = await freePort();
-      const api = `http://127.0.0.1:${port}`;
-      const endpoint = await ok<{ keyFile: string }>("provider:endpoint", "--url", api, "--from", String(index));
-      const address = (await rpc.getSigner(index)).address.toLowerCase();
-      const dir = path.join(ws.dir, `relayer-${index}`);
-      const journal = path.join(dir, "journal.sqlite");
-      const configFile = path.join(ws.dir, `relayer-${index}.json`);
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          network: "localhost",
-          rpcUrl: node.url,
-          deploymentFile: path.join(ws.dir, "deployments", "localhost.json"),
-          evm: { devAccountIndex: index },
-          providerKeyFile: path.resolve(ws.dir, reg.keyFile),
-          encryptionKeyFile: path.resolve(ws.dir, endpoint.keyFile),
-          journalPath: journal,
-          runtime: { kind: "embedded" },
-          models: { "llama3.2": {} },
-          run: { maxTokens: 24, timeoutMs: 60_000 },
-          batching: { maxItems: 10, maxAgeSeconds: 1, deadlineMarginSeconds: 30 },
-          chain: { confirmations: 0, pollIntervalMs: 100 },
-          http: { port },
-          logLevel: "debug",
-        }),
-      );
-      mkdirSync(dir, { recursive: true });
-      providers.push({ index, address, port, api, dir, journal, relayer: spawnRelayer(configFile, dir) });
-    }
-
-    // Both relayers answer with an offer that takes private jobs.
-    for (const p of providers) {
-      const until = Date.now() + 90_000;
-      for (;;) {
-        const offer = await fetch(`${p.api}/api/v1/offer`).then((r) => (r.ok ? r.json() : null)).catch(() => null) as { accepts?: { private: boolean } } | null;
-        if (offer?.accepts?.private === true) break;
-        if (p.relayer.child.exitCode !== null || Date.now() > until) throw new Error(`relayer ${p.index} did not offer private jobs:\n${p.relayer.output().slice(-4_000)}`);
-        await sleep(300);
-      }
+      const started = await startProviderRelayer(ws, node, index, { logLevel: "debug" });
+      providers.push({ ...started, address: (await rpc.getSigner(index)).address.toLowerCase() });
     }
     const listed = await ok<{ providers: { address: string; offer: unknown }[] }>("providers", "--model", "llama3.2");
     for (const p of providers) {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 
-import { isAitbcError } from "../../../lib/errors.js";
+import { codeOf as code } from "../../fixtures/errors.js";
 import { checkOffer, guaranteedPromptBytes, offerJson, parseOffer, type Offer, type ProposedJob } from "../../../lib/market/offer.js";
 
 const E18 = 10n ** 18n;
@@ -36,15 +36,6 @@ function job(overrides: Partial<ProposedJob> = {}): ProposedJob {
   };
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (isAitbcError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("lib/market/offer: what a provider publishes and the client's check", function () {
   it("round-trips through its wire format", function () {
