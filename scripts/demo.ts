@@ -6,7 +6,9 @@
  *
  * Deploys the system, registers two providers (each with its own Ed25519 receipt key, relayer and journal, both on one
  * embedded llama.cpp runtime serving a tiny generated model), lets three clients submit a dozen jobs, and lets the real
- * relayers accept, run, sign, anchor and settle them in batches. A client then disputes a job and the DAO resolves it,
+ * relayers accept, run, sign, anchor and settle them in batches. Every job is private: its prompt is sealed to the
+ * providers serving its model and to the client, each result to the client, who fetches it and checks it against the
+ * signed receipt before reading it. A client then disputes a job and the DAO resolves it,
  * the DAO changes a rate and a new job pays it, every receipt is verified against the provider key registered on-chain
  * and its anchored Merkle root (off-chain and by the contract), and the payouts are released and withdrawn.
  *
@@ -25,7 +27,12 @@ import { deploySystem } from "../lib/deploy/system.js";
 import { AitbcError, isAitbcError } from "../lib/errors.js";
 import { buildProposal, decodeAction } from "../lib/governance/kinds.js";
 import { withProposerSuffix } from "../lib/governance/proposals.js";
-import { loadOrCreateKeyFile, type ReceiptKey } from "../lib/node/key-file.js";
+import { loadOrCreateEncryptionKeyFile, loadOrCreateKeyFile, type EncryptionKey, type ReceiptKey } from "../lib/node/key-file.js";
+import { nodeHpke } from "../lib/node/hpke-node.js";
+import type { EncryptionKeyPair } from "../lib/privacy/envelope.js";
+import { sealJobRequest } from "../lib/privacy/request.js";
+import { fetchResult, resultKeyFor } from "../lib/sdk/results.js";
+import { freePort } from "../tools/hardhat-node.js";
 import { readRateCard, type RateCardRow } from "../lib/market/rates.js";
 import { escrowFor, priceFor, settle } from "../lib/money/prices.js";
 import { formatTokenAmount, milliToUnits, parseTokenAmount, unitsToMilli } from "../lib/money/amounts.js";
@@ -108,6 +115,7 @@ interface RunningProvider {
   plan: ProviderPlan;
   signer: Signer;
   key: ReceiptKey;
+  encryptionKey: EncryptionKey;
   keyFile: string;
   app: RelayerApp;
 }
@@ -182,12 +190,18 @@ async function main(): Promise<void> {
       const { key } = await loadOrCreateKeyFile(keyFile);
       gas.add("provider: approve bond", await mined(token.connect(signer).approve(c.ProviderRegistry as string, bond)));
       gas.add("provider: register", await mined(registry.connect(signer).register(key.publicKeyHex, plan.models.map((m) => model(m).id), bond)));
+      // The endpoint: where clients read the offer, and the X25519 key private prompts are sealed to.
+      const encryptionKeyFile = path.join(state, `provider-${plan.account}-encryption-key.json`);
+      const { key: encryptionKey } = await loadOrCreateEncryptionKeyFile(encryptionKeyFile);
+      const port = await freePort();
+      gas.add("provider: set endpoint", await mined(registry.connect(signer).setEndpoint(encryptionKey.publicKeyHex, `http://127.0.0.1:${port}`)));
       const config = parseRelayerConfig({
         network: networkName,
         rpcUrl: "http://in-process.invalid",
         deploymentFile,
         evm: { devAccountIndex: plan.account },
         providerKeyFile: keyFile,
+        encryptionKeyFile,
         journalPath: path.join(state, `relayer-${plan.account}.sqlite`),
         models: Object.fromEntries(plan.models.map((m) => [m, {}])),
         policy: { maxConcurrentJobs: 32, deadlineMarginSeconds: 10, maxAcceptBatch: 10 },
@@ -195,7 +209,7 @@ async function main(): Promise<void> {
         // Small batches, so the dozen jobs settle in several batches per provider.
         batching: { maxItems: 3, maxAgeSeconds: 1, deadlineMarginSeconds: 30, maxInFlight: 2 },
         chain: { confirmations: 0, pollIntervalMs: 100 },
-        http: { port: 0 },
+        http: { port, host: "127.0.0.1" },
         logLevel: "error",
       });
       const app = await startRelayerApp(config, {
@@ -203,7 +217,9 @@ async function main(): Promise<void> {
         runtime,
         logger: pino({ level: "error", base: { service: "aitbc-relayer", provider: plan.label } }, pino.destination(2)),
       });
-      providers.push({ plan, signer, key, keyFile, app });
+      const privateJobs = app.relayer.status().privateJobs;
+      check(privateJobs.enabled, `${plan.label}'s relayer does not take private jobs: ${privateJobs.warning ?? ""}`);
+      providers.push({ plan, signer, key, encryptionKey, keyFile, app });
       steps.detail(`${plan.label} ${signer.address}: key ${key.keyId}, serves ${plan.models.join(", ")}, API ${app.relayer.apiUrl}`);
     }
     steps.done("2 relayers running");
@@ -214,14 +230,31 @@ async function main(): Promise<void> {
     steps.begin(`three clients submitting ${jobCount} jobs`);
     const deadlineOf = async (): Promise<number> => Number((await ethers.provider.getBlock("latest"))?.timestamp) + 3_600;
     const created = new Map<bigint, { maxUnitsMilli: bigint; escrow: bigint }>();
+    // Each client's result key comes from one signature of its wallet (the CLI and the dashboard derive the same).
+    const resultKeys = new Map<string, EncryptionKeyPair>();
+    const resultKeyOf = async (client: Signer): Promise<EncryptionKeyPair> => {
+      const known = resultKeys.get(client.address);
+      if (known !== undefined) return known;
+      const pair = await resultKeyFor(client, chainId);
+      resultKeys.set(client.address, pair);
+      return pair;
+    };
+    /** A private prompt: sealed to the directed provider, or to every provider serving the model, and to the client. */
+    const sealPrompt = async (client: Signer, p: JobPlan): Promise<Uint8Array> => {
+      const recipients = p.provider === undefined ? providers.filter((x) => x.plan.models.includes(p.model)) : [providers[p.provider]];
+      const request = { prompt: toUtf8Bytes(p.prompt), resultKey: (await resultKeyOf(client)).publicKey };
+      return sealJobRequest(request, recipients.map((x) => x.encryptionKey.publicKey), { chainId, market: escrowAddress, client: client.address }, nodeHpke);
+    };
     const createJobs = async (client: Signer, plans: JobPlan[]): Promise<bigint[]> => {
-      const requests = plans.map((p) => ({
-        modelId: model(p.model).id,
-        maxUnitsMilli: unitsToMilli(p.maxUnits),
-        provider: p.provider === undefined ? ZeroAddress : providers[p.provider].signer.address,
-        deadline: 0,
-        prompt: toUtf8Bytes(p.prompt),
-      }));
+      const requests = await Promise.all(
+        plans.map(async (p) => ({
+          modelId: model(p.model).id,
+          maxUnitsMilli: unitsToMilli(p.maxUnits),
+          provider: p.provider === undefined ? ZeroAddress : providers[p.provider].signer.address,
+          deadline: 0,
+          prompt: await sealPrompt(client, p),
+        })),
+      );
       const deadline = await deadlineOf();
       for (const r of requests) r.deadline = deadline;
       // Escrow at today's rate (lib/money), cross-checked with the contract's own quote.
@@ -289,7 +322,16 @@ async function main(): Promise<void> {
     };
     await waitSettled(jobIds);
     let gasFromBlock = await recordRelayerGas(deployment.block);
-    steps.done();
+    // Each client fetches its results: checked against the signed receipt, then opened with its own key.
+    for (const [i, client] of clients.entries()) {
+      const mine = (await Promise.all(jobIds.map(async (id) => ({ id, view: await escrow.job(id) })))).filter((j) => j.view.client === client.address);
+      for (const { id } of mine) {
+        const result = await fetchResult({ provider: ethers.provider, deployment, jobId: id, keyPair: await resultKeyOf(client), ed25519: nodeBackend, hpke: nodeHpke });
+        check(result.private && result.text !== null, `job ${id}: the result is not a private text result`);
+      }
+      steps.progress(`client ${i + 1} read its ${mine.length} private results`);
+    }
+    steps.done(`${jobIds.length} private results fetched, each matching its signed receipt and opened by its client alone`);
     for (const p of providers) {
       const mine = (await Promise.all(jobIds.map((id) => escrow.job(id)))).filter((v) => v.provider.toLowerCase() === p.signer.address.toLowerCase());
       steps.detail(`${p.plan.label}: ${mine.length} jobs, ${milliToUnits(mine.reduce((s, v) => s + v.unitsMilli, 0n))} gpu_seconds`);
