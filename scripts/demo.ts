@@ -227,7 +227,7 @@ async function main(): Promise<void> {
 
     // ── 4. clients submit jobs ───────────────────────────────────────────────────────────────────────────────────
     const jobCount = CLIENT_JOBS.reduce((n, jobs) => n + jobs.length, 0);
-    steps.begin(`three clients submitting ${jobCount} jobs`);
+    steps.begin(`three clients submitting ${jobCount} private jobs`);
     const deadlineOf = async (): Promise<number> => Number((await ethers.provider.getBlock("latest"))?.timestamp) + 3_600;
     const created = new Map<bigint, { maxUnitsMilli: bigint; escrow: bigint }>();
     // Each client's result key comes from one signature of its wallet (the CLI and the dashboard derive the same).
