@@ -6,6 +6,7 @@ import { buildProposal, decodeAction, type KindInput } from "../../lib/governanc
 import { readRateCard } from "../../lib/market/rates.js";
 import { describeNextStep, withProposerSuffix } from "../../lib/governance/proposals.js";
 import { readGovernanceSettings } from "../../lib/sdk/governance.js";
+import { describeContractRevert } from "../../lib/sdk/reverts.js";
 import { AITBCToken__factory, ModelRegistry__factory } from "../../typechain-types/index.js";
 import { runTask } from "../shared/cli.js";
 import { preflightProposal } from "./preflight.js";
@@ -117,6 +118,21 @@ export default async function proposeAction(args: ProposeArgs, hre: HardhatRunti
     ctx.say(`Proposing (${proposal.kind}) from ${sender.address}:`);
     for (const d of decoded) ctx.say(`  • ${d.summary}`);
 
+    // The Governor counts the votes of the second before the proposing block, so a delegation mined in the latest
+    // block counts only from the next one. On a chain that mines on an interval, wait for that block (the votes are
+    // there already, checked above) instead of failing the simulation.
+    try {
+      await governor.propose.estimateGas(proposal.targets, proposal.values, proposal.calldatas, description);
+    } catch (error) {
+      if (describeContractRevert(error)?.name !== "GovernorInsufficientProposerVotes") throw error;
+      const latest = await ctx.ethers.provider.getBlock("latest");
+      ctx.say("Your voting power counts from the next block; waiting for it…");
+      for (const until = Date.now() + 60_000; Date.now() < until; ) {
+        const head = await ctx.ethers.provider.getBlock("latest");
+        if (latest === null || head === null || head.timestamp > latest.timestamp) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
     const tx = await transact(ctx, "propose", {
       estimate: () => governor.propose.estimateGas(proposal.targets, proposal.values, proposal.calldatas, description),
       send: () => governor.propose(proposal.targets, proposal.values, proposal.calldatas, description),
