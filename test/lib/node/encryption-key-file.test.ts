@@ -4,20 +4,11 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { isAitbcError } from "../../../lib/errors.js";
 import { nodeHpke } from "../../../lib/node/hpke-node.js";
 import { defaultEncryptionKeyFile, loadOrCreateEncryptionKeyFile, readEncryptionKeyFile } from "../../../lib/node/key-file.js";
 import { openEnvelope, sealEnvelope } from "../../../lib/privacy/envelope.js";
+import { rejectionCode as refusal } from "../../fixtures/errors.js";
 
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAitbcError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("lib/node/key-file: the provider's encryption key on disk", function () {
   let dir: string;

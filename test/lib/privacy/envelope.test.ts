@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import { getBytes, Wallet } from "ethers";
 
-import { isAitbcError } from "../../../lib/errors.js";
 import { nodeHpke } from "../../../lib/node/hpke-node.js";
 import {
   deriveResultKeyPair,
@@ -20,20 +19,12 @@ import {
   type EncryptionKeyPair,
   type EnvelopeContext,
 } from "../../../lib/privacy/envelope.js";
+import { rejectionCode as refusal } from "../../fixtures/errors.js";
 
 const prompt = new TextEncoder().encode("Summarise our Q3 revenue figures: 4.2 M€, 🚀 growth, confidential.");
 const context: EnvelopeContext = { chainId: 31337n, market: `0x${"11".repeat(20)}`, client: `0x${"22".repeat(20)}` };
 const resultContext: EnvelopeContext = { ...context, jobId: 7n };
 
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAitbcError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
 
 /** The fixed header: marker, version, kind, recipient count and the 32-byte key commitment. */
 const H = 4 + 32;

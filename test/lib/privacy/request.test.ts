@@ -1,22 +1,13 @@
 import { expect } from "chai";
 
-import { isAitbcError } from "../../../lib/errors.js";
 import { nodeHpke } from "../../../lib/node/hpke-node.js";
 import { generateEncryptionKeyPair, readEnvelopeHeader, keyTag, type EnvelopeContext } from "../../../lib/privacy/envelope.js";
 import { decodeJobRequest, encodeJobRequest, MAX_PROVIDER_RECIPIENTS, openJobRequest, sealJobRequest } from "../../../lib/privacy/request.js";
+import { rejectionCode as refusal } from "../../fixtures/errors.js";
 
 const context: EnvelopeContext = { chainId: 31337n, market: `0x${"11".repeat(20)}`, client: `0x${"22".repeat(20)}` };
 const prompt = new TextEncoder().encode("What does the contract's clause 7 oblige us to?");
 
-async function refusal(run: () => Promise<unknown> | unknown): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    if (isAitbcError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("lib/privacy/request: a private job's sealed request", function () {
   it("encodes version, result key and prompt, and decodes them back", async function () {

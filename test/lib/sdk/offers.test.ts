@@ -3,7 +3,6 @@ import { network } from "hardhat";
 
 import { deploySystem } from "../../../lib/deploy/system.js";
 import type { Deployment } from "../../../lib/deployments.js";
-import { isAitbcError } from "../../../lib/errors.js";
 import { offerJson, type Offer } from "../../../lib/market/offer.js";
 import { generateEncryptionKeyPair } from "../../../lib/privacy/envelope.js";
 import { getPublicKey, randomSecretKey } from "../../../lib/receipts/ed25519.js";
@@ -11,18 +10,10 @@ import { toHex } from "../../../lib/receipts/encoding.js";
 import { discoverProviders, fetchOffer, offersFor, providerListing } from "../../../lib/sdk/offers.js";
 import { AITBCToken__factory, ProviderRegistry__factory } from "../../../typechain-types/index.js";
 import { startFixedServer, type FixedServer } from "../../fixtures/fixed-server.js";
+import { rejectionCode as codeOf } from "../../fixtures/errors.js";
 
 const { ethers, networkHelpers } = await network.create();
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAitbcError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
 
 function offer(provider: string, escrow: string, overrides: Partial<Offer> = {}): Offer {
   return {
@@ -112,11 +103,10 @@ describe("lib/sdk/offers: discovering providers and their offers on a chain", fu
         await (await registry.connect(signer).register(toHex(getPublicKey(randomSecretKey())), [...models], bond)).wait();
       }
       const key = await generateEncryptionKeyPair();
-      // The URL is set per test (the server's port changes): a placeholder here, replaced below.
-      await (await registry.connect(a).setEndpoint(toHex(key.publicKey), "http://127.0.0.1:9/")).wait();
       return { deployment, withEndpoint: a.address, without: b.address, encryptionKey: toHex(key.publicKey) };
     });
     const [, a] = await ethers.getSigners();
+    // Each test has its own server, on its own port: a publishes that URL (b publishes no endpoint).
     const registry = ProviderRegistry__factory.connect(f.deployment.contracts.ProviderRegistry as string, a);
     await (await registry.setEndpoint(f.encryptionKey, server.url)).wait();
   });
