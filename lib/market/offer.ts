@@ -23,6 +23,7 @@
 import { z } from "zod";
 
 import { AitbcError } from "../errors.js";
+import { fromHex, toHex } from "../receipts/encoding.js";
 import { decide, type Decision, type DecisionReason, type ModelPolicy, type PolicyConfig } from "./admission.js";
 
 export const OFFER_VERSION = 1;
@@ -72,16 +73,6 @@ const wire = z.strictObject({
   health: z.strictObject({ status: z.enum(["ok", "degraded"]), reasons: z.array(z.string().max(200)).max(32) }),
 });
 
-function hexBytes(hex: string): Uint8Array {
-  const out = new Uint8Array((hex.length - 2) / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 + 2 * i, 4 + 2 * i), 16);
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
 /** Parses an offer as served; `OFFER_MALFORMED` names the first field that is wrong. */
 export function parseOffer(body: string): Offer {
   let json: unknown;
@@ -102,7 +93,7 @@ export function parseOffer(body: string): Offer {
     provider: w.provider,
     chainId: BigInt(w.chain_id),
     escrow: w.escrow,
-    encryptionKey: w.encryption_key === null ? null : hexBytes(w.encryption_key),
+    encryptionKey: w.encryption_key === null ? null : (fromHex(w.encryption_key) as Uint8Array),
     accepts: w.accepts,
     models: w.models.map((m) => ({ name: m.name, minRate: BigInt(m.min_rate), maxUnitsMilli: BigInt(m.max_units_milli) })),
     limits: {

@@ -39,6 +39,7 @@ import { DhkemX25519HkdfSha256 } from "@hpke/dhkem-x25519";
 import { sha256 } from "@noble/hashes/sha2.js";
 
 import { AitbcError } from "../errors.js";
+import { bytesEqual } from "../receipts/encoding.js";
 
 export const ENVELOPE_VERSION = 1;
 /** The first byte of every envelope. 0xFF never starts (or appears in) valid UTF-8. */
@@ -252,10 +253,6 @@ export function readEnvelopeHeader(envelope: Uint8Array): EnvelopeHeader {
   return { kind, commitment: envelope.subarray(4, 4 + COMMITMENT_BYTES), recipients, headerBytes, plaintextBytes: envelope.length - headerBytes - TAG_BYTES };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** What opening an envelope gives: the plaintext, and the content key that anyone can use to check it. */
 export interface OpenedEnvelope {
   plaintext: Uint8Array;
@@ -264,7 +261,7 @@ export interface OpenedEnvelope {
 }
 
 async function openContent(header: EnvelopeHeader, envelope: Uint8Array, contentKey: Uint8Array, backend: HpkeBackend): Promise<Uint8Array> {
-  if (contentKey.length !== 32 || !sameBytes(keyCommitment(contentKey), header.commitment)) {
+  if (contentKey.length !== 32 || !bytesEqual(keyCommitment(contentKey), header.commitment)) {
     fail("ENVELOPE_OPEN_FAILED", "the content key does not match the envelope's key commitment");
   }
   try {
@@ -291,7 +288,7 @@ export async function openEnvelopeDetailed(
   const header = readEnvelopeHeader(envelope);
   if (header.kind !== kind) fail("ENVELOPE_MALFORMED", `expected a ${kind} envelope, got a ${header.kind} envelope`);
   const tag = keyTag(keyPair.publicKey);
-  const slots = header.recipients.filter((r) => sameBytes(r.keyTag, tag));
+  const slots = header.recipients.filter((r) => bytesEqual(r.keyTag, tag));
   if (slots.length === 0) fail("ENVELOPE_NOT_A_RECIPIENT", "this key is not one of the envelope's recipients", "open it with the key it was sealed to");
   const info = envelopeInfo(kind, context);
   for (const slot of slots) {

@@ -6,6 +6,7 @@ import { AitbcError } from "../../lib/errors.js";
 import { parseJobId } from "../../lib/market/jobs.js";
 import { nodeBackend } from "../../lib/node/ed25519-node.js";
 import { nodeHpke } from "../../lib/node/hpke-node.js";
+import { toHex } from "../../lib/receipts/encoding.js";
 import type { EncryptionKeyPair } from "../../lib/privacy/envelope.js";
 import { parseRelayerUrl } from "../../lib/sdk/relayer-api.js";
 import { fetchResult, resultKeyFor } from "../../lib/sdk/results.js";
@@ -19,10 +20,6 @@ interface JobResultArgs {
   relayer: string;
   from: string;
   json: boolean;
-}
-
-function hex(bytes: Uint8Array): string {
-  return `0x${Buffer.from(bytes).toString("hex")}`;
 }
 
 export default async function jobResultAction(args: JobResultArgs, hre: HardhatRuntimeEnvironment) {
@@ -73,7 +70,7 @@ export default async function jobResultAction(args: JobResultArgs, hre: HardhatR
       relayerUrl: result.relayerUrl,
       receiptId: result.receipt.id,
       receipt: JSON.parse(result.receipt.text) as unknown,
-      contentKey: result.contentKey === null ? null : hex(result.contentKey),
+      contentKey: result.contentKey === null ? null : toHex(result.contentKey),
     };
   });
 }
