@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# Mutation testing of the contracts with SuMo, in a throwaway copy of the repository.
+# Mutation testing of the contracts: SuMo generates the mutants in a throwaway copy of the repository, and
+# scripts/mutation-lanes.ts evaluates them in parallel lanes, each mutant against the Solidity tests of its contract.
 #
-# SuMo rewrites each contract in place while it tests a mutant. Running it in the working tree would leave a mutated
-# contract behind if it were interrupted, and would break anything else compiling that tree meanwhile, so it runs in a
-# copy: the tracked and untracked-but-not-ignored files, with node_modules linked (SuMo itself is copied, because its
-# operator switches live inside its own package directory).
+# Nothing runs in the working tree: a mutated contract is written only into a lane's own copy, so an interrupted run
+# leaves nothing behind in the repository and never disturbs another build of it.
 #
 #   scripts/mutation.sh [preflight|test]     default: test
 #
 # Environment:
-#   AITBC_MUTATION_DIR    the copy (default: ${TMPDIR:-/tmp}/aitbc-mutation); emptied first
-#   AITBC_MUTATION_MOCHA  "1" adds the in-process market mocha tests to the per-mutant test command
+#   AITBC_MUTATION_DIR    the copy (default: ${TMPDIR:-/tmp}/aitbc-mutation); emptied first; lanes are DIR-lane<i>
+#   AITBC_MUTATION_OUT    where results.jsonl accumulates (default: docs/mutation, committed); a rerun skips the
+#                         mutants already there, so a run can be continued; delete the directory to start over
+#   AITBC_MUTATION_LANES  parallel lanes (default: the number of cores)
+#   AITBC_MUTATION_ONLY   comma-separated contract file names to evaluate (e.g. "JobEscrow.sol,AITBCToken.sol")
+#   AITBC_MUTATION_SKIP   space-separated paths under contracts/ to leave out on top of sumo-config.json
 #   AITBC_MUTATION_OPS    space-separated SuMo operator ids to enable (default: the set in docs/mutation-report.md)
-#   AITBC_MUTATION_SKIP   space-separated paths under contracts/ to skip on top of sumo-config.json (to split a run
-#                         into lanes that run side by side in different AITBC_MUTATION_DIRs)
+#   AITBC_FUZZ_RUNS, AITBC_INVARIANT_RUNS, AITBC_INVARIANT_DEPTH   the per-mutant fuzz budget (default 64, 16, 30)
 #
-# Results stay in $AITBC_MUTATION_DIR/.sumo/results (report.txt, results.csv, alive/, killed/, ...); results.csv
-# grows as mutants are classified, so a time-boxed run still reports what it covered.
+# The report: node --import tsx scripts/mutation-lanes.ts report --out docs/mutation [--markdown]
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${AITBC_MUTATION_DIR:-${TMPDIR:-/tmp}/aitbc-mutation}"
+out="${AITBC_MUTATION_OUT:-$root/docs/mutation}"
+lanes="${AITBC_MUTATION_LANES:-$(nproc)}"
 command="${1:-test}"
 case "$command" in
   preflight | test) ;;
@@ -58,25 +61,6 @@ ln -s "$legacy_glob" "$work/node_modules/@morenabarboni/sumo/node_modules/glob"
 rm -rf "$work/node_modules/@morenabarboni/sumo/node_modules/@solidity-parser/parser"
 ln -s "$root/node_modules/@solidity-parser/parser" "$work/node_modules/@morenabarboni/sumo/node_modules/@solidity-parser/parser"
 
-# SuMo's "custom" mode runs `npm run compile` and `npm run test` in the project: give the copy scripts that build
-# once and test. Each mutant pays a full recompilation of the contracts that import it (~15 s of WebAssembly solc), so
-# the fuzz and invariant budget per mutant is a quarter of `npm test`'s; AITBC_FUZZ_* from the caller override it.
-fuzz="AITBC_FUZZ_RUNS=${AITBC_FUZZ_RUNS:-64} AITBC_INVARIANT_RUNS=${AITBC_INVARIANT_RUNS:-16}"
-fuzz="$fuzz AITBC_INVARIANT_DEPTH=${AITBC_INVARIANT_DEPTH:-30}"
-# A mutant can make a test loop until it runs out of gas; SuMo's own time-out kills npm but not the Hardhat process
-# under it, so the test bounds itself first (exit 124 counts as detected, like SuMo's "timedout").
-limit="timeout -k 5 120"
-tests="$fuzz $limit hardhat test solidity"
-if [[ "${AITBC_MUTATION_MOCHA:-0}" == "1" ]]; then
-  tests="$tests && $limit hardhat test mocha test/lib/market/checklist.test.ts test/lib/money/prices.test.ts"
-fi
-node -e '
-  const fs = require("node:fs");
-  const file = process.argv[1];
-  const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
-  pkg.scripts = { compile: "hardhat build --quiet", test: process.argv[2] };
-  fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
-' "$work/package.json" "$tests"
 
 sumo=("node" "$work/node_modules/@morenabarboni/sumo/index.js")
 export APP_ROOT_PATH="$work"
@@ -93,4 +77,10 @@ node -e '
   fs.writeFileSync(file, JSON.stringify(config, null, 2) + "\n");
 ' "$work/sumo-config.json" ${AITBC_MUTATION_SKIP:-}
 ./node_modules/.bin/hardhat build --quiet
-exec "${sumo[@]}" "$command"
+if [[ "$command" == "preflight" ]]; then
+  exec "${sumo[@]}" preflight
+fi
+# SuMo writes every mutant to .sumo/results/mutants; the lanes evaluate them (see scripts/mutation-lanes.ts).
+"${sumo[@]}" mutate >/dev/null
+exec node --import tsx "$root/scripts/mutation-lanes.ts" run --work "$work" --out "$out" --lanes "$lanes" \
+  ${AITBC_MUTATION_ONLY:+--only "$AITBC_MUTATION_ONLY"}

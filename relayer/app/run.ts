@@ -3,7 +3,7 @@ import type { PlannedReceipt } from "../core/batch-planner.js";
 import type { JobRecord } from "../core/job-state.js";
 import { meterUnitsMilli } from "../core/metering.js";
 import { commitCompletions, signJobReceipt, type Completion, type ReceiptSigner } from "./completions.js";
-import { giveBackCalldata } from "./contracts.js";
+import { giveBackCalldata, type OnChainJob } from "./contracts.js";
 import { ENVELOPE_CONTENT_TYPE, type PrivateJobs } from "./private.js";
 import { errorCode, errorMessage, sec, type Work } from "./work.js";
 
@@ -16,6 +16,8 @@ interface PreparedRun {
 }
 
 const RUNTIME_RETRY_MS = 2_000;
+/** Most jobs whose on-chain records are read in one group (the reads of a group are in flight together). */
+const VERIFY_GROUP = 64;
 /**
  * Runs of one job that found the runtime unavailable before the job is given back on-chain (`giveBackJob`): the client
  * gets the whole escrow back at once instead of at the deadline.
@@ -84,18 +86,26 @@ export class Runner {
     if (this.#runs.size >= limit) return;
     const now = this.#w.now();
     const picked: JobRecord[] = [];
+    const unverified: JobRecord[] = [];
     for (const job of journal.jobs.list(["accepted", "running"])) {
       if (this.#runs.size + picked.length >= limit) break;
       const key = job.jobId.toString();
       if (this.#runs.has(key) || (this.#retryAt.get(key) ?? 0) > now) continue;
       if (!this.#verified.has(key)) {
-        if (!this.#verifying.has(key)) {
+        if (!this.#verifying.has(key) && unverified.length < VERIFY_GROUP) {
           this.#verifying.add(key);
-          this.#w.background(() => this.#verifyOnChain(job).finally(() => this.#verifying.delete(key)), `job ${key}: checking its on-chain record`);
+          unverified.push(job);
         }
         continue;
       }
       picked.push(job);
+    }
+    if (unverified.length > 0) {
+      const keys = unverified.map((job) => job.jobId.toString());
+      this.#w.background(
+        () => this.#verifyOnChain(unverified).finally(() => keys.forEach((key) => this.#verifying.delete(key))),
+        `jobs ${keys.join(", ")}: checking their on-chain records`,
+      );
     }
     if (picked.length === 0) return;
     // The starts of every job launched now commit together, before any of them reaches the runtime.
@@ -117,11 +127,19 @@ export class Runner {
    * Before a job runs (and so before any receipt for it is signed), the chain must say it is accepted by this
    * provider, through a transaction this journal sent, and still open for settlement. Anything else (settled,
    * expired, cancelled, accepted by another relayer of this provider) ends the job here without running it.
+   *
+   * The jobs found waiting in one pass are checked together: one read of the chain's time and one `job` read each,
+   * all in flight at once, so the check costs a round trip per group rather than two per job.
    */
-  async #verifyOnChain(job: JobRecord): Promise<void> {
-    const { journal, market, provider, log } = this.#w;
+  async #verifyOnChain(jobs: readonly JobRecord[]): Promise<void> {
+    const { market } = this.#w;
+    const [chainNow, ...views] = await Promise.all([this.#w.chainNow(), ...jobs.map((job) => market.job(job.jobId))]);
+    jobs.forEach((job, i) => this.#judge(job, views[i] as OnChainJob, chainNow as number));
+  }
+
+  #judge(job: JobRecord, view: OnChainJob, chainNow: number): void {
+    const { journal, provider, log } = this.#w;
     const id = job.jobId;
-    const [view, chainNow] = await Promise.all([market.job(id), this.#w.chainNow()]);
     const ours = job.acceptTxHash === null || journal.transactions.hasAttempt(job.acceptTxHash);
     const margin = this.#w.settings.batching.deadlineMarginSeconds;
     if (view.status === "Accepted" && view.provider === provider && ours && view.deadline - margin > chainNow) {
