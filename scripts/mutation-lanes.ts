@@ -25,6 +25,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
 /**
  * Test files per mutated contract: the first stage runs for every mutant, the second only for its survivors. Together
  * they are every Solidity test that exercises the contract; the split only saves the compilation of the second set
