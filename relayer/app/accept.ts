@@ -4,6 +4,9 @@ import { acceptCalldata } from "./contracts.js";
 import type { PrivateJobs } from "./private.js";
 import { sec, type Work } from "./work.js";
 
+/** Waiting jobs read per pass beyond the free job slots, so that refusals do not hold the next jobs back a pass. */
+const DECIDE_SLACK = 64;
+
 /**
  * Decide and accept: runs the job policy over every `seen` job and sends the accept transactions (several waiting
  * jobs share one `acceptJobs`), and reconciles an accept that will not land job by job with the chain.
@@ -58,13 +61,19 @@ export class Acceptor {
   async decide(): Promise<void> {
     const { journal, log } = this.#w;
     if (!this.#runtimeUp()) return;
-    const seen = journal.jobs.list(["seen"]);
-    if (seen.length === 0) return;
+    // At capacity nothing can be taken: the waiting jobs are not even read. Under a load above what the machine
+    // runs, deciding every waiting job again on every pass would cost more with each job that arrives (and take the
+    // CPU the runs need), so jobs are decided only while there is room, oldest first.
+    const counts = journal.metrics().jobsByState;
+    let active = counts.accepted + counts.running + this.#pending.size;
+    if (counts.seen === 0 || active >= this.#policy.maxConcurrentJobs) return;
+    // The oldest waiting jobs, a few more than there is room for (some may be refused); the rest wait their turn.
+    const seen = journal.jobs.oldest("seen", this.#policy.maxConcurrentJobs - active + DECIDE_SLACK);
     const nowSec = sec(this.#w.now());
-    let active = journal.jobs.list(["accepted", "running"]).length + this.#pending.size;
     const group: bigint[] = [];
     const solo: bigint[] = [];
     for (const job of seen) {
+      if (active >= this.#policy.maxConcurrentJobs) break;
       const key = job.jobId.toString();
       if (this.#pending.has(key)) continue;
       const opened = await this.#private.open(job, journal.jobs.prompt(job.jobId) ?? new Uint8Array());

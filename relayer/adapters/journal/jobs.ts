@@ -13,9 +13,20 @@ export interface SeenJob {
   prompt: Uint8Array | null;
 }
 
+/**
+ * Every column of a job but its prompt, of which only the first byte is read (it says whether the job is private):
+ * a prompt can be 64 KiB, and the lists the relayer's loop reads on every pass must not copy them.
+ */
+const JOB_COLUMNS = [
+  "job_id, state, model, client, addressed_provider, max_units_milli, rate, deadline, input_hash",
+  "substr(prompt, 1, 1) AS prompt_head, created_block, created_tx_hash, accept_tx_hash, run_attempts, started_at",
+  "completed_at, units_milli, result_hash, receipt_id, receipt_hash, batch_id, settle_tx_hash, settle_block",
+  "failure_code, failure_message, refusal, seen_at, updated_at",
+].join(", ");
+
 function jobFromRow(row: Row): JobRecord {
   const failureCode = optStr(row, "failure_code");
-  const prompt = row.prompt as Uint8Array | null | undefined;
+  const prompt = row.prompt_head as Uint8Array | null | undefined;
   return {
     jobId: BigInt(str(row, "job_id")),
     state: str(row, "state") as JobState,
@@ -82,7 +93,7 @@ export class JobsTable {
   }
 
   get(jobId: bigint): JobRecord | null {
-    const row = this.#sql.get("SELECT * FROM jobs WHERE job_id = $id", { id: jobId.toString() });
+    const row = this.#sql.get(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id = $id`, { id: jobId.toString() });
     return row === undefined ? null : jobFromRow(row);
   }
 
@@ -95,7 +106,14 @@ export class JobsTable {
   list(states: readonly JobState[]): JobRecord[] {
     if (states.length === 0) return [];
     const { placeholders, params } = inList(states);
-    return this.#sql.all(`SELECT * FROM jobs WHERE state IN (${placeholders}) ORDER BY seen_at, CAST(job_id AS INTEGER)`, params).map(jobFromRow);
+    return this.#sql.all(`SELECT ${JOB_COLUMNS} FROM jobs WHERE state IN (${placeholders}) ORDER BY seen_at, CAST(job_id AS INTEGER)`, params).map(jobFromRow);
+  }
+
+  /** At most `limit` jobs in `state`, oldest first (the same order as {@link list}). */
+  oldest(state: JobState, limit: number): JobRecord[] {
+    return this.#sql
+      .all(`SELECT ${JOB_COLUMNS} FROM jobs WHERE state = $state ORDER BY seen_at, CAST(job_id AS INTEGER) LIMIT $limit`, { state, limit })
+      .map(jobFromRow);
   }
 
   require(jobId: bigint): JobRecord {
