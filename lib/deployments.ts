@@ -7,7 +7,8 @@ export type ContractName =
   | "AITBCGovernor"
   | "ModelRegistry"
   | "ProviderRegistry"
-  | "JobEscrow";
+  | "JobEscrow"
+  | "JobChannels";
 
 export interface GovernanceParameters {
   /** Seconds between proposal creation and the vote start (the token clock is a timestamp). */

@@ -236,7 +236,7 @@ export function describeDeployment(input: {
   governance: DeployedGovernance;
   params: DeployParameters;
   market?: {
-    contracts: Partial<Record<"ModelRegistry" | "ProviderRegistry" | "JobEscrow", string>>;
+    contracts: Partial<Record<"ModelRegistry" | "ProviderRegistry" | "JobEscrow" | "JobChannels", string>>;
     parameters: Record<string, unknown>;
   };
 }): Deployment {

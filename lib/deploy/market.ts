@@ -1,9 +1,11 @@
 import { getCreateAddress, type Signer } from "ethers";
 
 import {
+  JobChannels__factory,
   JobEscrow__factory,
   ModelRegistry__factory,
   ProviderRegistry__factory,
+  type JobChannels,
   type JobEscrow,
   type ModelRegistry,
   type ProviderRegistry,
@@ -39,6 +41,20 @@ export interface MarketParameters {
   /** What a client pays to open a dispute (returned when it wins), base units. */
   disputeBond: bigint;
   rateCard: readonly RateCardEntry[];
+  /** The channel job mode (`JobChannels`), deployed beside the escrow with the same token, registries and owner. */
+  channels: ChannelParameters;
+}
+
+/** `JobChannels` parameters (docs/CHANNELS.md §3). Times in seconds, amounts in base units. */
+export interface ChannelParameters {
+  feeBps: number;
+  /** How long a client's withdrawal waits: longer than any job takes to be served, anchored and claimed. */
+  withdrawalDelay: number;
+  /** How long a fallback (unvouched) claim can be disputed. */
+  disputeWindow: number;
+  /** An unresolved dispute closes in the provider's favour after this. */
+  disputeTimeout: number;
+  disputeBond: bigint;
 }
 
 /**
@@ -59,6 +75,7 @@ export function defaultMarketParameters(local: boolean): MarketParameters {
         exposureMultiple: 1_000,
         disputeBond: parseTokenAmount("1"),
         rateCard: DEFAULT_RATE_CARD,
+        channels: { feeBps: 250, withdrawalDelay: 2 * 3_600, disputeWindow: 600, disputeTimeout: 3_600, disputeBond: parseTokenAmount("1") },
       }
     : {
         feeBps: 250,
@@ -70,6 +87,7 @@ export function defaultMarketParameters(local: boolean): MarketParameters {
         exposureMultiple: 10,
         disputeBond: parseTokenAmount("10"),
         rateCard: DEFAULT_RATE_CARD,
+        channels: { feeBps: 250, withdrawalDelay: 7 * 86_400, disputeWindow: 3 * 86_400, disputeTimeout: 14 * 86_400, disputeBond: parseTokenAmount("10") },
       };
 }
 
@@ -77,6 +95,7 @@ export interface MarketAddresses {
   modelRegistry: string;
   providerRegistry: string;
   jobEscrow: string;
+  jobChannels: string;
 }
 
 export interface DeployedMarket {
@@ -84,12 +103,13 @@ export interface DeployedMarket {
   modelRegistry: ModelRegistry;
   providerRegistry: ProviderRegistry;
   jobEscrow: JobEscrow;
+  jobChannels: JobChannels;
   /** Block of the first marketplace deployment transaction. */
   block: number;
 }
 
 /**
- * Deploys the rate card, the provider registry and the escrow, owned by the timelock from the first block (the rate
+ * Deploys the rate card, the provider registry, the escrow and the channel contract, owned by the timelock from the first block (the rate
  * card is seeded through the constructor, so no deployer privilege ever exists).
  *
  * The registry's escrow link is immutable: the escrow's address is predicted from the deployer's nonce and checked
@@ -154,15 +174,28 @@ export async function deployMarket(
       hint: "another transaction used the deployer's nonce during deployment; redeploy from an idle account",
     });
   }
+  const c = params.channels;
+  const jobChannels = await new JobChannels__factory(deployer).deploy(
+    links.token,
+    await modelRegistry.getAddress(),
+    await providerRegistry.getAddress(),
+    links.treasury,
+    links.timelock,
+    { feeBps: c.feeBps, disputeWindow: c.disputeWindow, disputeTimeout: c.disputeTimeout, withdrawalDelay: c.withdrawalDelay, disputeBond: c.disputeBond },
+    { nonce: nonce + 3 },
+  );
+  await jobChannels.waitForDeployment();
   return {
     addresses: {
       modelRegistry: await modelRegistry.getAddress(),
       providerRegistry: await providerRegistry.getAddress(),
       jobEscrow: escrowAddress,
+      jobChannels: await jobChannels.getAddress(),
     },
     modelRegistry,
     providerRegistry,
     jobEscrow,
+    jobChannels,
     block: first?.blockNumber ?? (await provider.getBlockNumber()),
   };
 }

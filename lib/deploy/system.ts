@@ -31,7 +31,7 @@ export async function deploySystem(deployer: Signer, options: DeploySystemOption
   const params = defaultParameters({ local, deployer: deployerAddress, devAccounts: local ? options.devAccounts : [], guardian: options.guardian, distribution: options.distribution });
   const progress = options.progress ?? (() => {});
   const governance = await deployGovernance(deployer, params, progress);
-  progress("marketplace: rate card, provider registry, job escrow");
+  progress("marketplace: rate card, provider registry, job escrow, job channels");
   const marketParams: MarketParameters = { ...defaultMarketParameters(local), ...options.market };
   const market = await deployMarket(
     deployer,
@@ -52,6 +52,7 @@ export async function deploySystem(deployer: Signer, options: DeploySystemOption
         ModelRegistry: market.addresses.modelRegistry,
         ProviderRegistry: market.addresses.providerRegistry,
         JobEscrow: market.addresses.jobEscrow,
+        JobChannels: market.addresses.jobChannels,
       },
       parameters: {
         feeBps: marketParams.feeBps,
@@ -63,6 +64,7 @@ export async function deploySystem(deployer: Signer, options: DeploySystemOption
         exposureMultiple: marketParams.exposureMultiple,
         disputeBond: marketParams.disputeBond.toString(),
         rateCard: marketParams.rateCard.map((m) => ({ name: m.name, unitType: m.unitType, rate: m.rate.toString() })),
+        channels: { ...marketParams.channels, disputeBond: marketParams.channels.disputeBond.toString() },
       },
     },
   });

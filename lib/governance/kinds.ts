@@ -15,7 +15,7 @@ import type { ContractName, Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
 import type { RateCardRow } from "../market/rates.js";
 import { formatDuration, parseDuration } from "../time.js";
-import { formatTokenAmount, parseTokenAmount } from "../money/amounts.js";
+import { formatAitbc, formatTokenAmount, parseTokenAmount } from "../money/amounts.js";
 import { MAX_LATE_QUORUM_EXTENSION, MAX_VOTING_DELAY, MAX_VOTING_PERIOD, QUORUM_DENOMINATOR } from "../protocol.js";
 
 export interface ProposalAction {
@@ -447,7 +447,7 @@ function optional<T>(value: T | undefined, format: (v: T) => string): string | u
 }
 
 const seconds = (v: bigint): string => `${formatDuration(v)}${v >= 60n ? ` (${v} s)` : ""}`;
-const tokens = (v: bigint): string => `${formatTokenAmount(v)} AITBC`;
+const tokens = formatAitbc;
 
 registerContractDecoder({
   contract: "AITBCToken",

@@ -5,12 +5,13 @@
 import type { Interface } from "ethers";
 
 import { AitbcError } from "../errors.js";
+import { JobChannels__factory } from "../../typechain-types/factories/market/JobChannels__factory.js";
 import { JobEscrow__factory } from "../../typechain-types/factories/market/JobEscrow__factory.js";
 import { ModelRegistry__factory } from "../../typechain-types/factories/market/ModelRegistry__factory.js";
 import { ProviderRegistry__factory } from "../../typechain-types/factories/market/ProviderRegistry__factory.js";
 import type { ContractName } from "../deployments.js";
 import { formatDuration, parseDuration } from "../time.js";
-import { formatTokenAmount, parseTokenAmount } from "../money/amounts.js";
+import { formatAitbc, formatTokenAmount, parseTokenAmount } from "../money/amounts.js";
 import { BPS, MAX_EXPOSURE_MULTIPLE, MAX_MODEL_ID } from "../protocol.js";
 import {
   registerContractDecoder,
@@ -22,6 +23,7 @@ import {
 const models = ModelRegistry__factory.createInterface();
 const escrow = JobEscrow__factory.createInterface();
 const providers = ProviderRegistry__factory.createInterface();
+const channels = JobChannels__factory.createInterface();
 
 function contractAt(contracts: DeployedContracts, name: ContractName): string {
   const address = contracts[name];
@@ -69,7 +71,14 @@ const MARKET_PARAMS: Record<string, { contract: ContractName; fn: string; parse:
   "unbonding-period": { contract: "ProviderRegistry", fn: "setUnbondingPeriod", parse: (v) => parseDuration(v, "unbonding period") },
   "dispute-bond": { contract: "JobEscrow", fn: "setDisputeBond", parse: (v) => parseTokenAmount(v, { what: "dispute bond", allowZero: true }) },
   "exposure-multiple": { contract: "ProviderRegistry", fn: "setExposureMultiple", parse: (v) => parseMultiple(v) },
+  "channel-fee-bps": { contract: "JobChannels", fn: "setFeeBps", parse: (v) => parseBps(v, "channel fee") },
+  "channel-withdrawal-delay": { contract: "JobChannels", fn: "setWithdrawalDelay", parse: (v) => parseDuration(v, "channel withdrawal delay") },
+  "channel-dispute-window": { contract: "JobChannels", fn: "setDisputeWindow", parse: (v) => parseDuration(v, "channel dispute window") },
+  "channel-dispute-timeout": { contract: "JobChannels", fn: "setDisputeTimeout", parse: (v) => parseDuration(v, "channel dispute timeout") },
+  "channel-dispute-bond": { contract: "JobChannels", fn: "setDisputeBond", parse: (v) => parseTokenAmount(v, { what: "channel dispute bond", allowZero: true }) },
 };
+
+const PARAM_INTERFACES: Partial<Record<ContractName, Interface>> = { JobEscrow: escrow, ProviderRegistry: providers, JobChannels: channels };
 
 /** A whole multiple of the bond, 1 to 10,000 (ProviderRegistry.MAX_EXPOSURE_MULTIPLE). */
 function parseMultiple(value: string): bigint {
@@ -133,10 +142,10 @@ registerProposalKind({
 
 registerProposalKind({
   name: "set-param",
-  summary: "Change a marketplace parameter of the escrow or the provider registry",
+  summary: "Change a marketplace parameter of the escrow, the provider registry or the channel contract (channel-*)",
   options: [
     { name: "param", description: MARKET_PARAM_NAMES.join(" | "), required: true },
-    { name: "value", description: "new value: bps or % for fee-bps, AITBC for min-bond and dispute-bond, a whole multiple for exposure-multiple, durations otherwise", required: true },
+    { name: "value", description: "new value: bps or % for the fees, AITBC for min-bond and the dispute bonds, a whole multiple for exposure-multiple, durations otherwise", required: true },
   ],
   example: "--kind set-param --param fee-bps --value 2.5% --description \"Lower the fee\"",
   build(input, contracts) {
@@ -144,7 +153,7 @@ registerProposalKind({
     if (param === undefined) {
       throw new AitbcError("BAD_VALUE", `\`${input.param}\` is not a marketplace parameter`, { hint: `Use one of: ${MARKET_PARAM_NAMES.join(", ")}.` });
     }
-    const iface: Interface = param.contract === "JobEscrow" ? escrow : providers;
+    const iface = PARAM_INTERFACES[param.contract] as Interface;
     return on(contractAt(contracts, param.contract), iface.encodeFunctionData(param.fn, [param.parse(input.value ?? "")]));
   },
 });
@@ -166,7 +175,24 @@ registerProposalKind({
   },
 });
 
-const tokens = (v: bigint): string => `${formatTokenAmount(v)} AITBC`;
+registerProposalKind({
+  name: "resolve-channel-dispute",
+  summary: "Resolve a disputed fallback claim of the channel mode: split its held amount between provider and client",
+  options: [
+    { name: "request", description: "the disputed request's digest (0x + 64 hex digits, the job id of its receipt)", required: true },
+    { name: "share", description: "provider's share of the held amount, bps (e.g. 5000) or percent (50%)", required: true },
+  ],
+  example: "--kind resolve-channel-dispute --request 0x… --share 50% --description \"Half-done job\"",
+  build(input, contracts) {
+    const digest = (input.request ?? "").trim();
+    if (!/^0x[0-9a-fA-F]{64}$/.test(digest)) {
+      throw new AitbcError("BAD_VALUE", `--request \`${digest}\` is not a request digest`, { hint: "Pass the 0x-prefixed 32-byte digest shown by the dispute (ClaimDisputed event)." });
+    }
+    return on(contractAt(contracts, "JobChannels"), channels.encodeFunctionData("resolveDispute", [digest, parseBps(input.share, "--share")]));
+  },
+});
+
+const tokens = formatAitbc;
 const bps = (v: bigint): string => `${Number(v) / 100} %`;
 
 registerContractDecoder({
@@ -208,6 +234,29 @@ registerContractDecoder({
         return `set the dispute bond to ${tokens(call.args[0] as bigint)} (new disputes only)`;
       case "resolveDispute":
         return `resolve the dispute on job ${call.args[0]}: ${bps(call.args[1] as bigint)} of the price to the provider, slash ${tokens(call.args[2] as bigint)}`;
+      default:
+        return undefined;
+    }
+  },
+});
+
+registerContractDecoder({
+  contract: "JobChannels",
+  iface: channels,
+  describe(call) {
+    switch (call.name) {
+      case "setFeeBps":
+        return `set the channel fee to ${bps(call.args[0] as bigint)}`;
+      case "setWithdrawalDelay":
+        return `set the channel withdrawal delay to ${formatDuration(call.args[0] as bigint)}`;
+      case "setDisputeWindow":
+        return `set the channel dispute window to ${formatDuration(call.args[0] as bigint)}`;
+      case "setDisputeTimeout":
+        return `set the channel dispute timeout to ${formatDuration(call.args[0] as bigint)}`;
+      case "setDisputeBond":
+        return `set the channel dispute bond to ${tokens(call.args[0] as bigint)} (new disputes only)`;
+      case "resolveDispute":
+        return `resolve the channel dispute on request ${String(call.args[0])}: ${bps(call.args[1] as bigint)} of the held amount to the provider`;
       default:
         return undefined;
     }

@@ -62,6 +62,11 @@ function refuseUnits(message: string, hint: string, details: Record<string, unkn
  * Parses a decimal amount of units ("2.5", "0.001", "3") into milli-units. More than three decimals cannot be
  * represented and is refused rather than rounded.
  */
+/** `12.5 AITBC`: an amount of base units as people read it. */
+export function formatAitbc(base: bigint): string {
+  return `${formatTokenAmount(base)} AITBC`;
+}
+
 export function unitsToMilli(units: string): bigint {
   const match = /^(\d+)(?:\.(\d{1,3}))?$/.exec(units.trim());
   if (match === null) refuseUnits(`"${units}" is not a decimal amount with at most 3 decimals`, "write units like 2.5 (gpu_seconds)", { units });

@@ -7,7 +7,7 @@ import { hexlify, Signature, ZeroAddress, type Signer } from "ethers";
 import type { Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
 import { formatTimestamp } from "../time.js";
-import { formatTokenAmount, milliToUnits } from "../money/amounts.js";
+import { formatAitbc, formatTokenAmount, milliToUnits } from "../money/amounts.js";
 import { parseAddressOption, parseDeadline, parseMaxUnits } from "../market/jobs.js";
 import { findModel, readRateCard } from "../market/rates.js";
 import { escrowFor } from "../money/prices.js";
@@ -24,9 +24,7 @@ import { sendTransaction, type ProgressFn, type SentTx } from "./tx.js";
 /** Deadline of a job when the caller names none: an hour of chain time. */
 export const DEFAULT_JOB_TTL_SECONDS = 3_600n;
 
-function aitbc(base: bigint): string {
-  return `${formatTokenAmount(base)} AITBC`;
-}
+const aitbc = formatAitbc;
 
 /**
  * The prompt as the bytes the escrow stores a hash of (UTF-8 for text).

@@ -27,7 +27,7 @@ export { sendTransaction, type ProgressFn, type SendOptions, type SentTx } from 
 
 // ── money and rates ─────────────────────────────────────────────────────────────────────────────────────────────
 export { escrowFor, feeFor, priceFor, settle, type Settlement } from "../money/prices.js";
-export { formatTokenAmount, milliToUnits, parseTokenAmount, unitsToMilli } from "../money/amounts.js";
+export { formatAitbc, formatTokenAmount, milliToUnits, parseTokenAmount, unitsToMilli } from "../money/amounts.js";
 export { findModel, readRateCard, type RateCardRow } from "../market/rates.js";
 export { jobStatusName, type JobStatusName } from "../market/jobs.js";
 export { JOB_STATUSES, MAX_PROMPT_BYTES } from "../protocol.js";
@@ -161,3 +161,13 @@ export {
   type SignedVoucher,
   type Voucher,
 } from "./channels.js";
+export {
+  cancelChannelWithdrawal,
+  connectChannels,
+  depositToChannel,
+  readChannel,
+  requestChannelWithdrawal,
+  withdrawChannel,
+  type ChannelChange,
+  type ChannelState,
+} from "./channel-funds.js";

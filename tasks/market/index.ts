@@ -67,6 +67,37 @@ export const marketTasks = [
     .build(),
 
   task(
+    "channel:deposit",
+    "Open or top up a prepaid channel to a provider (channel job mode: jobs go straight to its relayer, paid by signed vouchers); approves the exact amount first when needed",
+  )
+    .addOption({ name: "provider", description: "Required. The provider the channel is with (see `providers`)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "amount", description: "Required. AITBC to put in, e.g. 50", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "client", description: "Fund this client's channel instead of your own (only the client can take it back)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "json", description: JSON_FLAG })
+    .setAction(projectAction(() => import("./channel-deposit.js")))
+    .build(),
+
+  task("channel:status", "Show a channel: balance, what was paid so far, the requests covered and any pending withdrawal")
+    .addOption({ name: "provider", description: "Required. The provider the channel is with", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "client", description: "The channel's client (default: the --from account)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "json", description: JSON_FLAG })
+    .setAction(projectAction(() => import("./channel-status.js")))
+    .build(),
+
+  task(
+    "channel:withdraw",
+    "Take a channel's balance back in two steps: the first run starts the withdrawal delay (the provider can still claim until it ends), a run after it pays the balance",
+  )
+    .addOption({ name: "provider", description: "Required. The provider the channel is with", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "cancel", description: "Call a pending withdrawal off and keep using the channel" })
+    .addOption({ name: "from", description: FROM, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addFlag({ name: "json", description: JSON_FLAG })
+    .setAction(projectAction(() => import("./channel-withdraw.js")))
+    .build(),
+
+  task(
     "job:status",
     "Show a job: status, parties, rate, escrow, deadline, once settled its units, price, batch and dispute window, and what the provider's relayer says (running, refused and why, given back)",
   )

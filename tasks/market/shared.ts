@@ -1,7 +1,7 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { ContractTransactionResponse } from "ethers";
 
-import { formatTokenAmount } from "../../lib/money/amounts.js";
+import { formatAitbc } from "../../lib/money/amounts.js";
 import {
   chainTime,
   connectMarket,
@@ -42,9 +42,7 @@ export function chainNow(ctx: TaskContext): Promise<bigint> {
 }
 
 /** `12.5 AITBC` */
-export function aitbc(base: bigint): string {
-  return `${formatTokenAmount(base)} AITBC`;
-}
+export const aitbc = formatAitbc;
 
 /**
  * Simulates, then sends one transaction and waits for it, with progress lines. A call that would revert is reported

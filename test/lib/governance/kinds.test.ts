@@ -158,6 +158,7 @@ describe("lib/governance: marketplace kinds", function () {
     ModelRegistry: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
     ProviderRegistry: "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9",
     JobEscrow: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
+    JobChannels: "0x0165878A594ca255338adfa4d48449f69242Eb8F",
   };
   const summary = (kind: string, input: KindInput) => {
     const built = buildProposal(kind, input, market, "d");
@@ -189,6 +190,23 @@ describe("lib/governance: marketplace kinds", function () {
     expect(summary("resolve-dispute", { job: "42", share: "5000", slash: "10" })).to.equal(
       "resolve the dispute on job 42: 50 % of the price to the provider, slash 10 AITBC",
     );
+  });
+
+  it("encodes and decodes the channel contract's parameters and dispute resolution, sent to JobChannels", function () {
+    expect(summary("set-param", { param: "channel-fee-bps", value: "1%" })).to.equal("set the channel fee to 1 %");
+    expect(summary("set-param", { param: "channel-withdrawal-delay", value: "7d" })).to.equal("set the channel withdrawal delay to 7 d");
+    expect(summary("set-param", { param: "channel-dispute-window", value: "3d" })).to.equal("set the channel dispute window to 3 d");
+    expect(summary("set-param", { param: "channel-dispute-timeout", value: "14d" })).to.equal("set the channel dispute timeout to 14 d");
+    expect(summary("set-param", { param: "channel-dispute-bond", value: "10" })).to.equal("set the channel dispute bond to 10 AITBC (new disputes only)");
+    const digest = `0x${"ab".repeat(32)}`;
+    expect(summary("resolve-channel-dispute", { request: digest, share: "25%" })).to.equal(
+      `resolve the channel dispute on request ${digest}: 25 % of the held amount to the provider`,
+    );
+    for (const kind of [buildProposal("set-param", { param: "channel-fee-bps", value: "1%" }, market, "d"), buildProposal("resolve-channel-dispute", { request: digest, share: "1" }, market, "d")]) {
+      expect(kind.actions[0].target).to.equal(market.JobChannels);
+    }
+    expect(codeOf(() => buildProposal("resolve-channel-dispute", { request: "0x12", share: "1" }, market, "d"))).to.equal("BAD_VALUE");
+    expect(codeOf(() => buildProposal("set-param", { param: "channel-fee-bps", value: "1" }, { ...market, JobChannels: undefined }, "d"))).to.equal("CONTRACT_NOT_DEPLOYED");
   });
 
   it("refuses bad marketplace input by code", function () {
