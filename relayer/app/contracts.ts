@@ -1,6 +1,7 @@
 import { getAddress, ZeroAddress, type LogDescription } from "ethers";
 
 import { JOB_STATUSES } from "../../lib/protocol.js";
+import { IJobChannels__factory } from "../../typechain-types/factories/interfaces/IJobChannels__factory.js";
 import { IJobEscrow__factory } from "../../typechain-types/factories/interfaces/IJobEscrow__factory.js";
 import { IModelRegistry__factory } from "../../typechain-types/factories/interfaces/IModelRegistry__factory.js";
 import { IProviderRegistry__factory } from "../../typechain-types/factories/interfaces/IProviderRegistry__factory.js";
@@ -13,6 +14,7 @@ import type { WatchedLog } from "../adapters/chain/watcher.js";
 export const escrowInterface = IJobEscrow__factory.createInterface();
 export const providerRegistryInterface = IProviderRegistry__factory.createInterface();
 export const modelRegistryInterface = IModelRegistry__factory.createInterface();
+export const channelsInterface = IJobChannels__factory.createInterface();
 
 /** `IJobEscrow.JobStatus`, by index (mirrored once, in `lib/protocol.ts`). */
 export const JOB_STATUS = JOB_STATUSES;
@@ -171,5 +173,69 @@ export class MarketReader {
   async latestTimestamp(): Promise<number> {
     const block = await this.#rpc.call<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
     return Number(block.timestamp);
+  }
+}
+
+/** A client's channel with this provider, as `JobChannels.channel` returns it. */
+export interface OnChainChannel {
+  balance: bigint;
+  spent: bigint;
+  /** 0 when no withdrawal is pending. */
+  closesAt: number;
+  coveredThrough: bigint;
+}
+
+/** A voucher as `JobChannels.claim` takes it. */
+export interface ClaimVoucher {
+  client: string;
+  cumulativeAmount: bigint;
+  coveredThrough: bigint;
+  signature: string;
+}
+
+export function claimCalldata(root: string, receiptCount: number, vouchers: readonly ClaimVoucher[]): string {
+  const list = vouchers.map((v) => ({ client: v.client, cumulativeAmount: v.cumulativeAmount, coveredThrough: v.coveredThrough, signature: v.signature }));
+  return channelsInterface.encodeFunctionData("claim", [root, BigInt(receiptCount), list]);
+}
+
+export function anchorRootCalldata(root: string, receiptCount: number): string {
+  return channelsInterface.encodeFunctionData("anchorRoot", [root, BigInt(receiptCount)]);
+}
+
+/** Read-only calls of the channel mode: the channel contract and the rate card. */
+export class ChannelReader {
+  readonly #rpc: RpcClient;
+  readonly #channels: string;
+  readonly #models: string;
+  readonly #provider: string;
+
+  constructor(rpc: RpcClient, addresses: { channels: string; modelRegistry: string }, provider: string) {
+    this.#rpc = rpc;
+    this.#channels = getAddress(addresses.channels);
+    this.#models = getAddress(addresses.modelRegistry);
+    this.#provider = getAddress(provider);
+  }
+
+  async channel(client: string): Promise<OnChainChannel> {
+    const raw = await this.#rpc.call<string>("eth_call", [{ to: this.#channels, data: channelsInterface.encodeFunctionData("channel", [getAddress(client), this.#provider]) }, "latest"]);
+    const [view] = channelsInterface.decodeFunctionResult("channel", raw);
+    return { balance: BigInt(view.balance), spent: BigInt(view.spent), closesAt: Number(view.closesAt), coveredThrough: BigInt(view.coveredThrough) };
+  }
+
+  /** The rate card's current rate of `modelId` and whether new jobs may use it; `null` for an unknown id. */
+  async rate(modelId: number): Promise<{ rate: bigint; enabled: boolean } | null> {
+    try {
+      const raw = await this.#rpc.call<string>("eth_call", [{ to: this.#models, data: modelRegistryInterface.encodeFunctionData("rateOf", [modelId]) }, "latest"]);
+      const [rate, enabled] = modelRegistryInterface.decodeFunctionResult("rateOf", raw);
+      return { rate: BigInt(rate), enabled: Boolean(enabled) };
+    } catch (error) {
+      if (rootChainCode(error) !== "RPC_EXECUTION_REVERTED") throw error;
+      return null;
+    }
+  }
+
+  /** Runs `data` against the channel contract as the provider would send it; resolves when it would not revert. */
+  async simulate(data: string): Promise<void> {
+    await this.#rpc.call<string>("eth_call", [{ from: this.#provider, to: this.#channels, data }, "latest"], { retry: { maxAttempts: 2 } });
   }
 }

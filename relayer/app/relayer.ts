@@ -14,7 +14,8 @@ import type { JobState } from "../core/job-state.js";
 import { validatePolicyConfig, type ModelPolicy, type PolicyConfig } from "../core/policy.js";
 import type { JournalMetrics } from "../core/read-model.js";
 import { Acceptor } from "./accept.js";
-import { normalizeProvider, parseEscrowLog, type MarketReader } from "./contracts.js";
+import { ChannelJobs } from "./channel-jobs.js";
+import { normalizeProvider, parseEscrowLog, type ChannelReader, type MarketReader } from "./contracts.js";
 import { identityMismatch, type LiveIdentity } from "./identity.js";
 import { PrivateJobs, type PrivateKeyState } from "./private.js";
 import { Runner } from "./run.js";
@@ -52,6 +53,8 @@ export interface RelayerOptions {
    * why the relayer runs public jobs only. Absent: public jobs only.
    */
   encryption?: PrivateKeyState;
+  /** The channel mode (JobChannels), when the deployment has it: signed requests and vouchers over the API. */
+  channels?: { address: string; reader: ChannelReader };
 }
 
 /** Health settings of the running relayer: the thresholds of `/health` plus its own monitor's. */
@@ -187,6 +190,7 @@ export class Relayer {
   readonly #settler: Settler;
   readonly #private: PrivateJobs;
   readonly #policy: PolicyConfig;
+  readonly #channelJobs: ChannelJobs | null;
   #api: ApiServer | null = null;
   #apiUrl: string | null = null;
 
@@ -255,6 +259,28 @@ export class Relayer {
     this.#acceptor = new Acceptor(work, policy, { contextTokens, countTokens }, this.#private, () => this.#runner.runtimeUp);
     const receiptSigner = { chainId: options.chainId, escrow: options.contracts.escrow, provider: this.provider, secretKey: options.receiptSecretKey };
     this.#runner = new Runner(work, options.runtime, receiptSigner, (receipt) => this.#settler.add(receipt), this.#abort.signal, this.#private);
+    const ch = options.channels;
+    this.#channelJobs =
+      ch === undefined
+        ? null
+        : new ChannelJobs(
+            work,
+            {
+              channels: ch.address,
+              reader: ch.reader,
+              runtime: options.runtime,
+              signer: { ...receiptSigner, escrow: ch.address },
+              privateJobs: new PrivateJobs(options.encryption ?? { enabled: false, warning: "no encryption key configured" }, options.chainId, ch.address),
+              policy,
+              tokens: { contextTokens, countTokens },
+              activeEscrowJobs: () => {
+                const m = this.#journal.metrics().jobsByState;
+                return m.accepted + m.running + this.#acceptor.pendingCount;
+              },
+              runtimeUp: () => this.#runner.runtimeUp,
+            },
+            this.#abort.signal,
+          );
     this.#wireEvents();
   }
 
@@ -294,6 +320,7 @@ export class Relayer {
       logger: this.#o.logger,
       corsOrigin: this.#o.settings.corsOrigin,
       offer: () => this.offerTerms(),
+      ...(this.#channelJobs === null ? {} : { channels: this.#channelJobs }),
     });
     let address;
     try {
@@ -351,7 +378,7 @@ export class Relayer {
     if (this.#probeTimer !== null) clearTimeout(this.#probeTimer);
     await this.#probe;
     await this.#loop;
-    await Promise.allSettled([...this.#runner.inFlight(), ...this.#tasks]);
+    await Promise.allSettled([...this.#runner.inFlight(), ...(this.#channelJobs?.inFlight() ?? []), ...this.#tasks]);
     await this.#watcher.stop();
     await this.#sender.stop();
     await this.#api?.close();
@@ -578,6 +605,10 @@ export class Relayer {
     this.#runner.start();
     this.#runner.signDone();
     await this.#settler.step();
+    if (this.#channelJobs !== null) {
+      this.#channelJobs.start();
+      await this.#channelJobs.claimStep();
+    }
   }
 
   /** The time the next block will at least have: the chain's latest timestamp, or the wall clock on an idle chain. */

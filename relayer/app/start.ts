@@ -17,7 +17,7 @@ import { createRuntime, type RuntimeConfig } from "../adapters/runtimes/index.js
 import type { Runtime } from "../adapters/runtimes/types.js";
 import { RelayerError } from "../core/errors.js";
 import { defaultConfirmations, defaultJournalPath, type RelayerConfig } from "./config.js";
-import { MarketReader, WATCHED_TOPICS } from "./contracts.js";
+import { ChannelReader, MarketReader, WATCHED_TOPICS } from "./contracts.js";
 import { resolveEvmWallet } from "./keys.js";
 import { PACKAGE_HINTS, type RelayerHints } from "./hints.js";
 import type { PrivateKeyState } from "./private.js";
@@ -216,6 +216,8 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
     providerRegistry: contractAddress(deployment, "ProviderRegistry"),
     modelRegistry: contractAddress(deployment, "ModelRegistry"),
   };
+  // The channel mode runs beside the escrow when the deployment has the channel contract.
+  const channelsAddress = deployment.contracts.JobChannels;
   const deploymentChainId = BigInt(deployment.chainId);
   const wallet = resolveEvmWallet({ privateKey: options.privateKey ?? process.env.AITBC_RELAYER_PRIVATE_KEY, devAccountIndex: config.evm.devAccountIndex, chainId: deploymentChainId });
   const provider = wallet.address.toLowerCase();
@@ -372,6 +374,9 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
       settings,
       identity: { check: () => readLiveIdentity(rpc, contracts, deployment.block, journalMarks(j0)), journalPath },
       encryption,
+      ...(channelsAddress === undefined
+        ? {}
+        : { channels: { address: channelsAddress, reader: new ChannelReader(rpc, { channels: channelsAddress, modelRegistry: contracts.modelRegistry }, wallet.address) } }),
     });
     await relayer.start();
     let closed: Promise<void> | null = null;

@@ -38,7 +38,21 @@ export interface ApiServerOptions {
    * the active jobs (from the journal's counters: no scan). Absent: the route answers 404.
    */
   offer?: () => Omit<Offer, "health" | "capacity"> & { maxConcurrentJobs: number };
+  /** The channel mode's API (`/api/v1/channel/...`); absent: those routes answer `CHANNEL_MODE_OFF`. */
+  channels?: ChannelApi;
 }
+
+/** What the channel routes call (relayer/app/channel-jobs.ts implements it). */
+export interface ChannelApi {
+  submit(body: unknown): Promise<{ status: number; json: string }>;
+  voucher(body: unknown): Promise<{ status: number; json: string }>;
+  job(digest: string): { status: number; json: string };
+  result(digest: string): { body: Uint8Array; contentType: string; resultHash: string };
+  client(address: string): Promise<{ status: number; json: string }>;
+}
+
+/** Largest request body (a 64 KiB prompt in base64 with its signed request fits well). */
+const MAX_BODY_BYTES = 256 * 1024;
 
 export interface ApiServer {
   readonly server: Server;
@@ -64,6 +78,24 @@ const STATUS: Readonly<Partial<Record<RelayerErrorCode, number>>> = {
   HTTP_RECEIPT_NOT_FOUND: 404,
   HTTP_JOB_NOT_FOUND: 404,
   HTTP_RESULT_NOT_READY: 409,
+  HTTP_INVALID_BODY: 400,
+  HTTP_BODY_TOO_LARGE: 413,
+  CHANNEL_MODE_OFF: 404,
+  CHANNEL_BAD_REQUEST: 400,
+  CHANNEL_WRONG_PROVIDER: 400,
+  CHANNEL_BAD_SIGNATURE: 401,
+  CHANNEL_INPUT_MISMATCH: 400,
+  CHANNEL_REQUEST_ID_USED: 409,
+  CHANNEL_REQUEST_ID_COVERED: 409,
+  CHANNEL_REFUSED: 422,
+  CHANNEL_UNDERFUNDED: 402,
+  CHANNEL_UNPAID: 402,
+  CHANNEL_CLOSING: 409,
+  CHANNEL_VOUCHER_STALE: 409,
+  CHANNEL_VOUCHER_EARLY: 409,
+  CHANNEL_VOUCHER_TOO_LOW: 422,
+  CHANNEL_VOUCHER_ABOVE_DEPOSIT: 402,
+  CHANNEL_JOB_NOT_FOUND: 404,
 };
 
 const RECEIPT_ID = /^[A-Za-z0-9._:-]{1,200}$/;
@@ -344,9 +376,46 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return handler();
   }
 
+  /** The channel mode's routes, or `null` when the path is not one of them. */
+  async function channelRoute(method: string, url: URL, body: () => Promise<unknown>): Promise<Reply | null> {
+    const segments = url.pathname.split("/").slice(1);
+    if (segments[0] !== "api" || segments[1] !== "v1" || segments[2] !== "channel") return null;
+    const [, , , resource, id, sub, ...rest] = segments;
+    const channels = options.channels;
+    if (channels === undefined) {
+      fail("CHANNEL_MODE_OFF", "this relayer does not serve the channel mode", "its deployment has no JobChannels contract: send an escrow job (`job:submit`) instead");
+    }
+    const post = method === "POST";
+    if (rest.length === 0 && resource === "jobs" && id === undefined && post) {
+      const reply = await channels.submit(await body());
+      return Reply.json(reply.status, reply.json);
+    }
+    if (rest.length === 0 && resource === "vouchers" && id === undefined && post) {
+      const reply = await channels.voucher(await body());
+      return Reply.json(reply.status, reply.json);
+    }
+    if (!post && method !== "GET" && method !== "HEAD") fail("HTTP_METHOD_NOT_ALLOWED", `${method} is not supported on ${url.pathname}`, "use GET, or POST for new jobs and vouchers");
+    readQuery(url, []);
+    if (!post && rest.length === 0 && resource === "jobs" && id !== undefined && sub === undefined) {
+      const reply = channels.job(id);
+      return Reply.json(reply.status, reply.json);
+    }
+    if (!post && rest.length === 0 && resource === "jobs" && id !== undefined && sub === "result") {
+      const result = channels.result(id);
+      return { status: 200, body: result.body, headers: { "content-type": result.contentType, "x-result-hash": result.resultHash } };
+    }
+    if (!post && rest.length === 0 && resource === "clients" && id !== undefined && sub === undefined) {
+      const reply = await channels.client(id);
+      return Reply.json(reply.status, reply.json);
+    }
+    fail("HTTP_ROUTE_NOT_FOUND", `no route ${method} ${url.pathname}`, "channel routes: POST /api/v1/channel/jobs, POST /api/v1/channel/vouchers, GET /api/v1/channel/jobs/:digest[/result], GET /api/v1/channel/clients/:address");
+  }
+
   function errorReply(error: unknown, reqLog: Logger): Reply {
     if (error instanceof RelayerError && STATUS[error.code] !== undefined) {
-      const reply = Reply.json(STATUS[error.code] as number, JSON.stringify({ error: { code: error.code, message: error.message, hint: error.hint ?? null } }));
+      const details = error.details as Record<string, unknown> | undefined;
+      const extra = error.code.startsWith("CHANNEL_") && details !== undefined ? { details } : {};
+      const reply = Reply.json(STATUS[error.code] as number, JSON.stringify({ error: { code: error.code, message: error.message, hint: error.hint ?? null, ...extra } }));
       if (error.code === "HTTP_METHOD_NOT_ALLOWED") reply.headers.allow = "GET, HEAD, OPTIONS";
       return reply;
     }
@@ -354,7 +423,32 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return Reply.json(500, JSON.stringify({ error: { code: "HTTP_INTERNAL", message: "internal error", hint: "see the relayer log" } }));
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  function readBody(req: IncomingMessage): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let failed = false;
+      req.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES && !failed) {
+          failed = true;
+          reject(new RelayerError("HTTP_BODY_TOO_LARGE", `the request body is larger than ${MAX_BODY_BYTES} bytes`, { hint: "prompts are at most 64 KiB" }));
+        }
+        if (!failed) chunks.push(chunk);
+      });
+      req.on("end", () => {
+        if (failed) return;
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown);
+        } catch {
+          reject(new RelayerError("HTTP_INVALID_BODY", "the request body is not JSON", { hint: "send a JSON object with content-type application/json" }));
+        }
+      });
+      req.on("error", reject);
+    });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const method = req.method ?? "GET";
     const url = new URL(req.url ?? "/", "http://relayer.invalid");
@@ -365,18 +459,20 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         status: 204,
         body: "",
         headers: {
-          "access-control-allow-methods": "GET, HEAD, OPTIONS",
+          "access-control-allow-methods": "GET, HEAD, POST, OPTIONS",
           "access-control-allow-headers": "content-type",
           "access-control-max-age": "600",
         },
       };
     } else {
       try {
-        reply = route(method, url);
+        reply = (await channelRoute(method, url, () => readBody(req))) ?? route(method, url);
       } catch (error) {
         reply = errorReply(error, reqLog);
       }
     }
+    // Whatever the route did with it, the rest of the request body is drained: an unread body keeps the socket busy.
+    req.resume();
     const body = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : reply.body;
     res.writeHead(reply.status, {
       ...reply.headers,
@@ -392,9 +488,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   }
 
   const server = createServer((req, res) => {
-    // Drain any request body: none is expected, but an unread body would keep the socket busy.
-    req.resume();
-    handle(req, res);
+    // Only the channel routes read a body; every other request's body is drained at once.
+    if (req.method !== "POST") req.resume();
+    void handle(req, res);
   });
 
   return {

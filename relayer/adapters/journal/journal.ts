@@ -6,6 +6,7 @@ import { JOB_STATES, type JobRecord } from "../../core/job-state.js";
 import { BATCH_STATUSES, TX_STATUSES, type JournalMetrics, type ReceiptPage, type ReceiptQuery, type ReceiptWithProof, type RelayerReadModel, type StoredResult } from "../../core/read-model.js";
 import { BatchesTable } from "./batches.js";
 import { BlocksTable } from "./blocks.js";
+import { ChannelTable } from "./channels.js";
 import { JobsTable } from "./jobs.js";
 import { MetaTable } from "./meta.js";
 import { ReceiptsTable } from "./receipts.js";
@@ -84,6 +85,8 @@ export class Journal implements RelayerReadModel {
   readonly receipts: ReceiptsTable;
   readonly batches: BatchesTable;
   readonly transactions: TransactionsTable;
+  /** The channel mode's requests, results, vouchers and claims. */
+  readonly channels: ChannelTable;
   readonly #sql: Sql;
   readonly #db: DatabaseSync;
   readonly #onDisk: boolean;
@@ -98,6 +101,7 @@ export class Journal implements RelayerReadModel {
     this.blocks = new BlocksTable(this.#sql, this.meta, this.jobs, keepBlocks);
     this.receipts = new ReceiptsTable(this.#sql, this.jobs);
     this.transactions = new TransactionsTable(this.#sql);
+    this.channels = new ChannelTable(this.#sql);
     this.batches = new BatchesTable(this.#sql, this.jobs, this.receipts, this.transactions);
   }
 

@@ -320,6 +320,68 @@ END;
 INSERT INTO journal_counters (name, n) VALUES ('jobs:given_back', 0);
 `,
   },
+  {
+    version: 5,
+    description: "channel mode: signed job requests, their results and receipts, vouchers, claims",
+    sql: `
+-- A job of the channel mode (JobChannels): the client's signed EIP-712 request, journaled before it is acknowledged;
+-- its result and the one receipt ever signed for it commit together. \`digest\` is the request's EIP-712 digest: the
+-- job id of its receipt and its key everywhere. \`root\` is the claim it was anchored under.
+CREATE TABLE channel_jobs (
+  digest           TEXT    PRIMARY KEY,
+  client           TEXT    NOT NULL,
+  request_id       TEXT    NOT NULL,
+  model_id         INTEGER NOT NULL,
+  model            TEXT    NOT NULL,
+  max_units_milli  TEXT    NOT NULL,
+  rate             TEXT    NOT NULL,
+  deadline         INTEGER NOT NULL,
+  input_hash       TEXT    NOT NULL,
+  signature        TEXT    NOT NULL,
+  prompt           BLOB    NOT NULL,
+  state            TEXT    NOT NULL CHECK (state IN ('queued','running','done','failed')),
+  units_milli      TEXT,
+  price            TEXT,
+  result           BLOB,
+  content_type     TEXT,
+  result_hash      TEXT,
+  receipt_json     TEXT,
+  receipt_hash     TEXT,
+  leaf             TEXT,
+  root             TEXT,
+  failure          TEXT,
+  received_at      INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  UNIQUE (client, request_id)
+) STRICT;
+CREATE INDEX channel_jobs_by_state ON channel_jobs (state);
+CREATE INDEX channel_jobs_by_root ON channel_jobs (root);
+
+-- The newest voucher of each client (cumulative: only the newest one is worth anything).
+CREATE TABLE channel_vouchers (
+  client           TEXT    PRIMARY KEY,
+  cumulative       TEXT    NOT NULL,
+  covered_through  TEXT    NOT NULL,
+  signature        TEXT    NOT NULL,
+  received_at      INTEGER NOT NULL
+) STRICT;
+
+-- One claim transaction: the receipt root it anchors (zero: none), its leaves in order (for proofs), the vouchers it
+-- redeems. \`claim_id\` is the hash of root and vouchers: the idempotency key of its transaction.
+CREATE TABLE channel_claims (
+  claim_id    TEXT    PRIMARY KEY,
+  root        TEXT    NOT NULL,
+  tx_id       INTEGER NOT NULL REFERENCES transactions (tx_id),
+  leaves      TEXT    NOT NULL,
+  vouchers    TEXT    NOT NULL,
+  status      TEXT    NOT NULL CHECK (status IN ('sent','confirmed','failed')),
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX channel_claims_by_root ON channel_claims (root);
+CREATE INDEX channel_claims_by_status ON channel_claims (status);
+`,
+  },
 ];
 
 function userVersion(db: DatabaseSync): number {

@@ -99,6 +99,8 @@ describe("relayer/adapters/journal: counters for /health and /metrics", () => {
     const expected = journal.recountMetrics();
     journal.close();
     const v3 = new DatabaseSync(path);
+    // (The later steps' own tables go too: they are created again on the way up.)
+    v3.exec("DROP TABLE channel_claims; DROP TABLE channel_vouchers; DROP TABLE channel_jobs");
     v3.exec("DROP TABLE journal_counters; DROP TABLE watched_logs; PRAGMA user_version = 2");
     for (const row of v3.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all()) v3.exec(`DROP TRIGGER ${String(row.name)}`);
     v3.close();
