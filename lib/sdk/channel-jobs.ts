@@ -18,6 +18,10 @@ import { chainTime, providerEntry } from "./market.js";
 
 type FetchFn = typeof fetch;
 
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
 /** Standard base64 of `bytes`, without Node's Buffer (the SDK runs in browsers too). */
 function base64(bytes: Uint8Array): string {
   let binary = "";
@@ -156,7 +160,9 @@ export class ChannelClient {
       requestId,
       modelId,
       maxUnitsMilli: job.maxUnitsMilli,
-      deadline: (await chainTime(chain)) + BigInt(job.deadlineSeconds ?? 3_600),
+      // From the later of the chain's latest block and the wall clock: an idle chain's latest block can be far behind,
+      // and the relayer (like the next block) judges deadlines by the later of the two.
+      deadline: maxBig(await chainTime(chain), BigInt(Math.floor(Date.now() / 1000))) + BigInt(job.deadlineSeconds ?? 3_600),
       inputHash: keccak256(prompt),
     };
     const signature = await signJobRequest(this.#signer, this.domain, request);

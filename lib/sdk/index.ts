@@ -171,3 +171,4 @@ export {
   type ChannelChange,
   type ChannelState,
 } from "./channel-funds.js";
+export { ChannelClient, type ChannelClientOptions, type ChannelResult } from "./channel-jobs.js";

@@ -11,7 +11,7 @@ import { RelayerError, type RelayerErrorCode } from "../core/errors.js";
 import { meterUnitsMilli } from "../core/metering.js";
 import { decide, type PolicyConfig } from "../core/policy.js";
 import { RESULT_CONTENT_TYPE, type ReceiptSigner } from "./completions.js";
-import { anchorRootCalldata, claimCalldata, type ChannelReader, type ClaimVoucher } from "./contracts.js";
+import { anchorRootCalldata, claimCalldata, claimUnvouchedCalldata, releaseClaimsCalldata, type ChannelReader, type ClaimVoucher } from "./contracts.js";
 import { ENVELOPE_CONTENT_TYPE, type PrivateJobs } from "./private.js";
 import { errorCode, errorMessage, sec, type Work } from "./work.js";
 
@@ -214,7 +214,8 @@ export class ChannelJobs {
     }
     const cap = priceFor(request.maxUnitsMilli, rate.rate);
     const jobs = journal.channels.ofClient(client);
-    const uncovered = jobs.filter((j) => j.requestId > channel.coveredThrough && j.state !== "failed");
+    // A job claimed through the fallback has its charge out of the balance already: not committed twice.
+    const uncovered = jobs.filter((j) => j.requestId > channel.coveredThrough && j.state !== "failed" && (j.fallback === null || j.fallback.status === "failed"));
     const committed = uncovered.reduce((sum, j) => sum + (j.state === "done" ? (j.price ?? 0n) : priceFor(j.maxUnitsMilli, j.rate)), 0n);
     if (committed + cap > channel.balance) {
       bad("CHANNEL_UNDERFUNDED", `the channel holds ${channel.balance}; ${committed} is committed to earlier requests and this one may cost ${cap}`, "top the channel up with `channel:deposit`, or send a voucher for the finished requests so the provider claims them", {
@@ -492,6 +493,75 @@ export class ChannelJobs {
     this.#w.log.info({ root, receipts: leaves.length, vouchers: vouchers.length }, "channel claim sent");
   }
 
+  // ── fallback claims ───────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Claims, through the fallback (`claimUnvouched`), each finished job whose claim landed and that no voucher covers
+   * `unpaidGraceSeconds` after it finished: the signed request, the receipt's leaf fields, the anchored root and the
+   * proof. The charge is held for the dispute window, then released to the provider (`releaseClaims`). A job a
+   * voucher covers is never claimed this way (the contract refuses it too), and a voucher covering a fallback-claimed
+   * job pays only what is above it, so either way the job is paid once.
+   */
+  async fallbackStep(): Promise<void> {
+    const { journal, sender } = this.#w;
+    const grace = this.#w.settings.unpaidGraceSeconds ?? 3_600;
+    const nowSec = sec(this.#w.now());
+    for (const job of journal.channels.withFallback("sent", 50)) {
+      const tx = job.fallback?.txId == null ? null : journal.transactions.get(job.fallback.txId);
+      if (tx?.status === "confirmed") journal.channels.setFallback(job.digest, "held", null);
+      else if (tx?.status === "reverted" || tx?.status === "abandoned") {
+        journal.channels.setFallback(job.digest, "failed", null);
+        this.#w.log.warn({ digest: job.digest, status: tx.status }, "fallback claim did not land");
+      }
+    }
+    const chainNow = await this.#w.chainNow();
+    for (const job of journal.channels.withFallback("held", 50)) {
+      const onChain = await this.#o.reader.claimOf(job.digest);
+      if (onChain.status === "Released" || onChain.status === "Resolved") journal.channels.setFallback(job.digest, "released", null);
+      else if (onChain.status === "Disputed") journal.channels.setFallback(job.digest, "disputed", null);
+      else if (onChain.status === "Held" && chainNow >= onChain.releasableAt) {
+        sender.submit({ purpose: "other", idempotencyKey: `channel-release:${job.digest}`, to: this.#channels, data: releaseClaimsCalldata([job.digest]) });
+      }
+    }
+    const channels = new Map<string, Awaited<ReturnType<ChannelReader["channel"]>>>();
+    for (const job of journal.channels.unclaimedAnchored(50)) {
+      if (job.updatedAt + grace > nowSec) break; // oldest first: the rest are younger
+      const claim = job.root === null ? null : journal.channels.claimOfRoot(job.root);
+      if (claim?.status !== "confirmed" || job.leaf === null) continue;
+      const voucher = journal.channels.voucher(job.client);
+      if (voucher !== null && voucher.coveredThrough >= job.requestId) continue;
+      const channel = channels.get(job.client) ?? (await this.#o.reader.channel(job.client));
+      channels.set(job.client, channel);
+      if (job.requestId <= channel.coveredThrough || (channel.closesAt !== 0 && chainNow >= channel.closesAt)) {
+        journal.channels.setFallback(job.digest, "failed", null);
+        continue;
+      }
+      const leaves = claim.leaves;
+      const proof = MerkleTree.fromLeafHashes(leaves).getProof(leaves.indexOf(job.leaf));
+      const data = claimUnvouchedCalldata({
+        request: { client: getAddress(job.client), provider: getAddress(this.#w.provider), requestId: job.requestId, modelId: job.modelId, maxUnitsMilli: job.maxUnitsMilli, deadline: job.deadline, inputHash: job.inputHash },
+        requestSignature: job.signature,
+        unitsMilli: job.unitsMilli as bigint,
+        price: job.price as bigint,
+        receiptHash: job.receiptHash as string,
+        root: job.root as string,
+        proof,
+      });
+      try {
+        await this.#o.reader.simulate(data);
+      } catch (error) {
+        journal.channels.setFallback(job.digest, "failed", null);
+        this.#w.recordError(error, `channel job ${job.digest}: the fallback claim would not go through`);
+        continue;
+      }
+      journal.transaction(() => {
+        const { tx } = sender.submit({ purpose: "other", idempotencyKey: `channel-fallback:${job.digest}`, to: this.#channels, data });
+        journal.channels.setFallback(job.digest, "sent", tx.id);
+      });
+      this.#w.log.warn({ digest: job.digest, client: job.client, requestId: job.requestId.toString() }, "channel job unpaid past the grace period: claimed through the fallback");
+    }
+  }
+
   // ── reads ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
   /** The job as `GET /api/v1/channel/jobs/:digest` serves it: state, receipt, and once anchored its root and proof. */
@@ -519,6 +589,7 @@ export class ChannelJobs {
       leaf: job.leaf,
       root: job.root,
       claim: claim === null ? null : { status: claim.status, tx_id: claim.txId, receipts: claim.leaves.length },
+      fallback: job.fallback?.status ?? null,
       proof,
       failure: job.failure,
       received_at: job.receivedAt,

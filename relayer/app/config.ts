@@ -114,6 +114,16 @@ export const relayerConfigSchema = z.strictObject({
       perItemGas: decimal.default("30000"),
     })
     .prefault({}),
+  channels: z
+    .strictObject({
+      /**
+       * How long a finished channel job may wait for a voucher that covers it before the relayer claims it itself
+       * through the fallback (`claimUnvouched`: charged at the rate card, held for the dispute window). One hour: a
+       * client that pays normally vouches within seconds of its results; the fallback is for one that stopped.
+       */
+      unpaidGraceSeconds: nonNegativeInt.default(3_600),
+    })
+    .prefault({}),
   chain: z
     .strictObject({
       /** Blocks on top of the including block before an event is acted on (0 for a local automining node). */

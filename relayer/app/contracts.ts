@@ -202,6 +202,39 @@ export function anchorRootCalldata(root: string, receiptCount: number): string {
   return channelsInterface.encodeFunctionData("anchorRoot", [root, BigInt(receiptCount)]);
 }
 
+/** A fallback claim as `JobChannels.claimUnvouched` takes it. */
+export interface UnvouchedClaimInput {
+  request: { client: string; provider: string; requestId: bigint; modelId: number; maxUnitsMilli: bigint; deadline: number; inputHash: string };
+  requestSignature: string;
+  unitsMilli: bigint;
+  price: bigint;
+  receiptHash: string;
+  root: string;
+  proof: readonly string[];
+}
+
+export function claimUnvouchedCalldata(c: UnvouchedClaimInput): string {
+  const r = c.request;
+  return channelsInterface.encodeFunctionData("claimUnvouched", [
+    {
+      request: { client: r.client, provider: r.provider, requestId: r.requestId, modelId: r.modelId, maxUnitsMilli: r.maxUnitsMilli, deadline: r.deadline, inputHash: r.inputHash },
+      requestSignature: c.requestSignature,
+      unitsMilli: c.unitsMilli,
+      price: c.price,
+      receiptHash: c.receiptHash,
+      root: c.root,
+      proof: [...c.proof],
+    },
+  ]);
+}
+
+export function releaseClaimsCalldata(digests: readonly string[]): string {
+  return channelsInterface.encodeFunctionData("releaseClaims", [[...digests]]);
+}
+
+/** `IJobChannels.ClaimStatus`, by index. */
+export const CHANNEL_CLAIM_STATUS = ["None", "Held", "Disputed", "Released", "Resolved"] as const;
+
 /** Read-only calls of the channel mode: the channel contract and the rate card. */
 export class ChannelReader {
   readonly #rpc: RpcClient;
@@ -232,6 +265,19 @@ export class ChannelReader {
       if (rootChainCode(error) !== "RPC_EXECUTION_REVERTED") throw error;
       return null;
     }
+  }
+
+  /** A fallback claim's status and when its held part may be released (unix seconds). */
+  async claimOf(digest: string): Promise<{ status: (typeof CHANNEL_CLAIM_STATUS)[number]; releasableAt: number }> {
+    const raw = await this.#rpc.call<string>("eth_call", [{ to: this.#channels, data: channelsInterface.encodeFunctionData("claimOf", [digest]) }, "latest"]);
+    const [view] = channelsInterface.decodeFunctionResult("claimOf", raw);
+    return { status: CHANNEL_CLAIM_STATUS[Number(view.status)] ?? "None", releasableAt: Number(view.releasableAt) };
+  }
+
+  /** When `root` was anchored in this provider's namespace (0: never). */
+  async anchoredAt(root: string): Promise<number> {
+    const raw = await this.#rpc.call<string>("eth_call", [{ to: this.#channels, data: channelsInterface.encodeFunctionData("anchorOf", [this.#provider, root]) }, "latest"]);
+    return Number(channelsInterface.decodeFunctionResult("anchorOf", raw)[0]);
   }
 
   /** Runs `data` against the channel contract as the provider would send it; resolves when it would not revert. */

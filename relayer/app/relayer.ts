@@ -85,6 +85,8 @@ export interface RelayerSettings {
   batching: { maxItems: number; maxAgeSeconds: number; deadlineMarginSeconds: number; maxInFlight: number; gasBudget: bigint; baseGas: bigint; perItemGas: bigint };
   /** Blocks on top of the including one before the relayer acts on an event. */
   confirmations: number;
+  /** Channel mode: how long a finished job waits for a voucher before the relayer claims it through the fallback. */
+  unpaidGraceSeconds?: number;
   pollIntervalMs: number;
   maxFeePerGas: bigint;
   stuckAfterMs: number;
@@ -608,6 +610,7 @@ export class Relayer {
     if (this.#channelJobs !== null) {
       this.#channelJobs.start();
       await this.#channelJobs.claimStep();
+      await this.#channelJobs.fallbackStep();
     }
   }
 

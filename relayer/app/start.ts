@@ -319,6 +319,7 @@ export async function startRelayerApp(config: RelayerConfig, options: StartOptio
         perItemGas: BigInt(config.batching.perItemGas),
       },
       confirmations,
+      unpaidGraceSeconds: config.channels.unpaidGraceSeconds,
       pollIntervalMs: config.chain.pollIntervalMs,
       maxFeePerGas: BigInt(config.chain.maxFeePerGasGwei) * 1_000_000_000n,
       stuckAfterMs: config.chain.stuckAfterSeconds * 1000,

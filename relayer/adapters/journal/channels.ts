@@ -30,6 +30,8 @@ export interface ChannelJobRecord extends ChannelRequestRecord {
   leaf: string | null;
   /** The receipt root of the claim that anchored this job's leaf. */
   root: string | null;
+  /** A fallback claim (`claimUnvouched`) of this job: sent, held for the dispute window, released, disputed, failed. */
+  fallback: { status: ChannelFallbackStatus; txId: number | null } | null;
   failure: string | null;
   receivedAt: number;
   updatedAt: number;
@@ -54,6 +56,8 @@ export interface StoredVoucher {
   receivedAt: number;
 }
 
+export type ChannelFallbackStatus = "sent" | "held" | "released" | "disputed" | "failed";
+
 export type ChannelClaimStatus = "sent" | "confirmed" | "failed";
 
 export interface ChannelClaimRecord {
@@ -70,7 +74,8 @@ export interface ChannelClaimRecord {
 
 const COLUMNS = [
   "digest, client, request_id, model_id, model, max_units_milli, rate, deadline, input_hash, signature, state",
-  "units_milli, price, result_hash, receipt_json, receipt_hash, leaf, root, failure, received_at, updated_at",
+  "units_milli, price, result_hash, receipt_json, receipt_hash, leaf, root, fallback_status, fallback_tx_id, failure",
+  "received_at, updated_at",
 ].join(", ");
 
 function optBig(row: Row, key: string): bigint | null {
@@ -98,6 +103,10 @@ function jobFromRow(row: Row): ChannelJobRecord {
     receiptHash: optStr(row, "receipt_hash"),
     leaf: optStr(row, "leaf"),
     root: optStr(row, "root"),
+    fallback:
+      optStr(row, "fallback_status") === null
+        ? null
+        : { status: str(row, "fallback_status") as ChannelFallbackStatus, txId: row.fallback_tx_id === null ? null : num(row, "fallback_tx_id") },
     failure: optStr(row, "failure"),
     receivedAt: num(row, "received_at"),
     updatedAt: num(row, "updated_at"),
@@ -234,6 +243,22 @@ export class ChannelTable {
   /** Finished jobs whose leaf no claim anchors yet, oldest first. */
   unanchored(limit: number): ChannelJobRecord[] {
     return this.#sql.all(`SELECT ${COLUMNS} FROM channel_jobs WHERE state = 'done' AND root IS NULL ORDER BY updated_at, digest LIMIT $limit`, { limit }).map(jobFromRow);
+  }
+
+  /** Finished, anchored jobs with no fallback claim yet, oldest first: the candidates for one. */
+  unclaimedAnchored(limit: number): ChannelJobRecord[] {
+    return this.#sql
+      .all(`SELECT ${COLUMNS} FROM channel_jobs WHERE state = 'done' AND root IS NOT NULL AND fallback_status IS NULL ORDER BY updated_at, digest LIMIT $limit`, { limit })
+      .map(jobFromRow);
+  }
+
+  /** Jobs whose fallback claim is in `status`. */
+  withFallback(status: ChannelFallbackStatus, limit: number): ChannelJobRecord[] {
+    return this.#sql.all(`SELECT ${COLUMNS} FROM channel_jobs WHERE fallback_status = $status ORDER BY updated_at, digest LIMIT $limit`, { status, limit }).map(jobFromRow);
+  }
+
+  setFallback(digest: string, status: ChannelFallbackStatus, txId: number | null): void {
+    this.#sql.run("UPDATE channel_jobs SET fallback_status = $status, fallback_tx_id = COALESCE($txId, fallback_tx_id) WHERE digest = $digest", { digest, status, txId });
   }
 
   voucher(client: string): StoredVoucher | null {

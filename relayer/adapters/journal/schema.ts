@@ -349,6 +349,8 @@ CREATE TABLE channel_jobs (
   receipt_hash     TEXT,
   leaf             TEXT,
   root             TEXT,
+  fallback_status  TEXT    CHECK (fallback_status IN ('sent','held','released','disputed','failed')),
+  fallback_tx_id   INTEGER,
   failure          TEXT,
   received_at      INTEGER NOT NULL,
   updated_at       INTEGER NOT NULL,

@@ -66,7 +66,13 @@ describe("relayer channel API (in-process chain): attacks refused, money exact",
     return { status: response.status, body: (await response.json()) as { error?: { code: string; details?: Record<string, string> }; state?: string; digest?: string } };
   };
   const wire = (r: ChannelJobRequest) => ({ ...r, requestId: r.requestId.toString(), modelId: String(r.modelId), maxUnitsMilli: r.maxUnitsMilli.toString(), deadline: r.deadline.toString() });
-  const chainTime = async () => BigInt((await chain.ethers.provider.getBlock("latest"))?.timestamp ?? 0);
+  // What the relayer judges deadlines by: the later of the latest block and the wall clock (an idle in-process chain
+  // lags the wall clock by however long the test process has run).
+  const chainTime = async () => {
+    const latest = BigInt((await chain.ethers.provider.getBlock("latest"))?.timestamp ?? 0);
+    const wall = BigInt(Math.floor(Date.now() / 1000));
+    return latest > wall ? latest : wall;
+  };
 
   async function request(client: Signer, overrides: Partial<ChannelJobRequest> = {}, prompt = "hello") {
     const r: ChannelJobRequest = {
@@ -218,6 +224,67 @@ describe("relayer channel API (in-process chain): attacks refused, money exact",
     const closing = await send(alice, await request(alice, { requestId: 3n, maxUnitsMilli: 100n, deadline: (await chainTime()) + 3n * 3_600n }, "late"), "late");
     expect([closing.status, closing.body.error?.code]).to.deep.equal([409, "CHANNEL_CLOSING"]);
     const soon = await send(alice, await request(alice, { requestId: 3n, maxUnitsMilli: 100n, deadline: (await chainTime()) + 600n }, "soon"), "soon");
-    expect(soon.status).to.equal(202);
+    expect(soon.status, JSON.stringify(soon.body)).to.equal(202);
+  });
+});
+
+describe("relayer channel mode (in-process chain): a client that never pays", function () {
+  this.timeout(180_000);
+  let app: RelayerApp;
+  let chain: Awaited<ReturnType<typeof network.create>>;
+
+  after(async function () {
+    await app?.close();
+  });
+
+  it("is claimed through the fallback after the grace period, held for the dispute window, released; its late voucher pays nothing twice", async function () {
+    chain = await network.create();
+    const [deployer, provider, bob] = await chain.ethers.getSigners();
+    const fixture = await deployForRelayer(deployer, provider, [bob]);
+    const providerAddress = await provider.getAddress();
+    const bobAddress = await bob.getAddress();
+    const config = parseRelayerConfig({
+      network: "hardhat",
+      rpcUrl: "http://in-process.invalid",
+      deploymentFile: fixture.deploymentFile,
+      evm: { devAccountIndex: 1 },
+      providerKeyFile: fixture.keyFile,
+      journalPath: `${fixture.dir}/journal.sqlite`,
+      models: { "llama3.2": { maxUnitsMilli: "600000" } },
+      policy: { deadlineMarginSeconds: 10 },
+      batching: { maxItems: 40, maxAgeSeconds: 0, deadlineMarginSeconds: 5 },
+      channels: { unpaidGraceSeconds: 1 },
+      chain: { confirmations: 0, pollIntervalMs: 50 },
+      http: { port: 0 },
+      logLevel: "silent",
+    });
+    app = await startRelayerApp(config, { transport: new Eip1193Transport(chain.provider, "in-process"), runtime: new ScriptedRuntime(), logger: pino({ level: "silent" }), lockDir: fixture.dir });
+    await depositToChannel(bob, fixture.deployment, { provider: providerAddress, amount: 5n * E18 });
+    const session = await ChannelClient.open(bob, fixture.deployment, providerAddress, { relayerUrl: app.relayer.apiUrl as string });
+    const sent = await session.submit({ model: "llama3.2", prompt: "never paid", maxUnitsMilli: 100n });
+    const result = await session.waitForResult(sent.requestId);
+    const channels = JobChannels__factory.connect(fixture.deployment.contracts.JobChannels as string, chain.ethers.provider);
+
+    await waitFor("the fallback claim held", () => app.journal.channels.get(sent.digest)?.fallback?.status === "held");
+    const held = await channels.claimOf(sent.digest);
+    const fee = (result.price * 250n) / 10_000n;
+    expect([held.status, held.client, held.provider, held.held]).to.deep.equal([1n, bobAddress, providerAddress, result.price - fee]);
+    const view = await channels.channel(bobAddress, providerAddress);
+    expect([view.spent, view.balance], "the charge left the channel at once").to.deep.equal([result.price, 5n * E18 - result.price]);
+    expect(await channels.balanceOf(providerAddress), "held, not yet the provider's").to.equal(0n);
+
+    // Bob vouches late for the same request: nothing is redeemed again (the chain already charged it).
+    await session.pay();
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await channels.channel(bobAddress, providerAddress)).spent).to.equal(result.price);
+    expect(app.journal.channels.claims("failed")).to.have.length(0);
+
+    // Past the dispute window the relayer releases it to the provider.
+    await chain.provider.request({ method: "evm_increaseTime", params: [601] });
+    await chain.provider.request({ method: "evm_mine", params: [] });
+    await waitFor("the claim released", async () => (await channels.claimOf(sent.digest)).status === 3n);
+    expect(await channels.balanceOf(providerAddress)).to.equal(result.price - fee);
+    await waitFor("the journal says released", () => app.journal.channels.get(sent.digest)?.fallback?.status === "released");
+    expect((await channels.channel(bobAddress, providerAddress)).balance + result.price).to.equal(5n * E18);
   });
 });
