@@ -19,6 +19,7 @@ import { startRelayerApp, type RelayerApp } from "../../../relayer/app/start.js"
 import { JobChannels__factory } from "../../../typechain-types/index.js";
 import { ScriptedRuntime } from "../../fixtures/relayer/system.js";
 import { deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
+import { waitFor } from "../../fixtures/wait.js";
 
 const E18 = 10n ** 18n;
 
@@ -39,12 +40,23 @@ class HeldRuntime extends ScriptedRuntime {
   }
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  for (const until = Date.now() + timeoutMs; Date.now() < until; ) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/** The relayer's configuration for these tests: the fixture's provider, claims at once, a local automining chain. */
+function relayerConfig(fixture: SystemFixture, extra: Record<string, unknown>) {
+  return parseRelayerConfig({
+    network: "hardhat",
+    rpcUrl: "http://in-process.invalid",
+    deploymentFile: fixture.deploymentFile,
+    evm: { devAccountIndex: 1 },
+    providerKeyFile: fixture.keyFile,
+    journalPath: `${fixture.dir}/journal.sqlite`,
+    models: { "llama3.2": { maxUnitsMilli: "600000" } },
+    policy: { maxConcurrentJobs: 16, deadlineMarginSeconds: 10 },
+    batching: { maxItems: 40, maxAgeSeconds: 0, deadlineMarginSeconds: 5 },
+    chain: { confirmations: 0, pollIntervalMs: 50 },
+    http: { port: 0 },
+    logLevel: "silent",
+    ...extra,
+  });
 }
 
 describe("relayer channel API (in-process chain): attacks refused, money exact", function () {
@@ -105,20 +117,7 @@ describe("relayer channel API (in-process chain): attacks refused, money exact",
     modelId = fixture.modelIds.get("llama3.2") as number;
     rate = 2n * E18;
     runtime = new HeldRuntime();
-    const config = parseRelayerConfig({
-      network: "hardhat",
-      rpcUrl: "http://in-process.invalid",
-      deploymentFile: fixture.deploymentFile,
-      evm: { devAccountIndex: 1 },
-      providerKeyFile: fixture.keyFile,
-      journalPath: `${fixture.dir}/journal.sqlite`,
-      models: { "llama3.2": { maxUnitsMilli: "600000" } },
-      policy: { maxConcurrentJobs: 16, deadlineMarginSeconds: 10 },
-      batching: { maxItems: 40, maxAgeSeconds: 0, deadlineMarginSeconds: 5 },
-      chain: { confirmations: 0, pollIntervalMs: 50 },
-      http: { port: 0 },
-      logLevel: "silent",
-    });
+    const config = relayerConfig(fixture, {});
     app = await startRelayerApp(config, { transport: new Eip1193Transport(chain.provider, "in-process"), runtime, logger: pino({ level: "silent" }), lockDir: fixture.dir });
     api = app.relayer.apiUrl as string;
     // Alice's channel holds 5 AITBC: one job of at most 2 GPU-seconds at 2 AITBC commits 4 of it.
@@ -243,21 +242,7 @@ describe("relayer channel mode (in-process chain): a client that never pays", fu
     const fixture = await deployForRelayer(deployer, provider, [bob]);
     const providerAddress = await provider.getAddress();
     const bobAddress = await bob.getAddress();
-    const config = parseRelayerConfig({
-      network: "hardhat",
-      rpcUrl: "http://in-process.invalid",
-      deploymentFile: fixture.deploymentFile,
-      evm: { devAccountIndex: 1 },
-      providerKeyFile: fixture.keyFile,
-      journalPath: `${fixture.dir}/journal.sqlite`,
-      models: { "llama3.2": { maxUnitsMilli: "600000" } },
-      policy: { deadlineMarginSeconds: 10 },
-      batching: { maxItems: 40, maxAgeSeconds: 0, deadlineMarginSeconds: 5 },
-      channels: { unpaidGraceSeconds: 1 },
-      chain: { confirmations: 0, pollIntervalMs: 50 },
-      http: { port: 0 },
-      logLevel: "silent",
-    });
+    const config = relayerConfig(fixture, { channels: { unpaidGraceSeconds: 1 } });
     app = await startRelayerApp(config, { transport: new Eip1193Transport(chain.provider, "in-process"), runtime: new ScriptedRuntime(), logger: pino({ level: "silent" }), lockDir: fixture.dir });
     await depositToChannel(bob, fixture.deployment, { provider: providerAddress, amount: 5n * E18 });
     const session = await ChannelClient.open(bob, fixture.deployment, providerAddress, { relayerUrl: app.relayer.apiUrl as string });

@@ -25,21 +25,15 @@ import { JobEscrow__factory } from "../../../typechain-types/index.js";
 import { FaultyTransport } from "../../fixtures/relayer/faults.js";
 import { ScriptedRuntime } from "../../fixtures/relayer/system.js";
 import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
+import { waitFor as waitUntil } from "../../fixtures/wait.js";
+
+const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) => waitUntil(what, check, timeoutMs);
 
 const STATUS_OPEN = 1n;
 const STATUS_ACCEPTED = 2n;
 const STATUS_SETTLED = 3n;
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function expectRefused(start: Promise<unknown>, code: RelayerErrorCode): Promise<Error> {
   try {

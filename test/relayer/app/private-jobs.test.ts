@@ -18,15 +18,7 @@ import { startRelayerApp, type RelayerApp } from "../../../relayer/app/start.js"
 import { formatStatusLine } from "../../../relayer/app/status-line.js";
 import { ScriptedRuntime } from "../../fixtures/relayer/system.js";
 import { createJobs, deployForRelayer, publishEncryptionKey, type SystemFixture } from "../../../tools/relayer-fixture.js";
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor } from "../../fixtures/wait.js";
 
 /** A logger at debug level whose every line is kept, to search for what must never be logged. */
 function capturingLogger(): { logger: Logger; lines: string[] } {

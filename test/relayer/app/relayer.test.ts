@@ -8,18 +8,10 @@ import { startRelayerApp, type RelayerApp } from "../../../relayer/app/start.js"
 import { JobEscrow__factory } from "../../../typechain-types/index.js";
 import { ScriptedRuntime, verifyServedReceipt } from "../../fixtures/relayer/system.js";
 import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
+import { waitFor } from "../../fixtures/wait.js";
 
 const STATUS_SETTLED = 3n;
 const STATUS_GIVEN_BACK = 9n;
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("relayer app (in-process chain)", function () {
   this.timeout(180_000);

@@ -18,19 +18,11 @@ import { AITBCToken__factory, JobEscrow__factory } from "../../../typechain-type
 import { startCompatServer, type CompatServer } from "../../../tools/compat-server.js";
 import { freePort } from "../../../tools/hardhat-node.js";
 import { createJobs, deployForRelayer, type SystemFixture } from "../../../tools/relayer-fixture.js";
+import { waitFor } from "../../fixtures/wait.js";
 
 const STATUS_ACCEPTED = 2n;
 const STATUS_SETTLED = 3n;
 const STATUS_GIVEN_BACK = 9n;
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** The model behind the compat server: answers at once, or holds every run until released (or the server stops). */
 class HeldRuntime implements Runtime {
