@@ -6,15 +6,18 @@
  * The client keeps its own ledger: {@link ChannelClient.pay} totals the prices of the receipts it verified itself,
  * never a figure the relayer reports, and refuses to vouch for a request it has not seen finished.
  */
-import { getAddress, keccak256, type Signer, type TypedDataDomain } from "ethers";
+import { getAddress, getBytes, keccak256, type Signer, type TypedDataDomain } from "ethers";
 
 import { ModelRegistry__factory, ProviderRegistry__factory } from "../../typechain-types/index.js";
 import { contractAddress, type Deployment } from "../deployments.js";
 import { AitbcError } from "../errors.js";
 import { priceFor } from "../money/prices.js";
+import { openEnvelope, type EncryptionKeyPair } from "../privacy/envelope.js";
+import { sealJobRequest } from "../privacy/request.js";
 import { verifyReceipt, type ReceiptFields } from "../receipts/receipt.js";
 import { channelsDomain, jobRequestDigest, signJobRequest, signVoucher, type ChannelJobRequest } from "./channels.js";
 import { chainTime, providerEntry } from "./market.js";
+import { resultKeyFor } from "./results.js";
 
 type FetchFn = typeof fetch;
 
@@ -34,8 +37,10 @@ export interface ChannelResult {
   digest: string;
   requestId: bigint;
   state: "done" | "failed";
-  /** The result bytes (an envelope for a private job), checked against the receipt's `result_hash`. */
+  /** The result bytes as served (an envelope for a private job), checked against the receipt's `result_hash`. */
   result: Uint8Array | null;
+  /** The result in the clear: the served bytes of a public job, the opened envelope of a private one. */
+  output: Uint8Array | null;
   /** The signed receipt document as served (canonical JSON), verified under the provider's registered key. */
   receiptJson: string | null;
   fields: ReceiptFields | null;
@@ -65,13 +70,20 @@ export class ChannelClient {
   readonly #fetch: FetchFn;
   readonly #receiptKey: string;
   /** requestId → the request as signed, for every request this client sent. */
-  readonly #requests = new Map<bigint, ChannelJobRequest & { digest: string; cap: bigint }>();
+  readonly #requests = new Map<bigint, ChannelJobRequest & { digest: string; cap: bigint; private: boolean }>();
+  readonly #encryptionKey: string;
+  #resultKey: EncryptionKeyPair | null = null;
   /** requestId → the price of the checked receipt (0 for a job that failed). */
   readonly #finished = new Map<bigint, bigint>();
   #paidThrough = 0n;
   #paidTotal = 0n;
 
-  private constructor(signer: Signer, deployment: Deployment, fields: { client: string; provider: string; relayerUrl: string; domain: TypedDataDomain; receiptKey: string; fetch: FetchFn }) {
+  private constructor(
+    signer: Signer,
+    deployment: Deployment,
+    fields: { client: string; provider: string; relayerUrl: string; domain: TypedDataDomain; receiptKey: string; encryptionKey: string; fetch: FetchFn },
+  ) {
+    this.#encryptionKey = fields.encryptionKey;
     this.#signer = signer;
     this.#deployment = deployment;
     this.client = fields.client;
@@ -95,9 +107,9 @@ export class ChannelClient {
     if (!entry.registered) {
       throw new AitbcError("NOT_A_PROVIDER", `${provider} is not a registered provider`, { hint: "Pick a provider from `npx hardhat providers`." });
     }
+    const endpoint = await registry.endpointOf(provider);
     let relayerUrl = options.relayerUrl;
     if (relayerUrl === undefined) {
-      const endpoint = await registry.endpointOf(provider);
       if (endpoint.serviceUrl === "") {
         throw new AitbcError("NO_ENDPOINT", `${provider} has published no relayer URL`, { hint: "Pass the relayer's URL, or ask the provider to publish it (`provider:endpoint`)." });
       }
@@ -110,6 +122,7 @@ export class ChannelClient {
       relayerUrl: relayerUrl.replace(/\/+$/, ""),
       domain: channelsDomain(chainId, channels),
       receiptKey: entry.receiptKey,
+      encryptionKey: endpoint.encryptionKey,
       fetch: options.fetch ?? fetch,
     });
   }
@@ -146,13 +159,30 @@ export class ChannelClient {
    * Signs and sends one job request. The request id is the relayer's next one unless given; the deadline defaults to
    * an hour from the chain's time. Sending the same signed request again is harmless (the relayer takes it once).
    */
-  async submit(job: { model: string | number; prompt: string | Uint8Array; maxUnitsMilli: bigint; deadlineSeconds?: number; requestId?: bigint }): Promise<{ digest: string; requestId: bigint; state: string }> {
+  async submit(job: {
+    model: string | number;
+    prompt: string | Uint8Array;
+    maxUnitsMilli: bigint;
+    deadlineSeconds?: number;
+    requestId?: bigint;
+    /** Seal the prompt to the provider's published key and the result to this client's result key. */
+    private?: boolean;
+  }): Promise<{ digest: string; requestId: bigint; state: string }> {
     const chain = this.#signer.provider;
     if (chain === null) throw new AitbcError("NO_PROVIDER", "The signer is not connected to a chain");
+    const sealed = job.private === true;
     const models = ModelRegistry__factory.connect(contractAddress(this.#deployment, "ModelRegistry"), chain);
     const modelId = typeof job.model === "number" ? job.model : Number(await models.modelIdOf(job.model));
     const [rate] = await models.rateOf(modelId);
-    const prompt = typeof job.prompt === "string" ? new TextEncoder().encode(job.prompt) : job.prompt;
+    const plain = typeof job.prompt === "string" ? new TextEncoder().encode(job.prompt) : job.prompt;
+    let prompt = plain;
+    if (sealed) {
+      if (/^0x0{64}$/.test(this.#encryptionKey)) {
+        throw new AitbcError("PRIVATE_NOT_OFFERED", `${this.provider} has published no encryption key`, { hint: "Send the job in the clear (private: false), or pick a provider that publishes one." });
+      }
+      const resultKey = await this.#ownResultKey();
+      prompt = await sealJobRequest({ prompt: plain, resultKey: resultKey.publicKey }, [getBytes(this.#encryptionKey)], this.#context());
+    }
     const requestId = job.requestId ?? BigInt((await this.status()).next_request_id);
     const request: ChannelJobRequest = {
       client: this.client,
@@ -167,7 +197,7 @@ export class ChannelClient {
     };
     const signature = await signJobRequest(this.#signer, this.domain, request);
     const digest = jobRequestDigest(this.domain, request).toLowerCase();
-    this.#requests.set(requestId, { ...request, digest, cap: priceFor(request.maxUnitsMilli, rate) });
+    this.#requests.set(requestId, { ...request, digest, cap: priceFor(request.maxUnitsMilli, rate), private: sealed });
     // On the wire every number is a decimal string, as the relayer reads it.
     const wire = { ...request, requestId: request.requestId.toString(), modelId: String(request.modelId), maxUnitsMilli: request.maxUnitsMilli.toString(), deadline: request.deadline.toString() };
     const reply = await this.#call("/api/v1/channel/jobs", { body: { request: wire, signature, prompt: base64(prompt) } });
@@ -194,7 +224,7 @@ export class ChannelClient {
       }
       if (job?.state === "failed") {
         this.#finished.set(requestId, 0n);
-        return { digest: request.digest, requestId, state: "failed", result: null, receiptJson: null, fields: null, price: 0n, unitsMilli: 0n, failure: job.failure };
+        return { digest: request.digest, requestId, state: "failed", result: null, output: null, receiptJson: null, fields: null, price: 0n, unitsMilli: 0n, failure: job.failure };
       }
       if (job?.state === "done") return this.#checked(request);
       if (Date.now() > until) {
@@ -204,7 +234,17 @@ export class ChannelClient {
     }
   }
 
-  async #checked(request: ChannelJobRequest & { digest: string; cap: bigint }): Promise<ChannelResult> {
+  /** The envelope context of this client's channel jobs (the result's adds the job id). */
+  #context(jobId?: bigint) {
+    return { chainId: BigInt(this.domain.chainId as bigint), market: String(this.domain.verifyingContract).toLowerCase(), client: this.client.toLowerCase(), ...(jobId === undefined ? {} : { jobId }) };
+  }
+
+  async #ownResultKey(): Promise<EncryptionKeyPair> {
+    this.#resultKey ??= await resultKeyFor(this.#signer, BigInt(this.domain.chainId as bigint));
+    return this.#resultKey;
+  }
+
+  async #checked(request: ChannelJobRequest & { digest: string; cap: bigint; private: boolean }): Promise<ChannelResult> {
     const job = (await this.#call(`/api/v1/channel/jobs/${request.digest}`)).body as { receipt: unknown };
     const receiptJson = JSON.stringify(job.receipt);
     const verdict = verifyReceipt(receiptJson, { trustedKey: this.#receiptKey, expectedChainId: BigInt(this.domain.chainId as bigint), expectedEscrow: String(this.domain.verifyingContract) });
@@ -231,9 +271,10 @@ export class ChannelClient {
     if (keccak256(result).toLowerCase() !== f.resultHash.toLowerCase()) {
       throw new AitbcError("RESULT_HASH_MISMATCH", `the result of request ${request.requestId} is not the bytes its receipt signs`, { hint: "Fetch it again; do not pay for a result that does not match." });
     }
+    const output = request.private ? await openEnvelope("result", result, await this.#ownResultKey(), this.#context(BigInt(request.digest))) : result;
     const price = f.priceBase;
     this.#finished.set(request.requestId, price);
-    return { digest: request.digest, requestId: request.requestId, state: "done", result, receiptJson, fields: f, price, unitsMilli: f.unitsMilli, failure: null };
+    return { digest: request.digest, requestId: request.requestId, state: "done", result, output, receiptJson, fields: f, price, unitsMilli: f.unitsMilli, failure: null };
   }
 
   /**

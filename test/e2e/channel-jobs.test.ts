@@ -1,7 +1,7 @@
 /**
  * The channel job mode end to end, as the escrow mode's e2e: a real `hardhat node`, the CLI (`deploy`,
  * `provider:register`, `provider:endpoint`), two providers each with its real relayer process (embedded llama.cpp,
- * tiny model), three clients with a prepaid channel to each. Jobs go to the relayers as signed requests; one relayer
+ * tiny model), three clients with a prepaid channel to each (one of them sends private prompts). Jobs go to the relayers as signed requests; one relayer
  * is killed with SIGKILL while it holds jobs and started again; every result and receipt is checked by the client,
  * paid with one cumulative voucher per channel, and claimed on-chain. Then: every job is paid exactly once, the
  * channel books and the contract's tokens add up, and every receipt is in a root its provider anchored.
@@ -94,7 +94,8 @@ describe("e2e: channel jobs, two providers, several clients, a relayer killed", 
         for (const c of CLIENTS) {
           for (const p of providers) {
             const s = sessions.get(c)?.get(p.index) as ChannelClient;
-            const r = await s.submit({ model: "llama3.2", prompt: `client ${c}, job ${i}: say something short.`, maxUnitsMilli: 2_000n });
+            // The second client's jobs are private: the prompt sealed to the provider, the result to the client.
+            const r = await s.submit({ model: "llama3.2", prompt: `client ${c}, job ${i}: say something short.`, maxUnitsMilli: 2_000n, private: c === CLIENTS[1] });
             expect(["queued", "running", "done"]).to.include(r.state);
             sent.push({ c, p: p.index, requestId: r.requestId });
           }
@@ -127,6 +128,12 @@ describe("e2e: channel jobs, two providers, several clients, a relayer killed", 
       const result = await (sessions.get(s.c)?.get(s.p) as ChannelClient).waitForResult(s.requestId, { timeoutMs: 240_000 });
       expect(result.state, `request ${s.requestId} of client ${s.c} at provider ${s.p}: ${result.failure}`).to.equal("done");
       results.get(s.p)?.push(result);
+    }
+    for (const r of [...results.values()].flat()) {
+      const priv = r.fields?.client.toLowerCase() === (await address(CLIENTS[1])).toLowerCase();
+      expect((r.result as Uint8Array)[0] === 0xff, "a private result is served as an envelope, a public one in the clear").to.equal(priv);
+      expect(new TextDecoder().decode(r.output as Uint8Array).length, "the client reads its output").to.be.greaterThan(0);
+      if (priv) expect(r.output).to.not.deep.equal(r.result);
     }
     const again = results.get(early.p)?.find((r) => r.digest === before.digest) as ChannelResult;
     expect(again.receiptJson, "the receipt signed before the crash is the one served after it").to.equal(before.receiptJson);

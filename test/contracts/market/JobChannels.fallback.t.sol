@@ -2,10 +2,12 @@
 pragma solidity 0.8.34;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IJobChannels} from "../../../contracts/interfaces/IJobChannels.sol";
 import {JobChannels} from "../../../contracts/market/JobChannels.sol";
 import {Channels} from "../../fixtures/contracts/Channels.sol";
 import {ChannelsTest} from "../../fixtures/contracts/ChannelsTest.sol";
+import {Vm} from "../../fixtures/contracts/Vm.sol";
 
 /// @notice The fallback claim (a signed request and an anchored receipt, no voucher) and its disputes.
 contract JobChannelsFallbackTest is ChannelsTest {
@@ -410,5 +412,94 @@ contract JobChannelsFallbackTest is ChannelsTest {
         assertEq(channels.claimOf(digest).held + channels.accruedFees(), charged, "held + fee == charge");
         assertEq(channels.channel(CAROL, PROVIDER).balance, DEPOSIT - charged, "channel debited by the charge");
         _assertChannelBooks(_clients(), _digests(digest));
+    }
+    // ------------------------------------------------- balances that add up, tokens and events that only move when due ---
+
+    /// @dev How many of `logs` are `topic` events emitted by `emitter`.
+    function _count(Vm.Log[] memory logs, address emitter, bytes32 topic) internal pure returns (uint256 n) {
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].emitter == emitter && logs[i].topics.length > 0 && logs[i].topics[0] == topic) n++;
+        }
+    }
+
+    function test_releaseClaims_aReleasedClaimInTheListDoesNotStopTheRest() public {
+        (bytes32 d1,) = _fallback(_served(1, UNITS, PRICE));
+        (bytes32 d2,) = _fallback(_served(2, UNITS, PRICE));
+        vm.warp(block.timestamp + 600);
+        channels.releaseClaims(_digests(d1));
+        bytes32[] memory both = new bytes32[](2);
+        (both[0], both[1]) = (d1, d2);
+        channels.releaseClaims(both);
+        assertTrue(channels.claimOf(d2).status == IJobChannels.ClaimStatus.Released, "the claim after a released one");
+        assertEq(channels.balanceOf(PROVIDER), 2 * (PRICE - FEE), "each held part paid once");
+        _assertChannelBooks(_clients(), both);
+    }
+
+    function test_dispute_aClaimAlreadyDisputed_reverts() public {
+        bytes32 digest = _disputed();
+        vm.prank(CAROL);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IJobChannels.JobChannelsUnexpectedClaimStatus.selector, digest, IJobChannels.ClaimStatus.Disputed
+            )
+        );
+        channels.dispute(digest);
+    }
+
+    function test_resolveDispute_sharesAddToBalancesAlreadyHeld() public {
+        // The provider already earned from a voucher (covering no request), the client already got a refund.
+        _vouch(1e18, 0);
+        uint256 providerBefore = channels.balanceOf(PROVIDER);
+        assertGt(providerBefore, 0, "earnings before");
+        bytes32 d1 = _disputed();
+        channels.resolveDispute(d1, 0);
+        uint256 carolBefore = channels.balanceOf(CAROL);
+        assertEq(carolBefore, PRICE - FEE + 1e18, "refund and bond before");
+        (bytes32 d2,) = _fallback(_served(2, UNITS, PRICE));
+        vm.prank(CAROL);
+        channels.dispute(d2);
+        channels.resolveDispute(d2, 5_000);
+        uint256 held = PRICE - FEE;
+        assertEq(channels.balanceOf(PROVIDER), providerBefore + held / 2, "the provider's share adds to its earnings");
+        assertEq(channels.balanceOf(CAROL), carolBefore + held - held / 2 + 1e18, "the client's share and bond add up");
+    }
+
+    function test_closeTimedOutDispute_addsToTheProvidersEarnings_andReportsTheBond() public {
+        _vouch(1e18, 0);
+        uint256 providerBefore = channels.balanceOf(PROVIDER);
+        bytes32 digest = _disputed();
+        vm.warp(block.timestamp + 3600);
+        vm.recordLogs();
+        channels.closeTimedOutDispute(digest);
+        assertEq(channels.balanceOf(PROVIDER), providerBefore + PRICE - FEE + 1e18, "held + bond on top of earnings");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(_count(logs, address(channels), IJobChannels.DisputeBondPaid.selector), 1, "DisputeBondPaid");
+    }
+
+    function test_withoutABond_disputesMoveNoTokenAndPayNoBond() public {
+        channels.setDisputeBond(0);
+        (bytes32 d1,) = _fallback(_served(1, UNITS, PRICE));
+        (bytes32 d2,) = _fallback(_served(2, UNITS, PRICE));
+        vm.recordLogs();
+        vm.startPrank(CAROL);
+        channels.dispute(d1);
+        channels.dispute(d2);
+        vm.stopPrank();
+        channels.resolveDispute(d1, 5_000);
+        vm.warp(block.timestamp + 3600);
+        channels.closeTimedOutDispute(d2);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(_count(logs, address(s.token), IERC20.Transfer.selector), 0, "no zero-amount bond transfer");
+        assertEq(_count(logs, address(channels), IJobChannels.DisputeBondPaid.selector), 0, "no bond, no DisputeBondPaid");
+    }
+
+    function test_withdrawChannel_ofAnEmptyChannel_movesNoToken() public {
+        vm.prank(DAVE);
+        channels.requestWithdrawal(PROVIDER);
+        vm.warp(block.timestamp + 2 hours);
+        vm.recordLogs();
+        vm.prank(DAVE);
+        assertEq(channels.withdrawChannel(PROVIDER), 0, "nothing to pay");
+        assertEq(_count(vm.getRecordedLogs(), address(s.token), IERC20.Transfer.selector), 0, "no zero-amount transfer");
     }
 }

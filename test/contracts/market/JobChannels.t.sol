@@ -2,7 +2,10 @@
 pragma solidity 0.8.34;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IJobChannels} from "../../../contracts/interfaces/IJobChannels.sol";
+import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
+import {IProviderRegistry} from "../../../contracts/interfaces/IProviderRegistry.sol";
 import {JobChannels} from "../../../contracts/market/JobChannels.sol";
 import {Channels} from "../../fixtures/contracts/Channels.sol";
 import {ChannelsTest} from "../../fixtures/contracts/ChannelsTest.sol";
@@ -433,6 +436,18 @@ contract JobChannelsTest is ChannelsTest {
         vm.expectRevert(err);
         channels.setDisputeBond(0);
         vm.stopPrank();
+    }
+
+    function test_constructor_eachZeroAddress_reverts() public {
+        JobChannels.Params memory p = Market.channelParams();
+        vm.expectRevert(IJobChannels.JobChannelsZeroAddress.selector);
+        new JobChannels(IERC20(address(0)), s.models, s.providers, TREASURY, address(this), p);
+        vm.expectRevert(IJobChannels.JobChannelsZeroAddress.selector);
+        new JobChannels(s.token, IModelRegistry(address(0)), s.providers, TREASURY, address(this), p);
+        vm.expectRevert(IJobChannels.JobChannelsZeroAddress.selector);
+        new JobChannels(s.token, s.models, IProviderRegistry(address(0)), TREASURY, address(this), p);
+        vm.expectRevert(IJobChannels.JobChannelsZeroAddress.selector);
+        new JobChannels(s.token, s.models, s.providers, address(0), address(this), p);
     }
 
     function test_constructor_feeAboveTheBound_reverts() public {

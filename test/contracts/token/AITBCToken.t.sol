@@ -134,6 +134,15 @@ contract AITBCTokenTest is Test {
         token.mint(alice, 1);
     }
 
+    function test_transfer_atTheCap_stillWorks() public {
+        // The cap bounds minting only: at a full supply, holders still move their tokens.
+        token.mint(CAROL, CAP - token.totalSupply());
+        vm.prank(alice);
+        assertTrue(token.transfer(BOB, 100_000e18), "transfer at the cap");
+        assertEq(token.balanceOf(BOB), 150_000e18, "received");
+        assertEq(token.totalSupply(), CAP, "supply unchanged");
+    }
+
     function test_mint_upToTheCapExactly() public {
         uint256 room = CAP - token.totalSupply();
         token.mint(CAROL, room);
