@@ -7,6 +7,7 @@ import {IJobChannels} from "../../../contracts/interfaces/IJobChannels.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IProviderRegistry} from "../../../contracts/interfaces/IProviderRegistry.sol";
 import {JobChannels} from "../../../contracts/market/JobChannels.sol";
+import {AITBCToken} from "../../../contracts/token/AITBCToken.sol";
 import {Channels} from "../../fixtures/contracts/Channels.sol";
 import {ChannelsTest} from "../../fixtures/contracts/ChannelsTest.sol";
 import {Market} from "../../fixtures/contracts/MarketTest.sol";
@@ -436,6 +437,17 @@ contract JobChannelsTest is ChannelsTest {
         vm.expectRevert(err);
         channels.setDisputeBond(0);
         vm.stopPrank();
+    }
+
+    function test_deposit_pastTheLifetimeLimit_reverts() public {
+        // The four channel fields share one slot: balance + spent stays below 2^88 over the channel's life.
+        uint256 limit = type(uint88).max;
+        AITBCToken(address(s.token)).mint(DAVE, limit);
+        _deposit(DAVE, PROVIDER, limit);
+        assertEq(channels.channel(DAVE, PROVIDER).balance, limit, "up to the limit exactly");
+        vm.prank(DAVE);
+        vm.expectRevert(abi.encodeWithSelector(IJobChannels.JobChannelsAmountOverflow.selector, limit + 1));
+        channels.deposit(DAVE, PROVIDER, 1);
     }
 
     function test_constructor_eachZeroAddress_reverts() public {
