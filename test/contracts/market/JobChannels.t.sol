@@ -450,6 +450,14 @@ contract JobChannelsTest is ChannelsTest {
         channels.deposit(DAVE, PROVIDER, 1);
     }
 
+    function test_withdrawAndSweepFees_withNothingThere_revert() public {
+        vm.prank(DAVE);
+        vm.expectRevert(abi.encodeWithSelector(IJobChannels.JobChannelsNothingToWithdraw.selector, DAVE));
+        channels.withdraw();
+        vm.expectRevert(abi.encodeWithSelector(IJobChannels.JobChannelsNothingToWithdraw.selector, channels.treasury()));
+        channels.sweepFees();
+    }
+
     function test_constructor_eachZeroAddress_reverts() public {
         JobChannels.Params memory p = Market.channelParams();
         vm.expectRevert(IJobChannels.JobChannelsZeroAddress.selector);
