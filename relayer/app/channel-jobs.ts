@@ -213,9 +213,12 @@ export class ChannelJobs {
       bad("CHANNEL_CLOSING", `the channel's withdrawal takes effect at ${channel.closesAt}, before this job could be served and claimed`, "cancel the withdrawal (`channel:withdraw --cancel`) or use an earlier deadline");
     }
     const cap = priceFor(request.maxUnitsMilli, rate.rate);
-    const jobs = journal.channels.ofClient(client);
-    // A job claimed through the fallback has its charge out of the balance already: not committed twice.
-    const uncovered = jobs.filter((j) => j.requestId > channel.coveredThrough && j.state !== "failed" && (j.fallback === null || j.fallback.status === "failed"));
+    // Only the client's requests above what the chain redeemed: a long-lived client's history is not read again.
+    const jobs = journal.channels.ofClientAbove(client, channel.coveredThrough);
+    // A job charged through the fallback has its charge out of the balance already: not committed twice. (One a
+    // stored voucher covers is still in the balance until that voucher is redeemed.)
+    const charged = new Set(["sent", "held", "released", "disputed"]);
+    const uncovered = jobs.filter((j) => j.state !== "failed" && (j.fallback === null || !charged.has(j.fallback.status)));
     const committed = uncovered.reduce((sum, j) => sum + (j.state === "done" ? (j.price ?? 0n) : priceFor(j.maxUnitsMilli, j.rate)), 0n);
     if (committed + cap > channel.balance) {
       bad("CHANNEL_UNDERFUNDED", `the channel holds ${channel.balance}; ${committed} is committed to earlier requests and this one may cost ${cap}`, "top the channel up with `channel:deposit`, or send a voucher for the finished requests so the provider claims them", {
@@ -417,7 +420,11 @@ export class ChannelJobs {
         bad("CHANNEL_VOUCHER_ABOVE_DEPOSIT", `the voucher needs ${voucher.cumulativeAmount - channel.spent} from a channel holding ${channel.balance}`, "top the channel up before vouching for more");
       }
       const saved = { client, cumulativeAmount: voucher.cumulativeAmount, coveredThrough: voucher.coveredThrough, signature };
-      journal.transaction(() => journal.channels.saveVoucher(saved, sec(this.#w.now())));
+      journal.transaction(() => {
+        journal.channels.saveVoucher(saved, sec(this.#w.now()));
+        // The jobs it covers are paid by it: they are never candidates for a fallback claim.
+        for (const j of jobs) if (j.state === "done" && j.fallback === null) journal.channels.setFallback(j.digest, "covered", null);
+      });
       this.#w.kick();
       return { status: 200, json: voucherJson({ ...saved, receivedAt: sec(this.#w.now()) }) };
     });
@@ -438,7 +445,7 @@ export class ChannelJobs {
       const tx = journal.transactions.get(claim.txId);
       if (tx === null) continue;
       if (tx.status === "confirmed") {
-        journal.transaction(() => journal.channels.markClaimConfirmed(claim.claimId, nowSec));
+        journal.transaction(() => journal.channels.markClaimConfirmed(claim, nowSec));
         this.#w.log.info({ root: claim.root, receipts: claim.leaves.length, vouchers: claim.vouchers.length }, "channel claim landed");
       } else if (tx.status === "reverted" || tx.status === "abandoned") {
         journal.transaction(() => journal.channels.markClaimFailed(claim, nowSec));
@@ -449,19 +456,23 @@ export class ChannelJobs {
 
     const s = this.#w.settings.batching;
     const waiting = journal.channels.unanchored(Math.min(MAX_CLAIM_LEAVES, s.maxItems));
-    const candidates: ClaimVoucher[] = [];
-    let oldestVoucher = Number.POSITIVE_INFINITY;
-    for (const v of journal.channels.vouchers()) {
-      if (candidates.length >= MAX_CLAIM_VOUCHERS) break;
-      const channel = await this.#o.reader.channel(v.client);
-      if (v.cumulativeAmount <= channel.spent || v.coveredThrough < channel.coveredThrough) continue;
-      if (channel.closesAt !== 0 && nowSec >= channel.closesAt) continue;
-      candidates.push({ client: getAddress(v.client), cumulativeAmount: v.cumulativeAmount, coveredThrough: v.coveredThrough, signature: v.signature });
-      oldestVoucher = Math.min(oldestVoucher, v.receivedAt);
-    }
+    const pending = journal.channels.pendingVouchers(MAX_CLAIM_VOUCHERS);
+    // Whether a claim is due is decided from the journal alone; the chain is read only for a claim about to be sent.
     const oldestLeaf = waiting.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...waiting.map((j) => j.updatedAt));
+    const oldestVoucher = pending.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...pending.map((v) => v.receivedAt));
     const due = waiting.length >= s.maxItems || Math.min(oldestLeaf, oldestVoucher) + s.maxAgeSeconds <= nowSec;
-    if (!due || (waiting.length === 0 && candidates.length === 0)) return;
+    if (!due) return;
+    const candidates: ClaimVoucher[] = [];
+    for (const v of pending) {
+      const channel = await this.#o.reader.channel(v.client);
+      if (v.cumulativeAmount <= channel.spent || v.coveredThrough < channel.coveredThrough || (channel.closesAt !== 0 && nowSec >= channel.closesAt)) {
+        // Nothing left to redeem with it (or the channel closed): it needs no claim.
+        journal.channels.settleVoucher(v.client, v.cumulativeAmount);
+        continue;
+      }
+      candidates.push({ client: getAddress(v.client), cumulativeAmount: v.cumulativeAmount, coveredThrough: v.coveredThrough, signature: v.signature });
+    }
+    if (waiting.length === 0 && candidates.length === 0) return;
 
     const leaves = waiting.map((j) => j.leaf as string);
     const root = leaves.length === 0 ? ZERO_ROOT : MerkleTree.fromLeafHashes(leaves).root.toLowerCase();
@@ -508,14 +519,22 @@ export class ChannelJobs {
     const nowSec = sec(this.#w.now());
     for (const job of journal.channels.withFallback("sent", 50)) {
       const tx = job.fallback?.txId == null ? null : journal.transactions.get(job.fallback.txId);
-      if (tx?.status === "confirmed") journal.channels.setFallback(job.digest, "held", null);
-      else if (tx?.status === "reverted" || tx?.status === "abandoned") {
+      if (tx?.status === "confirmed") {
+        // Read once: when the held part may be released.
+        const onChain = await this.#o.reader.claimOf(job.digest);
+        journal.channels.setFallback(job.digest, "held", null, onChain.releasableAt);
+      } else if (tx?.status === "reverted" || tx?.status === "abandoned") {
         journal.channels.setFallback(job.digest, "failed", null);
         this.#w.log.warn({ digest: job.digest, status: tx.status }, "fallback claim did not land");
       }
     }
+    // The journal says what may need the chain: held claims and finished jobs past the grace period. Without either
+    // (the normal case: clients pay with vouchers) this step reads nothing from the chain.
+    const heldAll = journal.channels.withFallback("held", 50);
+    const unpaid = journal.channels.unclaimedAnchored(50).filter((j) => j.updatedAt + grace <= nowSec);
+    if (heldAll.length === 0 && unpaid.length === 0) return;
     const chainNow = await this.#w.chainNow();
-    for (const job of journal.channels.withFallback("held", 50)) {
+    for (const job of heldAll.filter((j) => (j.fallback?.releasableAt ?? 0) <= chainNow)) {
       const onChain = await this.#o.reader.claimOf(job.digest);
       if (onChain.status === "Released" || onChain.status === "Resolved") journal.channels.setFallback(job.digest, "released", null);
       else if (onChain.status === "Disputed") journal.channels.setFallback(job.digest, "disputed", null);
@@ -524,15 +543,21 @@ export class ChannelJobs {
       }
     }
     const channels = new Map<string, Awaited<ReturnType<ChannelReader["channel"]>>>();
-    for (const job of journal.channels.unclaimedAnchored(50)) {
-      if (job.updatedAt + grace > nowSec) break; // oldest first: the rest are younger
+    for (const job of unpaid) {
       const claim = job.root === null ? null : journal.channels.claimOfRoot(job.root);
       if (claim?.status !== "confirmed" || job.leaf === null) continue;
       const voucher = journal.channels.voucher(job.client);
-      if (voucher !== null && voucher.coveredThrough >= job.requestId) continue;
+      if (voucher !== null && voucher.coveredThrough >= job.requestId) {
+        journal.channels.setFallback(job.digest, "covered", null);
+        continue;
+      }
       const channel = channels.get(job.client) ?? (await this.#o.reader.channel(job.client));
       channels.set(job.client, channel);
-      if (job.requestId <= channel.coveredThrough || (channel.closesAt !== 0 && chainNow >= channel.closesAt)) {
+      if (job.requestId <= channel.coveredThrough) {
+        journal.channels.setFallback(job.digest, "covered", null);
+        continue;
+      }
+      if (channel.closesAt !== 0 && chainNow >= channel.closesAt) {
         journal.channels.setFallback(job.digest, "failed", null);
         continue;
       }

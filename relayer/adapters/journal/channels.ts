@@ -31,7 +31,7 @@ export interface ChannelJobRecord extends ChannelRequestRecord {
   /** The receipt root of the claim that anchored this job's leaf. */
   root: string | null;
   /** A fallback claim (`claimUnvouched`) of this job: sent, held for the dispute window, released, disputed, failed. */
-  fallback: { status: ChannelFallbackStatus; txId: number | null } | null;
+  fallback: { status: ChannelFallbackStatus; txId: number | null; releasableAt: number | null } | null;
   failure: string | null;
   receivedAt: number;
   updatedAt: number;
@@ -56,7 +56,7 @@ export interface StoredVoucher {
   receivedAt: number;
 }
 
-export type ChannelFallbackStatus = "sent" | "held" | "released" | "disputed" | "failed";
+export type ChannelFallbackStatus = "covered" | "sent" | "held" | "released" | "disputed" | "failed";
 
 export type ChannelClaimStatus = "sent" | "confirmed" | "failed";
 
@@ -74,7 +74,8 @@ export interface ChannelClaimRecord {
 
 const COLUMNS = [
   "digest, client, request_id, model_id, model, max_units_milli, rate, deadline, input_hash, signature, state",
-  "units_milli, price, result_hash, receipt_json, receipt_hash, leaf, root, fallback_status, fallback_tx_id, failure",
+  "units_milli, price, result_hash, receipt_json, receipt_hash, leaf, root, fallback_status, fallback_tx_id",
+  "fallback_releasable_at, failure",
   "received_at, updated_at",
 ].join(", ");
 
@@ -106,7 +107,11 @@ function jobFromRow(row: Row): ChannelJobRecord {
     fallback:
       optStr(row, "fallback_status") === null
         ? null
-        : { status: str(row, "fallback_status") as ChannelFallbackStatus, txId: row.fallback_tx_id === null ? null : num(row, "fallback_tx_id") },
+        : {
+            status: str(row, "fallback_status") as ChannelFallbackStatus,
+            txId: row.fallback_tx_id === null ? null : num(row, "fallback_tx_id"),
+            releasableAt: row.fallback_releasable_at === null ? null : num(row, "fallback_releasable_at"),
+          },
     failure: optStr(row, "failure"),
     receivedAt: num(row, "received_at"),
     updatedAt: num(row, "updated_at"),
@@ -204,6 +209,21 @@ export class ChannelTable {
     return this.#sql.all(`SELECT ${COLUMNS} FROM channel_jobs WHERE client = $client ORDER BY CAST(request_id AS INTEGER)`, { client }).map(jobFromRow);
   }
 
+  /**
+   * Every job of `client` numbered above `floor`, by request id. Ids are decimal text without leading zeros, so
+   * (length, text) orders them exactly, whatever their size.
+   */
+  ofClientAbove(client: string, floor: bigint): ChannelJobRecord[] {
+    const f = floor.toString();
+    return this.#sql
+      .all(
+        `SELECT ${COLUMNS} FROM channel_jobs WHERE client = $client AND (length(request_id) > length($f) OR (length(request_id) = length($f) AND request_id > $f))
+         ORDER BY length(request_id), request_id`,
+        { client, f },
+      )
+      .map(jobFromRow);
+  }
+
   count(states: readonly ChannelJobState[]): number {
     let n = 0;
     for (const state of states) n += num(this.#sql.get("SELECT COUNT(*) AS n FROM channel_jobs WHERE state = $state", { state }) as Row, "n");
@@ -257,8 +277,12 @@ export class ChannelTable {
     return this.#sql.all(`SELECT ${COLUMNS} FROM channel_jobs WHERE fallback_status = $status ORDER BY updated_at, digest LIMIT $limit`, { status, limit }).map(jobFromRow);
   }
 
-  setFallback(digest: string, status: ChannelFallbackStatus, txId: number | null): void {
-    this.#sql.run("UPDATE channel_jobs SET fallback_status = $status, fallback_tx_id = COALESCE($txId, fallback_tx_id) WHERE digest = $digest", { digest, status, txId });
+  setFallback(digest: string, status: ChannelFallbackStatus, txId: number | null, releasableAt: number | null = null): void {
+    this.#sql.run(
+      `UPDATE channel_jobs SET fallback_status = $status, fallback_tx_id = COALESCE($txId, fallback_tx_id),
+         fallback_releasable_at = COALESCE($releasableAt, fallback_releasable_at) WHERE digest = $digest`,
+      { digest, status, txId, releasableAt },
+    );
   }
 
   voucher(client: string): StoredVoucher | null {
@@ -273,14 +297,22 @@ export class ChannelTable {
     };
   }
 
-  vouchers(): StoredVoucher[] {
-    return this.#sql.all("SELECT client FROM channel_vouchers ORDER BY client").map((row) => this.voucher(str(row, "client")) as StoredVoucher);
+  /** The vouchers no landed claim has redeemed yet, oldest first: the only ones a claim needs to look at. */
+  pendingVouchers(limit: number): StoredVoucher[] {
+    return this.#sql
+      .all("SELECT client FROM channel_vouchers WHERE pending = 1 ORDER BY received_at, client LIMIT $limit", { limit })
+      .map((row) => this.voucher(str(row, "client")) as StoredVoucher);
+  }
+
+  /** `client`'s voucher for `cumulative` needs no claim any more (redeemed, or nothing above what the chain redeemed). */
+  settleVoucher(client: string, cumulative: bigint): void {
+    this.#sql.run("UPDATE channel_vouchers SET pending = 0 WHERE client = $client AND cumulative = $cumulative", { client, cumulative: cumulative.toString() });
   }
 
   saveVoucher(v: Omit<StoredVoucher, "receivedAt">, now: number): void {
     this.#sql.run(
       `INSERT INTO channel_vouchers (client, cumulative, covered_through, signature, received_at) VALUES ($client, $cumulative, $covered, $signature, $now)
-       ON CONFLICT (client) DO UPDATE SET cumulative = $cumulative, covered_through = $covered, signature = $signature, received_at = $now`,
+       ON CONFLICT (client) DO UPDATE SET cumulative = $cumulative, covered_through = $covered, signature = $signature, received_at = $now, pending = 1`,
       { client: v.client, cumulative: v.cumulativeAmount.toString(), covered: v.coveredThrough.toString(), signature: v.signature, now },
     );
   }
@@ -315,8 +347,10 @@ export class ChannelTable {
   }
 
   /** The claim landed: its jobs stay anchored under its root. */
-  markClaimConfirmed(claimId: string, now: number): void {
-    this.#sql.run("UPDATE channel_claims SET status = 'confirmed', updated_at = $now WHERE claim_id = $claimId", { claimId, now });
+  markClaimConfirmed(claim: ChannelClaimRecord, now: number): void {
+    this.#sql.run("UPDATE channel_claims SET status = 'confirmed', updated_at = $now WHERE claim_id = $claimId", { claimId: claim.claimId, now });
+    // A newer voucher that arrived meanwhile has another amount and stays pending.
+    for (const v of claim.vouchers) this.settleVoucher(v.client.toLowerCase(), v.cumulativeAmount);
   }
 
   /** The claim will not land: its jobs go back to wait for the next one. */

@@ -349,8 +349,10 @@ CREATE TABLE channel_jobs (
   receipt_hash     TEXT,
   leaf             TEXT,
   root             TEXT,
-  fallback_status  TEXT    CHECK (fallback_status IN ('sent','held','released','disputed','failed')),
+  -- 'covered': a voucher pays the job, so it never needs a fallback claim (and leaves the candidates for one).
+  fallback_status  TEXT    CHECK (fallback_status IN ('covered','sent','held','released','disputed','failed')),
   fallback_tx_id   INTEGER,
+  fallback_releasable_at INTEGER,
   failure          TEXT,
   received_at      INTEGER NOT NULL,
   updated_at       INTEGER NOT NULL,
@@ -359,14 +361,17 @@ CREATE TABLE channel_jobs (
 CREATE INDEX channel_jobs_by_state ON channel_jobs (state);
 CREATE INDEX channel_jobs_by_root ON channel_jobs (root);
 
--- The newest voucher of each client (cumulative: only the newest one is worth anything).
+-- The newest voucher of each client (cumulative: only the newest one is worth anything). \`pending\` is 1 until a
+-- claim redeeming it landed (or the chain showed there was nothing left to redeem): the claim step reads only those.
 CREATE TABLE channel_vouchers (
   client           TEXT    PRIMARY KEY,
   cumulative       TEXT    NOT NULL,
   covered_through  TEXT    NOT NULL,
   signature        TEXT    NOT NULL,
-  received_at      INTEGER NOT NULL
+  received_at      INTEGER NOT NULL,
+  pending          INTEGER NOT NULL DEFAULT 1
 ) STRICT;
+CREATE INDEX channel_vouchers_pending ON channel_vouchers (pending);
 
 -- One claim transaction: the receipt root it anchors (zero: none), its leaves in order (for proofs), the vouchers it
 -- redeems. \`claim_id\` is the hash of root and vouchers: the idempotency key of its transaction.
