@@ -22,6 +22,14 @@ const fuzzRuns = Number(process.env.AITBC_FUZZ_RUNS ?? 256);
 const invariantRuns = Number(process.env.AITBC_INVARIANT_RUNS ?? 64);
 const invariantDepth = Number(process.env.AITBC_INVARIANT_DEPTH ?? 50);
 
+// The release build runs the full optimizer. `AITBC_SOLC_OPTIMIZER=minimal` (the mutation lanes) runs only the Yul
+// optimizer's unused-code pass, which the legacy code generator needs to avoid "stack too deep": the same semantics,
+// larger code and more gas, compiled in about 60 % of the time. The gas ceilings (mocha tests) use the release build.
+const optimizer =
+  process.env.AITBC_SOLC_OPTIMIZER === "minimal"
+    ? { enabled: false, details: { yul: true, yulDetails: { stackAllocation: true, optimizerSteps: "u:" } } }
+    : { enabled: true, runs: 200 };
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthersPlugin, cliContractPlugin],
   tasks: [...deployTasks, ...daoTasks, ...marketTasks, ...receiptTasks, ...minerTasks, ...dashboardTasks],
@@ -30,12 +38,14 @@ export default defineConfig({
     version: SOLC_VERSION,
     path: soljson,
     settings: {
-      optimizer: { enabled: true, runs: 200 },
+      optimizer,
       evmVersion: "prague",
     },
   },
   test: {
     solidity: {
+      // The mutation lanes cap each test's gas, so a mutant that makes a loop spin runs out of gas in seconds.
+      ...(process.env.AITBC_TEST_GAS_LIMIT ? { gasLimit: BigInt(process.env.AITBC_TEST_GAS_LIMIT) } : {}),
       fuzz: { runs: fuzzRuns, seed: process.env.AITBC_FUZZ_SEED ?? "0x2a", failurePersistDir: `${failures}fuzz` },
       invariant: { runs: invariantRuns, depth: invariantDepth, failOnRevert: false, failurePersistDir: `${failures}invariant` },
     },

@@ -66,6 +66,7 @@ export const TESTS: Record<string, { first: string[]; second: string[] }> = {
   "market/JobChannels.sol": {
     first: ["test/contracts/market/JobChannels.t.sol"],
     second: [
+      "test/contracts/market/JobChannels.events.t.sol",
       "test/contracts/market/JobChannels.fallback.t.sol",
       "test/contracts/market/JobChannels.reentrancy.t.sol",
       "test/contracts/market/JobChannels.invariants.t.sol",
@@ -156,7 +157,12 @@ export function firstFailing(output: string): string | undefined {
   return match?.[1]?.trim();
 }
 
-function runTests(lane: string, files: string[], limitSeconds: number): Promise<{ code: number | null; output: string }> {
+function runTests(
+  lane: string,
+  files: string[],
+  limitSeconds: number,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(
       "timeout",
@@ -168,8 +174,14 @@ function runTests(lane: string, files: string[], limitSeconds: number): Promise<
           AITBC_FUZZ_RUNS: process.env.AITBC_FUZZ_RUNS ?? "64",
           AITBC_INVARIANT_RUNS: process.env.AITBC_INVARIANT_RUNS ?? "16",
           AITBC_INVARIANT_DEPTH: process.env.AITBC_INVARIANT_DEPTH ?? "30",
+          // Compilation is most of a mutant's cost; see hardhat.config.ts (the baseline runs under the same setting).
+          AITBC_SOLC_OPTIMIZER: process.env.AITBC_SOLC_OPTIMIZER ?? "minimal",
+          // 2^30 gas per test (the baseline passes under it): a mutant that makes a loop spin runs out of gas in
+          // seconds instead of running to the time limit.
+          AITBC_TEST_GAS_LIMIT: process.env.AITBC_TEST_GAS_LIMIT ?? String(2 ** 30),
           FORCE_COLOR: "0",
           NO_COLOR: "1",
+          ...extraEnv,
         },
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -198,6 +210,11 @@ async function evaluate(lane: string, work: string, mutant: Mutant, limitSeconds
       let { code, output } = await runTests(lane, files, limitSeconds);
       // A time-out is confirmed by a second run: a lane paused (or starved) while its clock ran is not a detection.
       if (classify(code, output) === "timedout") ({ code, output } = await runTests(lane, files, limitSeconds));
+      // The minimal optimizer leaves more values on the stack: a mutant it cannot compile is tried under the release
+      // optimizer before it counts as stillborn.
+      if (classify(code, output) === "stillborn" && /Stack too deep/.test(output)) {
+        ({ code, output } = await runTests(lane, files, limitSeconds, { AITBC_SOLC_OPTIMIZER: "release" }));
+      }
       const verdict = classify(code, output);
       if (verdict === "passed") continue;
       return {
@@ -337,14 +354,21 @@ function report(out: string, markdown: boolean): void {
   console.log(lines.join("\n"));
 }
 
-const [command, ...rest] = process.argv.slice(2);
-if (command === "run") {
-  await run(rest);
-} else if (command === "report") {
-  const { values } = parseArgs({ args: rest, options: { out: { type: "string" }, markdown: { type: "boolean" } } });
-  if (!values.out) throw new Error("report needs --out DIR");
-  report(path.resolve(values.out), values.markdown ?? false);
-} else {
-  console.error("usage: mutation-lanes.ts run --work DIR --out DIR [--lanes N] [--only A.sol,B.sol] | report --out DIR");
-  process.exit(2);
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === "run") {
+    await run(rest);
+  } else if (command === "report") {
+    const { values } = parseArgs({ args: rest, options: { out: { type: "string" }, markdown: { type: "boolean" } } });
+    if (!values.out) throw new Error("report needs --out DIR");
+    report(path.resolve(values.out), values.markdown ?? false);
+  } else {
+    console.error("usage: mutation-lanes.ts run --work DIR --out DIR [--lanes N] [--only A.sol,B.sol] | report --out DIR");
+    process.exit(2);
+  }
+}
+
+// Run as a script; imported (by its tests), it only provides the exports.
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main(process.argv.slice(2));
 }

@@ -16,6 +16,7 @@
 #   AITBC_MUTATION_SKIP   space-separated paths under contracts/ to leave out on top of sumo-config.json
 #   AITBC_MUTATION_OPS    space-separated SuMo operator ids to enable (default: the set in docs/mutation-report.md)
 #   AITBC_FUZZ_RUNS, AITBC_INVARIANT_RUNS, AITBC_INVARIANT_DEPTH   the per-mutant fuzz budget (default 64, 16, 30)
+#   AITBC_SOLC_OPTIMIZER  "minimal" by default here: the same semantics, faster compilation (see hardhat.config.ts)
 #
 # The report: node --import tsx scripts/mutation-lanes.ts report --out docs/mutation [--markdown]
 set -euo pipefail
@@ -76,6 +77,8 @@ node -e '
   config.skipContracts.push(...process.argv.slice(2));
   fs.writeFileSync(file, JSON.stringify(config, null, 2) + "\n");
 ' "$work/sumo-config.json" ${AITBC_MUTATION_SKIP:-}
+# The lanes compile with the minimal optimizer (see hardhat.config.ts); the artifacts they start from match it.
+export AITBC_SOLC_OPTIMIZER="${AITBC_SOLC_OPTIMIZER:-minimal}"
 ./node_modules/.bin/hardhat build --quiet
 if [[ "$command" == "preflight" ]]; then
   exec "${sumo[@]}" preflight
