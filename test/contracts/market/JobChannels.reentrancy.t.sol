@@ -64,4 +64,39 @@ contract JobChannelsReentrancyTest is ChannelsTest {
         channels.withdraw();
         _assertChannelBooks(_clients(), new bytes32[](0));
     }
+
+    /// @dev The fallback claim and the dispute take their own guard: a payout's hook cannot enter them either (each
+    /// would fail later on its caller check, which the guard must not rely on).
+    function test_withdraw_reentrantClaimUnvouched_reverts() public {
+        IJobChannels.JobRequest memory r = Channels.request(CAROL, PROVIDER, 1);
+        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), 5_000, 10e18);
+        vm.prank(PROVIDER);
+        channels.anchorRoot(k.root, 1);
+        token.arm(address(channels), abi.encodeCall(JobChannels.claimUnvouched, (k)));
+        vm.expectRevert(IJobChannels.JobChannelsReentrantCall.selector);
+        vm.prank(PROVIDER);
+        channels.withdraw();
+        assertTrue(channels.claimOf(channels.requestDigest(r)).status == IJobChannels.ClaimStatus.None, "no claim");
+        _assertChannelBooks(_clients(), new bytes32[](0));
+    }
+
+    function test_withdraw_reentrantDispute_reverts() public {
+        IJobChannels.JobRequest memory r = Channels.request(CAROL, PROVIDER, 1);
+        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), 5_000, 10e18);
+        vm.startPrank(PROVIDER);
+        channels.anchorRoot(k.root, 1);
+        (bytes32 digest,) = channels.claimUnvouched(k);
+        vm.stopPrank();
+        token.arm(address(channels), abi.encodeCall(JobChannels.dispute, (digest)));
+        vm.expectRevert(IJobChannels.JobChannelsReentrantCall.selector);
+        vm.prank(PROVIDER);
+        channels.withdraw();
+        assertTrue(channels.claimOf(digest).status == IJobChannels.ClaimStatus.Held, "still held, undisputed");
+        _assertChannelBooks(_clients(), _list(digest));
+    }
+
+    function _list(bytes32 d) internal pure returns (bytes32[] memory ds) {
+        ds = new bytes32[](1);
+        ds[0] = d;
+    }
 }

@@ -7,6 +7,7 @@ import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.so
 import {IJobEscrow} from "../../../contracts/interfaces/IJobEscrow.sol";
 import {IProviderRegistry} from "../../../contracts/interfaces/IProviderRegistry.sol";
 import {Market, MarketTest} from "../../fixtures/contracts/MarketTest.sol";
+import {Vm} from "../../fixtures/contracts/Vm.sol";
 
 /// @notice Disputes of a settled job: the window, the bond, the DAO's resolution and the timeout path.
 contract JobEscrowDisputesTest is MarketTest {
@@ -217,5 +218,22 @@ contract JobEscrowDisputesTest is MarketTest {
         vm.prank(ALICE);
         s.escrow.dispute(id);
         assertTrue(s.escrow.job(id).status == IJobEscrow.JobStatus.Settled, "still settled");
+    }
+
+    /// @dev With the dispute bond set to zero, a dispute moves no token at all (no zero-amount transfer).
+    function test_dispute_withoutABond_movesNoToken() public {
+        s.escrow.setDisputeBond(0);
+        (uint256 id,) = _settled();
+        uint256 before = s.token.balanceOf(ALICE);
+        vm.recordLogs();
+        vm.prank(ALICE);
+        s.escrow.dispute(id);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i = 0; i < logs.length; ++i) {
+            assertTrue(logs[i].emitter != address(s.token), "no token event");
+        }
+        assertEq(s.token.balanceOf(ALICE), before, "no bond taken");
+        (,, uint256 bond) = s.escrow.disputeOf(id);
+        assertEq(bond, 0, "no bond held");
     }
 }

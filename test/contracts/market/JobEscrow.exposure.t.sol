@@ -88,4 +88,23 @@ contract JobEscrowExposureTest is MarketTest {
         (, uint256 payout,,) = s.escrow.payoutOf(batchId);
         assertEq(s.escrow.exposureOf(PROVIDER), 60e18 + payout, "escrow of the second plus the first's payout");
     }
+
+    /// @dev An accepted job that expires and is reclaimed leaves the provider's exposure: the client has its escrow
+    /// back, so nothing is at stake any more, and the provider's bond is free again.
+    function test_reclaimExpired_ofAnAcceptedJob_releasesTheExposure() public {
+        s.providers.setUnbondingPeriod(1 hours);
+        uint256 id = _job(10_000, 1 days);
+        s.accept(PROVIDER, id);
+        uint256 escrowed = s.escrow.job(id).escrow;
+        assertEq(s.escrow.exposureOf(PROVIDER), escrowed, "the accepted escrow is exposed");
+        vm.prank(PROVIDER);
+        s.providers.startUnbonding();
+        vm.warp(block.timestamp + 1 days + 1);
+        s.escrow.reclaimExpired(id);
+        assertEq(s.escrow.exposureOf(PROVIDER), 0, "the reclaimed escrow left the exposure");
+        uint256 before = s.token.balanceOf(PROVIDER);
+        vm.prank(PROVIDER);
+        s.providers.withdrawBond();
+        assertEq(s.token.balanceOf(PROVIDER), before + Market.MIN_BOND, "the bond is free again");
+    }
 }

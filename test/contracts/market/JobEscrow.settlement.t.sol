@@ -469,4 +469,17 @@ contract JobEscrowSettlementTest is MarketTest {
             receiptHash: receiptHash
         });
     }
+
+    /// @dev Releasing a released batch again changes nothing and says nothing: no second `BatchReleased`, which the
+    /// relayer and the dashboard would read as a second payout.
+    function test_releaseBatches_aReleasedBatchAgain_emitsNothing() public {
+        (, uint256 batchId) = _settled();
+        vm.warp(block.timestamp + 600);
+        _release(batchId);
+        uint256 balance = s.escrow.balanceOf(PROVIDER);
+        vm.recordLogs();
+        _release(batchId);
+        assertEq(vm.getRecordedLogs().length, 0, "no event for a batch already released");
+        assertEq(s.escrow.balanceOf(PROVIDER), balance, "nothing paid twice");
+    }
 }
