@@ -53,9 +53,12 @@ export const TESTS: Record<string, { first: string[]; second: string[] }> = {
     ],
   },
   "market/JobEscrow.sol": {
-    first: ["test/contracts/market/JobEscrow.jobs.t.sol", "test/contracts/market/JobEscrow.settlement.t.sol"],
-    second: [
+    first: [
+      "test/contracts/market/JobEscrow.jobs.t.sol",
+      "test/contracts/market/JobEscrow.settlement.t.sol",
       "test/contracts/market/JobEscrow.disputes.t.sol",
+    ],
+    second: [
       "test/contracts/market/JobEscrow.exposure.t.sol",
       "test/contracts/market/JobEscrow.giveBack.t.sol",
       "test/contracts/market/JobEscrow.parameters.t.sol",
@@ -64,13 +67,12 @@ export const TESTS: Record<string, { first: string[]; second: string[] }> = {
     ],
   },
   "market/JobChannels.sol": {
-    first: ["test/contracts/market/JobChannels.t.sol"],
-    second: [
+    first: [
+      "test/contracts/market/JobChannels.t.sol",
       "test/contracts/market/JobChannels.events.t.sol",
-      "test/contracts/market/JobChannels.fallback.t.sol",
       "test/contracts/market/JobChannels.reentrancy.t.sol",
-      "test/contracts/market/JobChannels.invariants.t.sol",
     ],
+    second: ["test/contracts/market/JobChannels.fallback.t.sol", "test/contracts/market/JobChannels.invariants.t.sol"],
   },
 };
 

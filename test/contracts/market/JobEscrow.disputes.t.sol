@@ -236,4 +236,76 @@ contract JobEscrowDisputesTest is MarketTest {
         (,, uint256 bond) = s.escrow.disputeOf(id);
         assertEq(bond, 0, "no bond held");
     }
+
+    /// @dev The arbiter can only resolve a dispute: resolving a settled job nobody disputed would mark it resolved
+    /// and count a lost dispute (with a slash) against an honest provider.
+    function test_attack_resolveAnUndisputedJob_reverts() public {
+        (uint256 id,) = _settled();
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobEscrow.JobEscrowUnexpectedStatus.selector, id, IJobEscrow.JobStatus.Settled)
+        );
+        s.escrow.resolveDispute(id, 0, 10e18);
+        uint256 open = _accepted(ALICE, 10_000);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobEscrow.JobEscrowUnexpectedStatus.selector, open, IJobEscrow.JobStatus.Accepted)
+        );
+        s.escrow.resolveDispute(open, 0, 10e18);
+        assertEq(s.providers.provider(PROVIDER).disputesLost, 0, "no lost dispute recorded");
+        assertEq(s.providers.provider(PROVIDER).bond, Market.MIN_BOND, "no slash");
+    }
+
+    /// @dev A provider that wins its dispute outright (the whole held amount, no slash) has not lost one.
+    function test_resolveDispute_providerWins_recordsNoLoss() public {
+        (uint256 id,) = _settled();
+        vm.prank(ALICE);
+        s.escrow.dispute(id);
+        s.escrow.resolveDispute(id, 10_000, 0);
+        assertEq(s.providers.provider(PROVIDER).disputesLost, 0, "a won dispute is not a loss");
+        assertEq(s.providers.provider(PROVIDER).bond, Market.MIN_BOND, "no slash");
+    }
+
+    /// @dev Without a bond there is no bond to pay: neither a resolution nor a timeout reports a `DisputeBondPaid`.
+    function test_withoutABond_noOutcomeReportsABondPaid() public {
+        s.escrow.setDisputeBond(0);
+        (uint256 resolved,) = _settled();
+        (uint256 timedOut,) = _settled();
+        vm.startPrank(ALICE);
+        s.escrow.dispute(resolved);
+        s.escrow.dispute(timedOut);
+        vm.stopPrank();
+        vm.recordLogs();
+        s.escrow.resolveDispute(resolved, 5_000, 0);
+        vm.warp(block.timestamp + 3600);
+        s.escrow.closeTimedOutDispute(timedOut);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 outcomes;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            bytes32 topic = logs[i].topics[0];
+            assertTrue(topic != IJobEscrow.DisputeBondPaid.selector, "no DisputeBondPaid without a bond");
+            if (topic == IJobEscrow.DisputeResolved.selector || topic == IJobEscrow.DisputeTimedOut.selector) outcomes++;
+        }
+        assertEq(outcomes, 2, "both outcomes are reported");
+    }
+
+    /// @dev The bond's way is reported: to the client that won, or to the provider on a win or a timeout.
+    function test_disputeOutcomes_reportWhereTheBondWent() public {
+        (uint256 clientWins,) = _settled();
+        (uint256 providerWins,) = _settled();
+        (uint256 timedOut,) = _settled();
+        vm.startPrank(ALICE);
+        s.escrow.dispute(clientWins);
+        s.escrow.dispute(providerWins);
+        s.escrow.dispute(timedOut);
+        vm.stopPrank();
+        vm.expectEmit(address(s.escrow));
+        emit IJobEscrow.DisputeBondPaid(clientWins, ALICE, Market.DISPUTE_BOND);
+        s.escrow.resolveDispute(clientWins, 0, 0);
+        vm.expectEmit(address(s.escrow));
+        emit IJobEscrow.DisputeBondPaid(providerWins, PROVIDER, Market.DISPUTE_BOND);
+        s.escrow.resolveDispute(providerWins, 10_000, 0);
+        vm.warp(block.timestamp + 3600);
+        vm.expectEmit(address(s.escrow));
+        emit IJobEscrow.DisputeBondPaid(timedOut, PROVIDER, Market.DISPUTE_BOND);
+        s.escrow.closeTimedOutDispute(timedOut);
+    }
 }

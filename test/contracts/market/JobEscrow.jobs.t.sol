@@ -293,4 +293,17 @@ contract JobEscrowJobsTest is MarketTest {
         emit IJobEscrow.JobExpired(first, ALICE, ESCROW);
         s.escrow.reclaimExpired(first);
     }
+
+    /// @dev Accepting a job id that was never created names it as unknown (not as a job in an unexpected state).
+    function test_acceptJob_unknownJob_reverts() public {
+        uint256 id = s.createJob(ALICE, MODEL, MAX_UNITS, address(0));
+        vm.expectRevert(abi.encodeWithSelector(IJobEscrow.JobEscrowUnknownJob.selector, id + 1));
+        vm.prank(PROVIDER);
+        s.escrow.acceptJob(id + 1);
+        uint256[] memory ids = new uint256[](2);
+        (ids[0], ids[1]) = (id, id + 1);
+        vm.expectRevert(abi.encodeWithSelector(IJobEscrow.JobEscrowUnknownJob.selector, id + 1));
+        vm.prank(PROVIDER);
+        s.escrow.acceptJobs(ids);
+    }
 }

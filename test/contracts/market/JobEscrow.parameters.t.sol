@@ -144,4 +144,18 @@ contract JobEscrowParametersTest is MarketTest {
         (, uint256 freshPayout,,) = s.escrow.payoutOf(freshBatch);
         assertEq(freshPayout, 16e18, "20 AITBC at 20 %");
     }
+
+    function test_setDisputeBond_aboveMax_reverts() public {
+        uint256 max = s.escrow.MAX_DISPUTE_BOND();
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IJobEscrow.JobEscrowParameterOutOfBounds.selector, bytes32("disputeBond"), max + 1, 0, max
+            )
+        );
+        s.escrow.setDisputeBond(max + 1);
+        vm.expectEmit(address(s.escrow));
+        emit IJobEscrow.ParameterUpdated("disputeBond", Market.DISPUTE_BOND, max);
+        s.escrow.setDisputeBond(max);
+        assertEq(s.escrow.disputeBond(), max, "max allowed");
+    }
 }

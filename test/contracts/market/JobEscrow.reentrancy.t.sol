@@ -69,4 +69,41 @@ contract JobEscrowReentrancyTest is MarketTest {
         s.escrow.sweepFees();
         _assertBooksBalance();
     }
+
+    /// @dev Every other guarded entry point refuses a re-entry from a payout's hook too, before any of its own checks
+    /// (each would fail later on the caller, which the guard must not rely on).
+    function _expectWithdrawRefusesReentryInto(bytes memory call) internal {
+        token.arm(address(s.escrow), call);
+        vm.expectRevert(IJobEscrow.JobEscrowReentrantCall.selector);
+        vm.prank(ALICE);
+        s.escrow.withdraw();
+        _assertBooksBalance();
+    }
+
+    function test_withdraw_reentrantJobCreation_reverts() public {
+        _settledJob();
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        _expectWithdrawRefusesReentryInto(abi.encodeCall(JobEscrow.createJob, (1, 1000, address(0), deadline, "p")));
+        _expectWithdrawRefusesReentryInto(
+            abi.encodeCall(
+                JobEscrow.createJobWithPermit, (1, 1000, address(0), deadline, "p", deadline, 27, bytes32(0), bytes32(0))
+            )
+        );
+        IJobEscrow.JobRequest[] memory requests = new IJobEscrow.JobRequest[](1);
+        _expectWithdrawRefusesReentryInto(abi.encodeCall(JobEscrow.createJobs, (requests)));
+    }
+
+    function test_withdraw_reentrantReleaseDisputeOrTimeout_reverts() public {
+        uint256 id = _settledJob();
+        uint256 batchId = s.escrow.job(id).batchId;
+        _expectWithdrawRefusesReentryInto(abi.encodeCall(JobEscrow.releaseBatches, (_ids(batchId))));
+        _expectWithdrawRefusesReentryInto(abi.encodeCall(JobEscrow.dispute, (id)));
+        _expectWithdrawRefusesReentryInto(abi.encodeCall(JobEscrow.closeTimedOutDispute, (id)));
+        assertTrue(s.escrow.job(id).status == IJobEscrow.JobStatus.Settled, "still settled, undisputed");
+    }
+
+    function _ids(uint256 id) internal pure returns (uint256[] memory ids) {
+        ids = new uint256[](1);
+        ids[0] = id;
+    }
 }

@@ -482,4 +482,48 @@ contract JobEscrowSettlementTest is MarketTest {
         assertEq(vm.getRecordedLogs().length, 0, "no event for a batch already released");
         assertEq(s.escrow.balanceOf(PROVIDER), balance, "nothing paid twice");
     }
+
+    /// @dev A batch id that was never settled has no payout to report (not a zero payout of a zero provider).
+    function test_payoutOf_unknownBatch_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IJobEscrow.JobEscrowUnknownBatch.selector, uint256(5)));
+        s.escrow.payoutOf(5);
+        (, uint256 batchId) = _settled();
+        (address provider,,,) = s.escrow.payoutOf(batchId);
+        assertEq(provider, PROVIDER, "a settled batch reports its provider");
+        vm.expectRevert(abi.encodeWithSelector(IJobEscrow.JobEscrowUnknownBatch.selector, batchId + 1));
+        s.escrow.payoutOf(batchId + 1);
+    }
+
+    /// @dev One batch, 40 clients: the refund table grows past its first size, every job taken in one `acceptJobs`,
+    /// and each client gets back exactly its own unused escrow (escrow − price), nobody else's.
+    function test_settleBatch_manyDistinctClients_refundsEachExactly() public {
+        uint256 n = 40;
+        uint256[] memory ids = new uint256[](n);
+        address[] memory clients = new address[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            clients[i] = vm.addr(0xC11E470 + i);
+            vm.prank(ALICE);
+            s.token.transfer(clients[i], 100e18);
+            vm.prank(clients[i]);
+            s.token.approve(address(s.escrow), type(uint256).max);
+            ids[i] = s.createJob(clients[i], 1, 1000, address(0));
+        }
+        vm.prank(PROVIDER);
+        s.escrow.acceptJobs(ids);
+        Record[] memory records = new Record[](n);
+        uint256[] memory escrows = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            assertTrue(s.escrow.job(ids[i]).status == IJobEscrow.JobStatus.Accepted, "accepted in one call");
+            escrows[i] = s.escrow.job(ids[i]).escrow;
+            records[i] = Record(ids[i], uint64(100 + i), keccak256(abi.encode("receipt", i)));
+        }
+        bytes memory items = Market.pack(s, PROVIDER, records);
+        vm.prank(PROVIDER);
+        s.escrow.settleBatch(items);
+        for (uint256 i = 0; i < n; ++i) {
+            IJobEscrow.JobView memory j = s.escrow.job(ids[i]);
+            assertEq(j.price, ((100 + i) * j.rate) / 1000, "units x rate");
+            assertEq(s.escrow.balanceOf(clients[i]), escrows[i] - j.price, "the client's own refund");
+        }
+    }
 }
