@@ -40,6 +40,8 @@ contract JobEscrowParametersTest is MarketTest {
         vm.expectRevert(unauthorized);
         s.escrow.setMaxDeadlineDelay(1 days);
         vm.expectRevert(unauthorized);
+        s.escrow.setDisputeBond(0);
+        vm.expectRevert(unauthorized);
         s.models.setRate(1, 1e18);
         vm.expectRevert(unauthorized);
         s.models.addModel("x", "gpu_seconds", 1e18);

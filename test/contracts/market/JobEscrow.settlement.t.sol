@@ -526,4 +526,13 @@ contract JobEscrowSettlementTest is MarketTest {
             assertEq(s.escrow.balanceOf(clients[i]), escrows[i] - j.price, "the client's own refund");
         }
     }
+
+    /// @dev The provider's public count of settled jobs (the dashboard's reputation line) counts every settled job.
+    function test_jobsSettledOf_countsEverySettledJob() public {
+        assertEq(s.escrow.jobsSettledOf(PROVIDER), 0, "none yet");
+        _settled();
+        _settled();
+        assertEq(s.escrow.jobsSettledOf(PROVIDER), 2, "two settled");
+        assertEq(s.escrow.jobsSettledOf(OTHER_PROVIDER), 0, "another provider's count is its own");
+    }
 }
