@@ -218,6 +218,10 @@ contract ProviderRegistryInMarketTest is MarketTest {
         s.providers.updateModels(none, one);
         assertFalse(s.providers.serves(PROVIDER, 1), "removed");
         assertTrue(s.providers.serves(PROVIDER, 2), "others kept");
+        // Adding it back serves it again.
+        vm.prank(PROVIDER);
+        s.providers.updateModels(one, none);
+        assertTrue(s.providers.serves(PROVIDER, 1), "added back");
     }
 
     function test_minBond_reportsTheGovernedValue() public {
