@@ -11,11 +11,8 @@ import {ChannelsTest} from "../../fixtures/contracts/ChannelsTest.sol";
 contract JobChannelsEventsTest is ChannelsTest {
     using Channels for JobChannels;
 
-    /// @dev llama3.2 at 2 AITBC per unit: 5,000 milli-units cost 10 AITBC; fee 2.5 %; dispute window 600 s,
-    /// dispute timeout 3,600 s, withdrawal delay 2 h, dispute bond 1 AITBC (the fixture's channel parameters).
-    uint64 internal constant UNITS = 5_000;
-    uint256 internal constant PRICE = 10e18;
-    uint256 internal constant FEE = 0.25e18;
+    /// @dev The fixture's channel parameters: dispute window 600 s, dispute timeout 3,600 s, withdrawal delay 2 h,
+    /// dispute bond 1 AITBC.
     uint256 internal constant HELD = PRICE - FEE;
     uint256 internal constant BOND = 1e18;
 
@@ -37,11 +34,6 @@ contract JobChannelsEventsTest is ChannelsTest {
         emit IJobChannels.ClaimDisputed(digest, CAROL, HELD, BOND);
         vm.prank(CAROL);
         channels.dispute(digest);
-    }
-
-    function _list(bytes32 d) internal pure returns (bytes32[] memory ds) {
-        ds = new bytes32[](1);
-        ds[0] = d;
     }
 
     function test_channelFunds_emitDepositsAndTheWithdrawal() public {
@@ -109,7 +101,7 @@ contract JobChannelsEventsTest is ChannelsTest {
         vm.warp(block.timestamp + 600);
         vm.expectEmit(address(channels));
         emit IJobChannels.ClaimReleased(digest, PROVIDER, HELD);
-        channels.releaseClaims(_list(digest));
+        channels.releaseClaims(_digests(digest));
 
         vm.expectEmit(address(channels));
         emit IJobChannels.Withdrawn(PROVIDER, HELD);

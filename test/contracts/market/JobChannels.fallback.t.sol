@@ -13,11 +13,6 @@ import {Vm} from "../../fixtures/contracts/Vm.sol";
 contract JobChannelsFallbackTest is ChannelsTest {
     using Channels for JobChannels;
 
-    /// @dev llama3.2 at 2 AITBC per unit: 5,000 milli-units cost 10 AITBC; fee 2.5 %.
-    uint64 internal constant UNITS = 5_000;
-    uint256 internal constant PRICE = 10e18;
-    uint256 internal constant FEE = 0.25e18;
-
     function setUp() public override {
         super.setUp();
         _deposit(CAROL, PROVIDER, DEPOSIT);
@@ -40,11 +35,6 @@ contract JobChannelsFallbackTest is ChannelsTest {
         vm.expectRevert(err);
         vm.prank(caller);
         channels.claimUnvouched(k);
-    }
-
-    function _digests(bytes32 d) internal pure returns (bytes32[] memory ds) {
-        ds = new bytes32[](1);
-        ds[0] = d;
     }
 
     // ------------------------------------------------------------------------------------------------ claiming ---

@@ -69,7 +69,7 @@ contract JobChannelsReentrancyTest is ChannelsTest {
     /// would fail later on its caller check, which the guard must not rely on).
     function test_withdraw_reentrantClaimUnvouched_reverts() public {
         IJobChannels.JobRequest memory r = Channels.request(CAROL, PROVIDER, 1);
-        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), 5_000, 10e18);
+        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), UNITS, PRICE);
         vm.prank(PROVIDER);
         channels.anchorRoot(k.root, 1);
         token.arm(address(channels), abi.encodeCall(JobChannels.claimUnvouched, (k)));
@@ -82,7 +82,7 @@ contract JobChannelsReentrancyTest is ChannelsTest {
 
     function test_withdraw_reentrantDispute_reverts() public {
         IJobChannels.JobRequest memory r = Channels.request(CAROL, PROVIDER, 1);
-        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), 5_000, 10e18);
+        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), UNITS, PRICE);
         vm.startPrank(PROVIDER);
         channels.anchorRoot(k.root, 1);
         (bytes32 digest,) = channels.claimUnvouched(k);
@@ -92,11 +92,6 @@ contract JobChannelsReentrancyTest is ChannelsTest {
         vm.prank(PROVIDER);
         channels.withdraw();
         assertTrue(channels.claimOf(digest).status == IJobChannels.ClaimStatus.Held, "still held, undisputed");
-        _assertChannelBooks(_clients(), _list(digest));
-    }
-
-    function _list(bytes32 d) internal pure returns (bytes32[] memory ds) {
-        ds = new bytes32[](1);
-        ds[0] = d;
+        _assertChannelBooks(_clients(), _digests(digest));
     }
 }
