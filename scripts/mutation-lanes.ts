@@ -50,6 +50,7 @@ export const TESTS: Record<string, { first: string[]; second: string[] }> = {
       "test/contracts/market/JobEscrow.disputes.t.sol",
       "test/contracts/market/JobEscrow.exposure.t.sol",
       "test/contracts/market/JobEscrow.jobs.t.sol",
+      "test/contracts/market/JobEscrow.parameters.t.sol",
     ],
   },
   "market/JobEscrow.sol": {

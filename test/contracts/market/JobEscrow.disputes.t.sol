@@ -228,10 +228,7 @@ contract JobEscrowDisputesTest is MarketTest {
         vm.recordLogs();
         vm.prank(ALICE);
         s.escrow.dispute(id);
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        for (uint256 i = 0; i < logs.length; ++i) {
-            assertTrue(logs[i].emitter != address(s.token), "no token event");
-        }
+        _assertNoTokenEvent(vm.getRecordedLogs());
         assertEq(s.token.balanceOf(ALICE), before, "no bond taken");
         (,, uint256 bond) = s.escrow.disputeOf(id);
         assertEq(bond, 0, "no bond held");

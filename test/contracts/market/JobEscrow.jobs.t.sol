@@ -2,6 +2,7 @@
 pragma solidity 0.8.34;
 
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {IJobEscrow} from "../../../contracts/interfaces/IJobEscrow.sol";
 import {Market, MarketTest} from "../../fixtures/contracts/MarketTest.sol";
 
@@ -29,6 +30,63 @@ contract JobEscrowJobsTest is MarketTest {
         vm.prank(ALICE);
         uint256 id = s.escrow.createJob(odd, 1, address(0), uint40(block.timestamp + 60), "");
         assertEq(s.escrow.job(id).escrow, 2, "ceil(1 * 1001 / 1000)");
+    }
+
+    /// @dev The client's EIP-2612 permit for the escrow, signed with `key` over the token's own domain.
+    function _permit(uint256 key, uint256 value, uint256 deadline)
+        private
+        view
+        returns (uint8 v, bytes32 r, bytes32 rs)
+    {
+        IERC20Permit permitToken = IERC20Permit(address(s.token));
+        address owner = vm.addr(key);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
+                owner,
+                address(s.escrow),
+                value,
+                permitToken.nonces(owner),
+                deadline
+            )
+        );
+        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", permitToken.DOMAIN_SEPARATOR(), structHash)));
+    }
+
+    /// @dev One call, no approval beforehand: the permit sets the allowance, the job is created and its id returned.
+    /// A permit front-run by anyone (its signature is public in the mempool) does not stop the client's job: the
+    /// allowance it set is used. The same signature sent by someone else creates nothing and takes nothing.
+    function test_createJobWithPermit_returnsTheJob_evenWhenThePermitIsFrontRun() public {
+        uint256 key = 0xC11E47;
+        address client = vm.addr(key);
+        vm.prank(ALICE);
+        s.token.transfer(client, 10 * ESCROW);
+        uint40 deadline = uint40(block.timestamp + 60);
+        uint256 until = block.timestamp + 1 hours;
+
+        (uint8 v, bytes32 r, bytes32 rs) = _permit(key, ESCROW, until);
+        vm.prank(client);
+        uint256 first = s.escrow.createJobWithPermit(MODEL, MAX_UNITS, address(0), deadline, "p", until, v, r, rs);
+        IJobEscrow.JobView memory j = s.escrow.job(first);
+        assertTrue(first != 0, "an id");
+        assertEq(j.client, client, "the client's job");
+        assertEq(j.escrow, ESCROW, "escrowed");
+        assertEq(s.token.balanceOf(client), 9 * ESCROW, "pulled once");
+
+        (v, r, rs) = _permit(key, ESCROW, until);
+        vm.prank(STRANGER);
+        IERC20Permit(address(s.token)).permit(client, address(s.escrow), ESCROW, until, v, r, rs);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(s.escrow), 0, ESCROW)
+        );
+        vm.prank(STRANGER);
+        s.escrow.createJobWithPermit(MODEL, MAX_UNITS, address(0), deadline, "p", until, v, r, rs);
+        vm.prank(client);
+        uint256 second = s.escrow.createJobWithPermit(MODEL, MAX_UNITS, address(0), deadline, "p", until, v, r, rs);
+        assertEq(second, first + 1, "the next id");
+        assertEq(s.escrow.job(second).client, client, "the client's second job");
+        assertEq(s.token.balanceOf(client), 8 * ESCROW, "two escrows in all");
+        assertEq(s.token.allowance(client, address(s.escrow)), 0, "the permit's allowance is used up");
     }
 
     function test_createJob_disabledModel_reverts() public {

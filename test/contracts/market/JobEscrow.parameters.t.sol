@@ -51,6 +51,8 @@ contract JobEscrowParametersTest is MarketTest {
         s.providers.setMinBond(1e18);
         vm.expectRevert(unauthorized);
         s.providers.setUnbondingPeriod(2 days);
+        vm.expectRevert(unauthorized);
+        s.providers.setExposureMultiple(1);
         vm.stopPrank();
     }
 

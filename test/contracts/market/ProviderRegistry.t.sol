@@ -103,6 +103,56 @@ contract ProviderRegistryTest is MarketTest {
         s.providers.withdrawBond();
     }
 
+    /// @dev A second `startUnbonding` is refused and does not restart the clock: the first unbonding's unlock time
+    /// holds, and so does the provider's absence from the market.
+    function test_startUnbonding_twice_reverts_andKeepsTheClock() public {
+        _register(Market.VALID_KEY, Market.MIN_BOND);
+        vm.prank(PROVIDER);
+        s.providers.startUnbonding();
+        uint256 since = block.timestamp;
+        vm.warp(since + 12 hours);
+        vm.expectRevert(abi.encodeWithSelector(IProviderRegistry.ProviderRegistryUnbonding.selector, PROVIDER, since));
+        vm.prank(PROVIDER);
+        s.providers.startUnbonding();
+        assertEq(s.providers.provider(PROVIDER).unbondingSince, since, "clock kept");
+        vm.warp(since + 1 days);
+        vm.prank(PROVIDER);
+        s.providers.withdrawBond();
+        assertFalse(s.providers.provider(PROVIDER).registered, "withdrawn at the first unbonding's unlock time");
+    }
+
+    /// @dev A bond slashed to nothing is withdrawn without a token transfer (no zero-amount `Transfer`), and the
+    /// provider is deregistered all the same.
+    function test_withdrawBond_ofAFullySlashedBond_movesNoToken() public {
+        _register(Market.VALID_KEY, Market.MIN_BOND);
+        vm.prank(address(s.escrow));
+        s.providers.recordDisputeLost(PROVIDER, Market.MIN_BOND);
+        vm.prank(PROVIDER);
+        s.providers.startUnbonding();
+        vm.warp(block.timestamp + 1 days);
+        vm.recordLogs();
+        vm.expectEmit(address(s.providers));
+        emit IProviderRegistry.BondWithdrawn(PROVIDER, 0);
+        vm.prank(PROVIDER);
+        s.providers.withdrawBond();
+        _assertNoTokenEvent(vm.getRecordedLogs());
+        assertFalse(s.providers.provider(PROVIDER).registered, "deregistered");
+    }
+
+    /// @dev A lost dispute against an empty bond still counts, slashes nothing and moves no token.
+    function test_recordDisputeLost_ofAnEmptyBond_countsAndMovesNoToken() public {
+        _register(Market.VALID_KEY, Market.MIN_BOND);
+        vm.startPrank(address(s.escrow));
+        s.providers.recordDisputeLost(PROVIDER, Market.MIN_BOND);
+        vm.recordLogs();
+        uint256 slashed = s.providers.recordDisputeLost(PROVIDER, 1e18);
+        vm.stopPrank();
+        _assertNoTokenEvent(vm.getRecordedLogs());
+        assertEq(slashed, 0, "nothing left to slash");
+        assertEq(s.providers.provider(PROVIDER).disputesLost, 2, "both losses count");
+        assertEq(s.token.balanceOf(TREASURY), Market.MIN_BOND, "treasury got the first slash only");
+    }
+
     function test_recordDisputeLost_byNonEscrow_reverts() public {
         _register(Market.VALID_KEY, Market.MIN_BOND);
         vm.expectRevert(
@@ -126,6 +176,22 @@ contract ProviderRegistryTest is MarketTest {
         uint256 tooHigh = s.providers.MAX_MIN_BOND() + 1;
         vm.expectRevert(abi.encodeWithSelector(IProviderRegistry.ProviderRegistryInvalidMinBond.selector, tooHigh));
         s.providers.setMinBond(tooHigh);
+    }
+
+    /// @dev A multiple of 0 would stop every provider from accepting; one above the maximum would let a bond cover
+    /// more escrow than it can answer for.
+    function test_setExposureMultiple_outOfBounds_reverts() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IProviderRegistry.ProviderRegistryInvalidExposureMultiple.selector, uint256(0))
+        );
+        s.providers.setExposureMultiple(0);
+        uint256 tooHigh = s.providers.MAX_EXPOSURE_MULTIPLE() + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(IProviderRegistry.ProviderRegistryInvalidExposureMultiple.selector, tooHigh)
+        );
+        s.providers.setExposureMultiple(tooHigh);
+        s.providers.setExposureMultiple(tooHigh - 1);
+        assertEq(s.providers.exposureMultiple(), tooHigh - 1, "the maximum itself is allowed");
     }
 
     function test_setUnbondingPeriod_outOfBounds_reverts() public {
@@ -296,5 +362,8 @@ contract ProviderRegistryInMarketTest is MarketTest {
         vm.expectEmit(address(s.providers));
         emit IProviderRegistry.UnbondingPeriodUpdated(1 days, 2 days);
         s.providers.setUnbondingPeriod(2 days);
+        vm.expectEmit(address(s.providers));
+        emit IProviderRegistry.ExposureMultipleUpdated(Market.EXPOSURE_MULTIPLE, 7);
+        s.providers.setExposureMultiple(7);
     }
 }
