@@ -18,11 +18,8 @@ contract JobChannelsEventsTest is ChannelsTest {
 
     /// @dev CAROL's request `id` to PROVIDER, served at UNITS and PRICE and anchored, claimed through the fallback.
     function _fallbackClaim(uint256 id) internal returns (bytes32 digest) {
-        IJobChannels.JobRequest memory r = Channels.request(CAROL, PROVIDER, id);
-        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), UNITS, PRICE);
-        vm.prank(PROVIDER);
-        channels.anchorRoot(k.root, 1);
-        digest = channels.requestDigest(r);
+        IJobChannels.UnvouchedClaim memory k = _served(id, UNITS, PRICE);
+        digest = channels.requestDigest(k.request);
         vm.expectEmit(address(channels));
         emit IJobChannels.UnvouchedClaimed(digest, CAROL, PROVIDER, UNITS, PRICE, FEE, block.timestamp + 600);
         vm.prank(PROVIDER);
@@ -70,9 +67,7 @@ contract JobChannelsEventsTest is ChannelsTest {
     function test_claim_emitsTheAnchoredRootAndTheClaimTotals() public {
         _deposit(CAROL, PROVIDER, DEPOSIT);
         _deposit(DAVE, PROVIDER, DEPOSIT);
-        IJobChannels.SignedVoucher[] memory vs = new IJobChannels.SignedVoucher[](2);
-        vs[0] = channels.voucher(CAROL_KEY, PROVIDER, 30e18);
-        vs[1] = channels.voucher(DAVE_KEY, PROVIDER, 10e18);
+        IJobChannels.SignedVoucher[] memory vs = _carolAndDave(30e18, 10e18);
         bytes32 root = keccak256("a batch of seven receipts");
         vm.expectEmit(address(channels));
         emit IJobChannels.RootAnchored(PROVIDER, root, 7);

@@ -19,13 +19,6 @@ contract JobChannelsFallbackTest is ChannelsTest {
     }
 
     /// @dev CAROL's signed request `id` to PROVIDER, served at `units` and `price`, anchored in a one-leaf root.
-    function _served(uint256 id, uint64 units, uint256 price) internal returns (IJobChannels.UnvouchedClaim memory k) {
-        IJobChannels.JobRequest memory r = Channels.request(CAROL, PROVIDER, id);
-        k = channels.single(r, channels.signRequest(CAROL_KEY, r), units, price);
-        vm.prank(PROVIDER);
-        channels.anchorRoot(k.root, 1);
-    }
-
     function _fallback(IJobChannels.UnvouchedClaim memory k) internal returns (bytes32 digest, uint256 charged) {
         vm.prank(PROVIDER);
         return channels.claimUnvouched(k);

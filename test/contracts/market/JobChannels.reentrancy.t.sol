@@ -68,25 +68,20 @@ contract JobChannelsReentrancyTest is ChannelsTest {
     /// @dev The fallback claim and the dispute take their own guard: a payout's hook cannot enter them either (each
     /// would fail later on its caller check, which the guard must not rely on).
     function test_withdraw_reentrantClaimUnvouched_reverts() public {
-        IJobChannels.JobRequest memory r = Channels.request(CAROL, PROVIDER, 1);
-        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), UNITS, PRICE);
-        vm.prank(PROVIDER);
-        channels.anchorRoot(k.root, 1);
+        IJobChannels.UnvouchedClaim memory k = _served(1, UNITS, PRICE);
         token.arm(address(channels), abi.encodeCall(JobChannels.claimUnvouched, (k)));
         vm.expectRevert(IJobChannels.JobChannelsReentrantCall.selector);
         vm.prank(PROVIDER);
         channels.withdraw();
-        assertTrue(channels.claimOf(channels.requestDigest(r)).status == IJobChannels.ClaimStatus.None, "no claim");
+        bytes32 digest = channels.requestDigest(k.request);
+        assertTrue(channels.claimOf(digest).status == IJobChannels.ClaimStatus.None, "no claim");
         _assertChannelBooks(_clients(), new bytes32[](0));
     }
 
     function test_withdraw_reentrantDispute_reverts() public {
-        IJobChannels.JobRequest memory r = Channels.request(CAROL, PROVIDER, 1);
-        IJobChannels.UnvouchedClaim memory k = channels.single(r, channels.signRequest(CAROL_KEY, r), UNITS, PRICE);
-        vm.startPrank(PROVIDER);
-        channels.anchorRoot(k.root, 1);
+        IJobChannels.UnvouchedClaim memory k = _served(1, UNITS, PRICE);
+        vm.prank(PROVIDER);
         (bytes32 digest,) = channels.claimUnvouched(k);
-        vm.stopPrank();
         token.arm(address(channels), abi.encodeCall(JobChannels.dispute, (digest)));
         vm.expectRevert(IJobChannels.JobChannelsReentrantCall.selector);
         vm.prank(PROVIDER);

@@ -85,9 +85,7 @@ contract JobChannelsTest is ChannelsTest {
     function test_claim_manyClientsInOneClaim_oneWritePerClient() public {
         _deposit(CAROL, PROVIDER, DEPOSIT);
         _deposit(DAVE, PROVIDER, DEPOSIT);
-        IJobChannels.SignedVoucher[] memory vs = new IJobChannels.SignedVoucher[](2);
-        vs[0] = channels.voucher(CAROL_KEY, PROVIDER, 10e18);
-        vs[1] = channels.voucher(DAVE_KEY, PROVIDER, 20e18);
+        IJobChannels.SignedVoucher[] memory vs = _carolAndDave(10e18, 20e18);
         assertEq(_claim(vs), 30e18, "total");
         assertEq(channels.channel(CAROL, PROVIDER).spent, 10e18, "carol");
         assertEq(channels.channel(DAVE, PROVIDER).spent, 20e18, "dave");

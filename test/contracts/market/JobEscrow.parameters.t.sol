@@ -56,13 +56,16 @@ contract JobEscrowParametersTest is MarketTest {
         vm.stopPrank();
     }
 
+    /// @dev The next setter call reverts with `JobEscrowParameterOutOfBounds` for `name` = `value`, outside [min, max].
+    function _expectOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max) private {
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobEscrow.JobEscrowParameterOutOfBounds.selector, name, value, min, max)
+        );
+    }
+
     function test_setFeeBps_aboveMax_reverts() public {
         uint256 max = s.escrow.MAX_FEE_BPS();
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IJobEscrow.JobEscrowParameterOutOfBounds.selector, bytes32("feeBps"), max + 1, 0, max
-            )
-        );
+        _expectOutOfBounds("feeBps", max + 1, 0, max);
         s.escrow.setFeeBps(max + 1);
         s.escrow.setFeeBps(max);
         (uint256 fee,,,) = s.escrow.parameters();
@@ -70,40 +73,16 @@ contract JobEscrowParametersTest is MarketTest {
     }
 
     function test_setDisputeWindow_outOfBounds_reverts() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IJobEscrow.JobEscrowParameterOutOfBounds.selector, bytes32("disputeWindow"), 59, 60, 30 days
-            )
-        );
+        _expectOutOfBounds("disputeWindow", 59, 60, 30 days);
         s.escrow.setDisputeWindow(59);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IJobEscrow.JobEscrowParameterOutOfBounds.selector,
-                bytes32("disputeWindow"),
-                30 days + 1,
-                60,
-                30 days
-            )
-        );
+        _expectOutOfBounds("disputeWindow", 30 days + 1, 60, 30 days);
         s.escrow.setDisputeWindow(30 days + 1);
     }
 
     function test_setDisputeTimeoutAndDeadlineDelay_outOfBounds_revert() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IJobEscrow.JobEscrowParameterOutOfBounds.selector, bytes32("disputeTimeout"), 0, 60, 180 days
-            )
-        );
+        _expectOutOfBounds("disputeTimeout", 0, 60, 180 days);
         s.escrow.setDisputeTimeout(0);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IJobEscrow.JobEscrowParameterOutOfBounds.selector,
-                bytes32("maxDeadlineDelay"),
-                366 days,
-                60,
-                365 days
-            )
-        );
+        _expectOutOfBounds("maxDeadlineDelay", 366 days, 60, 365 days);
         s.escrow.setMaxDeadlineDelay(366 days);
     }
 
@@ -151,11 +130,7 @@ contract JobEscrowParametersTest is MarketTest {
 
     function test_setDisputeBond_aboveMax_reverts() public {
         uint256 max = s.escrow.MAX_DISPUTE_BOND();
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IJobEscrow.JobEscrowParameterOutOfBounds.selector, bytes32("disputeBond"), max + 1, 0, max
-            )
-        );
+        _expectOutOfBounds("disputeBond", max + 1, 0, max);
         s.escrow.setDisputeBond(max + 1);
         vm.expectEmit(address(s.escrow));
         emit IJobEscrow.ParameterUpdated("disputeBond", Market.DISPUTE_BOND, max);
