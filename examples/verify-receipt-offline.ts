@@ -42,12 +42,25 @@ export async function main(options: OfflineExampleOptions): Promise<ReceiptVerif
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const { values, positionals } = parseArgs({ options: { key: { type: "string" } }, allowPositionals: true });
-  if (positionals.length !== 1 || values.key === undefined) {
-    console.error("usage: verify-receipt-offline.ts <receipt.json> --key <key_id>");
+  const usage = "usage: verify-receipt-offline.ts <receipt.json> --key <key_id>";
+  // A base64url key_id begins with "-" for one key in 64, which parseArgs would take for a flag: the argument after
+  // --key is its value whatever it starts with.
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--key");
+  if (at >= 0 && at + 1 < args.length) args.splice(at, 2, `--key=${args[at + 1]}`);
+  let parsed: { key?: string; receiptFile?: string };
+  try {
+    const { values, positionals } = parseArgs({ args, options: { key: { type: "string" } }, allowPositionals: true });
+    parsed = { key: values.key, receiptFile: positionals.length === 1 ? positionals[0] : undefined };
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
     process.exit(2);
   }
-  main({ receiptFile: positionals[0], key: values.key }).then(
+  if (parsed.receiptFile === undefined || parsed.key === undefined) {
+    console.error(usage);
+    process.exit(2);
+  }
+  main({ receiptFile: parsed.receiptFile, key: parsed.key }).then(
     (verdict) => process.exit(verdict.valid ? 0 : 1),
     (error: unknown) => {
       console.error(error);

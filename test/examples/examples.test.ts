@@ -166,5 +166,19 @@ describe("examples/ against hardhat node", function () {
     const bad = await runScript(script, [path.join(dir, "tampered.json"), "--key", clientResult.keyId]);
     expect(bad.code).to.equal(1);
     expect(bad.stdout).to.match(/^INVALID ED25519_SIGNATURE_INVALID:/);
+
+    // One base64url key_id in 64 begins with "-": the script takes it as the value of --key, not as a flag. This key
+    // is not the signer's, so the receipt is refused for that reason, with the verdict's exit code.
+    const dashKey = Buffer.alloc(32, 0xf8).toString("base64url");
+    expect(dashKey.startsWith("-")).to.equal(true);
+    const dash = await runScript(script, [clientResult.receiptFile, "--key", dashKey]);
+    expect(dash.code, dash.stderr).to.equal(1);
+    expect(dash.stdout).to.match(/^INVALID KEY_NOT_TRUSTED:/);
+    const joined = await runScript(script, [`--key=${clientResult.keyId}`, clientResult.receiptFile]);
+    expect(joined.code, joined.stderr).to.equal(0);
+
+    const usage = await runScript(script, [clientResult.receiptFile, "--kee", clientResult.keyId]);
+    expect(usage.code).to.equal(2);
+    expect(usage.stderr).to.include("usage: verify-receipt-offline.ts <receipt.json> --key <key_id>");
   });
 });
