@@ -32,25 +32,15 @@ contract JobEscrowJobsTest is MarketTest {
         assertEq(s.escrow.job(id).escrow, 2, "ceil(1 * 1001 / 1000)");
     }
 
-    /// @dev The client's EIP-2612 permit for the escrow, signed with `key` over the token's own domain.
+    /// @dev The client's EIP-2612 permit for the escrow, signed with `key` at the client's next nonce.
     function _permit(uint256 key, uint256 value, uint256 deadline)
         private
         view
         returns (uint8 v, bytes32 r, bytes32 rs)
     {
-        IERC20Permit permitToken = IERC20Permit(address(s.token));
+        IERC20Permit token = IERC20Permit(address(s.token));
         address owner = vm.addr(key);
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
-                owner,
-                address(s.escrow),
-                value,
-                permitToken.nonces(owner),
-                deadline
-            )
-        );
-        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", permitToken.DOMAIN_SEPARATOR(), structHash)));
+        return vm.sign(key, permitDigest(token, owner, address(s.escrow), value, token.nonces(owner), deadline));
     }
 
     /// @dev One call, no approval beforehand: the permit sets the allowance, the job is created and its id returned.

@@ -10,8 +10,6 @@ import {Test} from "../../fixtures/contracts/Test.sol";
 /// @notice Unit and fuzz tests of the AITBC token: timestamp-clock vote checkpoints, delegation, permit and the cap.
 /// The test contract itself stands in for the timelock (the token's owner and only minter).
 contract AITBCTokenTest is Test {
-    bytes32 private constant PERMIT_TYPEHASH =
-        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
     uint256 private constant CAP = 1_000_000e18;
     uint256 private constant ALICE_KEY = 0xA11CE;
 
@@ -81,18 +79,9 @@ contract AITBCTokenTest is Test {
 
     // ---- permit (EIP-2612) ----
 
-    function _permitDigest(address owner, address spender, uint256 value, uint256 nonce, uint256 deadline)
-        private
-        view
-        returns (bytes32)
-    {
-        bytes32 structHash = keccak256(abi.encode(PERMIT_TYPEHASH, owner, spender, value, nonce, deadline));
-        return keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
-    }
-
     function test_permit_setsTheAllowanceFromASignature() public {
         uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ALICE_KEY, _permitDigest(alice, BOB, 1_000e18, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ALICE_KEY, permitDigest(token, alice, BOB, 1_000e18, 0, deadline));
         token.permit(alice, BOB, 1_000e18, deadline, v, r, s);
         assertEq(token.allowance(alice, BOB), 1_000e18, "allowance");
         assertEq(token.nonces(alice), 1, "nonce consumed");
@@ -103,17 +92,17 @@ contract AITBCTokenTest is Test {
 
     function test_permit_replayReverts() public {
         uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ALICE_KEY, _permitDigest(alice, BOB, 1_000e18, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ALICE_KEY, permitDigest(token, alice, BOB, 1_000e18, 0, deadline));
         token.permit(alice, BOB, 1_000e18, deadline, v, r, s);
         // With the nonce consumed the same signature recovers to some unrelated address.
-        address recovered = ecrecover(_permitDigest(alice, BOB, 1_000e18, 1, deadline), v, r, s);
+        address recovered = ecrecover(permitDigest(token, alice, BOB, 1_000e18, 1, deadline), v, r, s);
         vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612InvalidSigner.selector, recovered, alice));
         token.permit(alice, BOB, 1_000e18, deadline, v, r, s);
     }
 
     function test_permit_expiredReverts() public {
         uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ALICE_KEY, _permitDigest(alice, BOB, 1e18, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ALICE_KEY, permitDigest(token, alice, BOB, 1e18, 0, deadline));
         vm.warp(deadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612ExpiredSignature.selector, deadline));
         token.permit(alice, BOB, 1e18, deadline, v, r, s);
@@ -121,7 +110,7 @@ contract AITBCTokenTest is Test {
 
     function test_permit_otherSignerReverts() public {
         uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(0xBAD, _permitDigest(alice, BOB, 1e18, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(0xBAD, permitDigest(token, alice, BOB, 1e18, 0, deadline));
         vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612InvalidSigner.selector, vm.addr(0xBAD), alice));
         token.permit(alice, BOB, 1e18, deadline, v, r, s);
     }
